@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every Debian package hull needs to build, test and benchmark.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+
+pkgs=(
+	# build
+	gcc make meson ninja-build pkg-config clang-format
+	libjson-c-dev libseccomp-dev libcap-dev
+	# tests
+	libcmocka-dev python3-pytest busybox-static uidmap iproute2 strace
+	# reference runtimes for differential tests and benchmarks
+	runc crun
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

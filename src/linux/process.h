@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The container process's own attributes, applied by the process itself
+ * right before execve: keyring, LSM labels, oom score, rlimits, personality,
+ * identity (groups, gid, uid, umask), capabilities, no_new_privs, seccomp.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "oci/config.h"
+#include "util/error.h"
+
+struct hull_seccomp_program;
+
+enum hull_process_flags {
+	HULL_PROCESS_NEW_KEYRING =
+		1 << 0, /* join a new session keyring (not with --no-new-keyring) */
+};
+
+/* Host support for LSMs; used to reject apparmorProfile/selinuxLabel with a clear error. */
+bool hull_apparmor_enabled(void);
+bool hull_selinux_enabled(void);
+
+/* Checks what can be checked before clone: LSM availability, rlimit values. */
+int hull_process_validate(const struct hull_oci_process *p, struct hull_error **reterr);
+
+/*
+ * Applies everything of `p` (and linux.personality from `lc`, may be NULL)
+ * to the calling process, in the order the kernel needs, stopping right
+ * before execve.  `seccomp` (may be NULL) is installed as late as possible:
+ * after the capability drop when noNewPrivileges is set, before it otherwise.
+ * When the filter has a notify action, *ret_listener_fd receives its fd
+ * (otherwise -EBADF); ret_listener_fd may be NULL when there is no notify.
+ */
+int hull_process_apply(const struct hull_oci_process *p, const struct hull_oci_linux *lc,
+		       const struct hull_seccomp_program *seccomp, enum hull_process_flags flags,
+		       int *ret_listener_fd, struct hull_error **reterr);
+
+/*
+ * Finds args[0] through the PATH of p->env (like execvp, but with the
+ * container's PATH) and returns its path.  -ENOENT with
+ * "exec: 'foo': executable file not found in $PATH".
+ */
+int hull_process_find_exec(const struct hull_oci_process *p, char **ret_path,
+			   struct hull_error **reterr);
+
+/* execve(path, args, env); returns only on failure. */
+int hull_process_exec(const struct hull_oci_process *p, const char *path,
+		      struct hull_error **reterr);
+
+/* Writes /proc/PID/oom_score_adj. */
+int hull_process_set_oom_score_adj(pid_t pid, int adj, struct hull_error **reterr);
+
+/* Sets hostname and domainname from the config (in the container's UTS ns). */
+int hull_uts_apply(const struct hull_oci_config *c, struct hull_error **reterr);
+
+/* Writes linux.sysctl through /proc/sys (after pivot_root, before readonly paths). */
+int hull_sysctl_apply(const struct hull_oci_linux *lc, struct hull_error **reterr);

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The container's root filesystem, built inside its new mount namespace.
+ *
+ * Every mount target is resolved inside the rootfs (openat2 RESOLVE_IN_ROOT,
+ * or an equivalent component-by-component walk where openat2 is missing), so
+ * a symlink in the rootfs can never point a mount outside of it.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "oci/config.h"
+#include "util/error.h"
+
+struct hull_cgroup;
+
+struct hull_rootfs_opts {
+	const struct hull_oci_config *config;
+	int bundle_fd; /* directory fd of the bundle: root.path is relative to it */
+	const struct hull_cgroup *cgroup; /* for mounts of type "cgroup"; may be NULL */
+	bool no_pivot;			  /* MS_MOVE + chroot instead of pivot_root */
+	bool in_userns;			  /* bind host devices instead of mknod */
+	bool cgroupns;			  /* the container has its own cgroup namespace */
+};
+
+/*
+ * Phase 1, in the new mount namespace: sets / to MS_SLAVE|MS_REC (or the
+ * rootfsPropagation asked for), binds the rootfs onto itself, performs the
+ * config's mounts in order, and populates /dev (default devices,
+ * linux.devices, /dev/pts with ptmx, /dev/shm, /dev/fd and stdio links) when
+ * /dev is a tmpfs the config mounted.  Returns an O_PATH fd of the rootfs.
+ */
+int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
+			struct hull_error **reterr);
+
+/* Phase 2, after createContainer hooks: pivot_root into the rootfs (or move + chroot). */
+int hull_rootfs_pivot(const struct hull_rootfs_opts *o, int rootfs_fd, struct hull_error **reterr);
+
+/*
+ * Phase 3, after sysctls are written: maskedPaths, readonlyPaths, a read-only
+ * root when root.readonly, and the final rootfsPropagation.
+ */
+int hull_rootfs_finalize(const struct hull_rootfs_opts *o, struct hull_error **reterr);
+
+/*
+ * Opens `path` below `root_fd` as if root_fd were "/": ".." and absolute
+ * symlinks never leave it.  `flags` are open(2) flags (O_CLOEXEC is added).
+ */
+int hull_open_in_root(int root_fd, const char *path, int flags, struct hull_error **reterr);
+
+/*
+ * Like hull_open_in_root() but creates missing directories on the way and
+ * the final component (a directory, or an empty file when `file`), as bind
+ * mount targets need.  Returns an O_PATH fd of the final component.
+ */
+int hull_mkdir_in_root(int root_fd, const char *path, bool file, mode_t mode,
+		       struct hull_error **reterr);

@@ -12,7 +12,13 @@
 
 struct hull_seccomp_program;
 
-/* Compiles linux.seccomp into BPF.  Unknown syscall names are skipped (as runc does). */
+/*
+ * Compiles linux.seccomp into BPF.  Unknown syscall names are skipped and
+ * rules whose action equals the default are dropped (as runc does); several
+ * comparisons of the same argument become one rule each.  SCMP_ACT_NOTIFY
+ * is refused as the default action and for write(2), and needs
+ * listenerPath.  Errors name the field ("linux.seccomp.flags[0]: ...").
+ */
 int hull_seccomp_compile(const struct hull_oci_seccomp *s, struct hull_seccomp_program **ret,
 			 struct hull_error **reterr);
 void hull_seccomp_program_free(struct hull_seccomp_program *p);
@@ -23,7 +29,9 @@ bool hull_seccomp_program_has_notify(const struct hull_seccomp_program *p);
 
 /*
  * Installs the program on the calling thread with seccomp(2) and the flags
- * from the config.  *ret_listener_fd gets the notify fd when there is one.
+ * from the config (the caller sets no_new_privs, or has CAP_SYS_ADMIN).
+ * *ret_listener_fd gets the notify fd (O_CLOEXEC) when there is one,
+ * -EBADF otherwise; ret_listener_fd may be NULL.
  */
 int hull_seccomp_install(const struct hull_seccomp_program *p, int *ret_listener_fd,
 			 struct hull_error **reterr);

@@ -22,6 +22,13 @@ int hull_terminal_open(const struct hull_oci_process *p, int *ret_master, int *r
 int hull_terminal_make_controlling(int slave, struct hull_error **reterr);
 
 /*
+ * Bind-mounts the pty `slave` onto /dev/console (creating an empty file
+ * there first), as runc does for a process with a terminal.  After
+ * pivot_root.
+ */
+int hull_terminal_mount_console(int slave, struct hull_error **reterr);
+
+/*
  * Connects to the unix socket at `socket_path` and sends `master` with
  * SCM_RIGHTS, as runc does for --console-socket.
  */

@@ -154,8 +154,8 @@ struct hull_oci_namespace {
 struct hull_oci_device {
 	char type; /* 'c', 'b', 'u' (== 'c'), 'p' */
 	char *path;
-	int64_t major, minor;
-	struct hull_ou64 file_mode; /* mode bits (0666 ...) when set */
+	int64_t major, minor;	    /* 0 for 'p' */
+	struct hull_ou64 file_mode; /* permission bits (0666 ...) when set */
 	struct hull_ou64 uid, gid;
 };
 
@@ -163,7 +163,7 @@ struct hull_oci_device_rule {
 	bool allow;
 	char type;	      /* 'a', 'c', 'b'; 'a' when absent */
 	int64_t major, minor; /* -1 for wildcard */
-	char access[4];	      /* subset of "rwm", "" means all */
+	char access[4];	      /* subset of "rwm" in that order; "rwm" when absent or empty */
 };
 
 struct hull_oci_weight_device {
@@ -344,7 +344,10 @@ int hull_oci_process_parse(const char *text, size_t len, struct hull_oci_process
 void hull_oci_process_free(struct hull_oci_process *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct hull_oci_process *, hull_oci_process_free)
 
-/* Parses a lone resources object (for `update --resources`); path prefix "resources". */
+/*
+ * Parses a lone resources object (for `update --resources`); error paths are
+ * relative to the object ("memory.limit: expected a number").
+ */
 int hull_oci_resources_parse(const char *text, size_t len, struct hull_oci_resources **ret,
 			     struct hull_error **reterr);
 void hull_oci_resources_free(struct hull_oci_resources *r);

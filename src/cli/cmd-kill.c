@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <signal.h>
+
+#include "cli/cli.h"
+
+static int kill_run(struct cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	bool all = false;
+	int sig = SIGTERM, c, r;
+
+	while ((r = cli_getopt(&cli_verb_kill, argc, argv, "a", opts, &c, reterr)) == 0 &&
+	       c != -1)
+		all = true;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = cli_want_args(&cli_verb_kill, argc, argv, 1, 2, reterr);
+	if (r < 0)
+		return r;
+	if (argc - optind == 2 && cli_parse_signal(argv[optind + 1], &sig) < 0)
+		return hull_error_set(reterr, -EINVAL, "kill: unknown signal '%s'",
+				      argv[optind + 1]);
+	return hull_container_kill(&cli->rt, argv[optind], sig, all, reterr);
+}
+
+const struct cli_verb cli_verb_kill = {
+	.name = "kill",
+	.summary = "send a signal (default TERM) to the container's init",
+	.usage = "[options] <container-id> [signal]\n\n"
+		 "  -a, --all    signal every process in the container's cgroup\n\n"
+		 "signal: a name (TERM, SIGTERM) or a number (15)",
+	.run = kill_run,
+};

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Room header of the rootfs code: OCI mount option strings, and the few
+ * mount primitives rootfs.c and devices.c share.
+ *
+ * Options are the ones runc knows.  Per-mount and superblock options become
+ * mount(2) MS_* bits; the "r" variants (rro, rnosuid, ...) become
+ * mount_setattr(AT_RECURSIVE) attributes; propagation options are kept in
+ * the order given; anything unknown is passed to the filesystem as data.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oci/config.h"
+#include "util/error.h"
+
+enum hull_mount_idmap {
+	HULL_MOUNT_IDMAP_NONE,
+	HULL_MOUNT_IDMAP,	    /* "idmap": the top mount only */
+	HULL_MOUNT_IDMAP_RECURSIVE, /* "ridmap": every mount of the tree */
+};
+
+struct hull_mount_options {
+	unsigned long flags;	   /* MS_* asked for (MS_BIND, MS_REC, MS_RDONLY, MS_NOSUID, ...) */
+	unsigned long clear_flags; /* MS_* asked off ("rw", "suid", "dev", "exec", "atime", ...) */
+	unsigned long *propagation; /* MS_PRIVATE|MS_SHARED|MS_SLAVE|MS_UNBINDABLE [|MS_REC] */
+	size_t n_propagation;
+	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE) */
+	enum hull_mount_idmap idmap;
+	bool tmpcopyup;
+	char *data; /* the rest, comma-joined ("mode=755,size=65536k"); NULL when none */
+};
+
+/*
+ * Parses `options` (a strv, may be NULL; later options win over earlier ones)
+ * into *ret.  Only fails with -ENOMEM.  Free with hull_mount_options_done().
+ */
+int hull_mount_options_parse(char *const *options, struct hull_mount_options *ret);
+void hull_mount_options_done(struct hull_mount_options *o);
+
+/* True when the options carry any recursive mount_setattr attribute. */
+bool hull_mount_options_has_rec_attrs(const struct hull_mount_options *o);
+
+/*
+ * "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable",
+ * "runbindable" -> MS_* (with MS_REC for the r-variants); -EINVAL otherwise.
+ */
+int hull_mount_propagation_parse(const char *s, unsigned long *ret);
+
+/*
+ * Translates the per-mount MS_* bits of `flags` into MOUNT_ATTR_* bits
+ * (rdonly, nosuid, nodev, noexec, nodiratime, nosymfollow and the atime
+ * mode: strictatime wins over noatime, relatime is the default).
+ */
+uint64_t hull_mount_flags_to_attr(unsigned long flags);
+
+/*
+ * Attributes for mount_setattr() that turn an existing mount into what `o`
+ * asks for, touching only what the options mention (so flags a user
+ * namespace locks stay as they are).  Returns false when nothing changes.
+ */
+bool hull_mount_options_to_setattr(const struct hull_mount_options *o, uint64_t *ret_set,
+				   uint64_t *ret_clr);
+
+/*
+ * Bind-mounts `source` (resolved from `source_dirfd`, or the fd itself when
+ * source is NULL or "") onto the O_PATH fd `target_fd`, recursively when
+ * `recursive`, then applies `attr_set`/`attr_clr` to the new top mount
+ * before it is attached.  Uses open_tree(OPEN_TREE_CLONE) + move_mount, so
+ * the target is exactly the fd, never a path.  Returns the O_PATH fd of the
+ * new mount.
+ */
+int hull_mount_bind_fd(int source_dirfd, const char *source, int target_fd, bool recursive,
+		       uint64_t attr_set, uint64_t attr_clr);
+
+/* ---- devices.c ---- */
+
+/*
+ * Creates device nodes below the rootfs `root_fd` (before pivot_root).
+ * With `full`, /dev is a filesystem the config mounted: the default devices
+ * (null zero full random urandom tty), linux.devices, /dev/ptmx,
+ * /dev/{fd,stdin,stdout,stderr,core} links, /dev/pts and /dev/shm.
+ * Without, only linux.devices.  In a user namespace (or when mknod is not
+ * permitted) host device nodes are bind-mounted onto empty files instead.
+ */
+int hull_devices_setup(int root_fd, const struct hull_oci_linux *lc, bool full, bool in_userns,
+		       struct hull_error **reterr);

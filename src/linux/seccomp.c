@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * linux.seccomp: compiled with libseccomp into classic BPF in the runtime,
+ * installed with seccomp(2) by the container process.  Compiling early
+ * means a bad profile fails before anything is cloned, and the container
+ * process only needs one syscall (no allocation, no libseccomp state).
+ */
+#include "linux/seccomp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util/file.h"
+#include "util/log.h"
+#include "util/macro.h"
+#include "util/socket.h"
+#include "util/str.h"
+
+#ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+#define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+/* Linux system calls have at most six arguments. */
+#define SYSCALL_MAX_ARGS 6
+
+struct hull_seccomp_program {
+	struct sock_filter *insns;
+	size_t n_insns;
+	unsigned int flags; /* SECCOMP_FILTER_FLAG_* from the config */
+	bool has_notify;
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release)
+
+void hull_seccomp_program_free(struct hull_seccomp_program *p)
+{
+	if (!p)
+		return;
+	free(p->insns);
+	free(p);
+}
+
+bool hull_seccomp_program_has_notify(const struct hull_seccomp_program *p)
+{
+	return p && p->has_notify;
+}
+
+bool hull_seccomp_notify_supported(void)
+{
+	uint32_t action = SECCOMP_RET_USER_NOTIF;
+
+	return syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
+}
+
+/* The libseccomp action; `path` names the errnoRet field for range errors. */
+static int to_action(enum hull_seccomp_action a, const struct hull_ou64 *errno_ret,
+		     const char *path, uint32_t *ret, struct hull_error **reterr)
+{
+	uint64_t e = errno_ret->set ? errno_ret->v : EPERM;
+
+	if ((a == HULL_SECCOMP_ERRNO || a == HULL_SECCOMP_TRACE) && e > 0xffff)
+		return hull_error_set(reterr, -EINVAL, "%s: %llu is out of range (0 to 65535)",
+				      path, (unsigned long long)e);
+	switch (a) {
+	case HULL_SECCOMP_KILL:
+	case HULL_SECCOMP_KILL_THREAD:
+		*ret = SCMP_ACT_KILL_THREAD;
+		return 0;
+	case HULL_SECCOMP_KILL_PROCESS:
+		*ret = SCMP_ACT_KILL_PROCESS;
+		return 0;
+	case HULL_SECCOMP_TRAP:
+		*ret = SCMP_ACT_TRAP;
+		return 0;
+	case HULL_SECCOMP_ERRNO:
+		*ret = SCMP_ACT_ERRNO((uint32_t)e);
+		return 0;
+	case HULL_SECCOMP_TRACE:
+		*ret = SCMP_ACT_TRACE((uint32_t)e);
+		return 0;
+	case HULL_SECCOMP_ALLOW:
+		*ret = SCMP_ACT_ALLOW;
+		return 0;
+	case HULL_SECCOMP_LOG:
+		*ret = SCMP_ACT_LOG;
+		return 0;
+	case HULL_SECCOMP_NOTIFY:
+		*ret = SCMP_ACT_NOTIFY;
+		return 0;
+	}
+	return hull_error_set(reterr, -EINVAL, "%s: unknown action %d", path, (int)a);
+}
+
+static int to_op(enum hull_seccomp_op op, enum scmp_compare *ret)
+{
+	static const enum scmp_compare map[] = {
+		[HULL_SCMP_NE] = SCMP_CMP_NE,
+		[HULL_SCMP_LT] = SCMP_CMP_LT,
+		[HULL_SCMP_LE] = SCMP_CMP_LE,
+		[HULL_SCMP_EQ] = SCMP_CMP_EQ,
+		[HULL_SCMP_GE] = SCMP_CMP_GE,
+		[HULL_SCMP_GT] = SCMP_CMP_GT,
+		[HULL_SCMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
+	};
+
+	if ((size_t)op >= ELEMENTSOF(map))
+		return -EINVAL;
+	*ret = map[op];
+	return 0;
+}
+
+static int add_architectures(scmp_filter_ctx ctx, char **arches, struct hull_error **reterr)
+{
+	size_t i = 0;
+
+	hull_strv_foreach (a, arches) {
+		const char *rest = startswith(a, "SCMP_ARCH_");
+		char lower[32];
+		uint32_t token = 0;
+		int r;
+
+		/* the spec's SCMP_ARCH_X86_64 is libseccomp's "x86_64" */
+		if (rest && strlen(rest) < sizeof(lower)) {
+			size_t k;
+
+			for (k = 0; rest[k]; k++)
+				lower[k] = (char)(rest[k] >= 'A' && rest[k] <= 'Z'
+							  ? rest[k] - 'A' + 'a'
+							  : rest[k]);
+			lower[k] = '\0';
+			token = seccomp_arch_resolve_name(lower);
+		}
+		if (token == 0)
+			return hull_error_set(
+				reterr, -EINVAL,
+				"linux.seccomp.architectures[%zu]: unknown architecture "
+				"'%s'",
+				i, a);
+		r = seccomp_arch_add(ctx, token);
+		if (r < 0 && r != -EEXIST) /* the native one is there already */
+			return hull_error_errno(reterr, r,
+						"linux.seccomp.architectures[%zu]: add '%s'", i, a);
+		i++;
+	}
+	return 0;
+}
+
+static int parse_flags(char **flags, unsigned int *ret, struct hull_error **reterr)
+{
+	static const struct {
+		const char *name;
+		unsigned int flag;
+	} table[] = {
+		{ "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC },
+		{ "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
+		{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+		{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+		  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV },
+	};
+	unsigned int v = 0;
+	size_t i = 0;
+
+	hull_strv_foreach (f, flags) {
+		size_t k;
+
+		for (k = 0; k < ELEMENTSOF(table); k++)
+			if (streq(table[k].name, f))
+				break;
+		if (k == ELEMENTSOF(table))
+			return hull_error_set(reterr, -EINVAL,
+					      "linux.seccomp.flags[%zu]: unknown flag '%s'", i, f);
+		v |= table[k].flag;
+		i++;
+	}
+	*ret = v;
+	return 0;
+}
+
+/*
+ * One syscall name of syscalls[i].  libseccomp refuses two comparisons of
+ * the same argument in one rule, so such a list becomes one rule per
+ * comparison (matching any of them), as runc does.
+ */
+static int add_rule(scmp_filter_ctx ctx, size_t i, const char *name, int nr, uint32_t action,
+		    const struct hull_oci_seccomp_syscall *sc, struct hull_error **reterr)
+{
+	struct scmp_arg_cmp cmps[SYSCALL_MAX_ARGS * 4];
+	unsigned int count[SYSCALL_MAX_ARGS] = {};
+	bool split = false;
+	int r;
+
+	if (sc->n_args > ELEMENTSOF(cmps))
+		return hull_error_set(reterr, -E2BIG, "linux.seccomp.syscalls[%zu].args: too many",
+				      i);
+	for (size_t j = 0; j < sc->n_args; j++) {
+		const struct hull_oci_seccomp_arg *a = &sc->args[j];
+		enum scmp_compare op;
+
+		if (a->index >= SYSCALL_MAX_ARGS)
+			return hull_error_set(
+				reterr, -EINVAL,
+				"linux.seccomp.syscalls[%zu].args[%zu].index: %u is not "
+				"below %d",
+				i, j, a->index, SYSCALL_MAX_ARGS);
+		if (to_op(a->op, &op) < 0)
+			return hull_error_set(reterr, -EINVAL,
+					      "linux.seccomp.syscalls[%zu].args[%zu].op: unknown "
+					      "operator %d",
+					      i, j, (int)a->op);
+		/* for MASKED_EQ, value is the mask and valueTwo the datum */
+		cmps[j] = (struct scmp_arg_cmp){
+			.arg = a->index, .op = op, .datum_a = a->value, .datum_b = a->value_two
+		};
+		if (++count[a->index] > 1)
+			split = true;
+	}
+
+	if (!split)
+		r = seccomp_rule_add_array(ctx, action, nr, (unsigned int)sc->n_args,
+					   sc->n_args ? cmps : NULL);
+	else {
+		r = 0;
+		for (size_t j = 0; j < sc->n_args && r >= 0; j++)
+			r = seccomp_rule_add_array(ctx, action, nr, 1, &cmps[j]);
+	}
+	if (r < 0)
+		return hull_error_errno(reterr, r, "linux.seccomp.syscalls[%zu]: add rule for '%s'",
+					i, name);
+	return 0;
+}
+
+/* libseccomp writes the BPF to an fd; a memfd brings it back without touching disk. */
+static int export_bpf(scmp_filter_ctx ctx, struct hull_seccomp_program *p,
+		      struct hull_error **reterr)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	fd = memfd_create("hull-seccomp-bpf", MFD_CLOEXEC);
+	if (fd < 0)
+		return hull_error_errno(reterr, negative_errno(), "seccomp: memfd_create");
+	r = seccomp_export_bpf(ctx, fd);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "seccomp: export bpf");
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return hull_error_errno(reterr, negative_errno(), "seccomp: export bpf");
+	r = hull_read_fd(fd, &buf, &len);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "seccomp: read bpf");
+	if (len == 0 || len % sizeof(struct sock_filter) != 0)
+		return hull_error_set(reterr, -EIO, "seccomp: export bpf: bad length %zu", len);
+	if (len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return hull_error_set(reterr, -E2BIG,
+				      "seccomp: the filter has %zu instructions, the kernel takes "
+				      "at most %d",
+				      len / sizeof(struct sock_filter), BPF_MAXINSNS);
+	p->insns = malloc(len);
+	if (!p->insns)
+		return hull_error_errno(reterr, -ENOMEM, "seccomp: export bpf");
+	memcpy(p->insns, buf, len);
+	p->n_insns = len / sizeof(struct sock_filter);
+	return 0;
+}
+
+int hull_seccomp_compile(const struct hull_oci_seccomp *s, struct hull_seccomp_program **ret,
+			 struct hull_error **reterr)
+{
+	_cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+	_cleanup_(hull_seccomp_program_freep) struct hull_seccomp_program *p = NULL;
+	uint32_t def;
+	int r;
+
+	r = to_action(s->default_action, &s->default_errno_ret, "linux.seccomp.defaultErrnoRet",
+		      &def, reterr);
+	if (r < 0)
+		return r;
+	/* the default covers write(2), which the container needs to hand the listener over */
+	if (def == SCMP_ACT_NOTIFY)
+		return hull_error_set(reterr, -EINVAL,
+				      "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the "
+				      "default action");
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return hull_error_errno(reterr, -ENOMEM, "seccomp");
+	r = parse_flags(s->flags, &p->flags, reterr);
+	if (r < 0)
+		return r;
+
+	ctx = seccomp_init(def);
+	if (!ctx)
+		return hull_error_set(reterr, -EINVAL,
+				      "seccomp: init filter: default action not supported here");
+	/* hull sets no_new_privs itself, when the config asks for it */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "seccomp: clear the no_new_privs attribute");
+	/* a binary tree beats a linear scan on long profiles (and libseccomp <= 2.5.4
+	 * misbehaves with it on empty ones) */
+	if (s->n_syscalls > 32 && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0)
+		hull_debug("seccomp: binary tree optimization not available");
+
+	r = add_architectures(ctx, s->architectures, reterr);
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < s->n_syscalls; i++) {
+		const struct hull_oci_seccomp_syscall *sc = &s->syscalls[i];
+		_cleanup_free_ char *path =
+			hull_strdup_printf("linux.seccomp.syscalls[%zu].errnoRet", i);
+		uint32_t action;
+		size_t j = 0;
+
+		if (!path)
+			return hull_error_errno(reterr, -ENOMEM, "seccomp");
+		r = to_action(sc->action, &sc->errno_ret, path, &action, reterr);
+		if (r < 0)
+			return r;
+		hull_strv_foreach (name, sc->names) {
+			int nr;
+
+			/* write(2) is how the listener fd gets out: notifying it would deadlock */
+			if (action == SCMP_ACT_NOTIFY && streq(name, "write"))
+				return hull_error_set(
+					reterr, -EINVAL,
+					"linux.seccomp.syscalls[%zu].names[%zu]: "
+					"SCMP_ACT_NOTIFY cannot be used for the write "
+					"syscall",
+					i, j);
+			j++;
+			if (action == def)
+				continue; /* redundant; libseccomp would refuse it */
+			nr = seccomp_syscall_resolve_name(name);
+			if (nr == __NR_SCMP_ERROR) {
+				hull_debug("seccomp: unknown syscall '%s' skipped", name);
+				continue;
+			}
+			r = add_rule(ctx, i, name, nr, action, sc, reterr);
+			if (r < 0)
+				return r;
+			if (action == SCMP_ACT_NOTIFY)
+				p->has_notify = true;
+		}
+	}
+
+	if (p->has_notify) {
+		if (!s->listener_path)
+			return hull_error_set(reterr, -EINVAL,
+					      "linux.seccomp.listenerPath: required with "
+					      "SCMP_ACT_NOTIFY");
+		if (!hull_seccomp_notify_supported())
+			return hull_error_set(reterr, -EOPNOTSUPP,
+					      "seccomp: SCMP_ACT_NOTIFY is not supported by this "
+					      "kernel");
+	} else {
+		/* only meaningful with a listener; the kernel refuses it otherwise */
+		p->flags &= ~(unsigned int)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+	}
+
+	r = export_bpf(ctx, p, reterr);
+	if (r < 0)
+		return r;
+	hull_debug("seccomp: %zu instructions, flags %#x%s", p->n_insns, p->flags,
+		   p->has_notify ? ", notify" : "");
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+int hull_seccomp_install(const struct hull_seccomp_program *p, int *ret_listener_fd,
+			 struct hull_error **reterr)
+{
+	struct sock_fprog prog = { .len = (unsigned short)p->n_insns, .filter = p->insns };
+	unsigned long flags = p->flags;
+	long r;
+
+	if (p->has_notify) {
+		flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+		/* TSYNC reports failures as a thread id, which collides with the listener fd */
+		if (flags & SECCOMP_FILTER_FLAG_TSYNC)
+			flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+	}
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	if (r < 0)
+		return hull_error_errno(reterr, negative_errno(), "seccomp: install filter");
+	if (!p->has_notify) {
+		if (r > 0) /* TSYNC: thread r could not be synchronised */
+			return hull_error_set(reterr, -EAGAIN,
+					      "seccomp: install filter: thread %ld cannot be "
+					      "synchronised",
+					      r);
+		if (ret_listener_fd)
+			*ret_listener_fd = -EBADF;
+		return 0;
+	}
+	/* the kernel gives the listener O_CLOEXEC */
+	if (ret_listener_fd)
+		*ret_listener_fd = (int)r;
+	else
+		close((int)r);
+	return 0;
+}
+
+int hull_seccomp_send_listener(const char *listener_path, int listener_fd,
+			       const char *process_state_json, struct hull_error **reterr)
+{
+	_cleanup_close_ int sock = -EBADF;
+	int r;
+
+	if (!process_state_json || process_state_json[0] == '\0')
+		return hull_error_set(reterr, -EINVAL, "seccomp: empty container process state");
+	sock = hull_socket_connect_unix(listener_path);
+	if (sock < 0)
+		return hull_error_errno(reterr, sock, "seccomp: connect to listener '%s'",
+					listener_path);
+	r = hull_socket_send_fd(sock, listener_fd, process_state_json, strlen(process_state_json));
+	if (r < 0)
+		return hull_error_errno(reterr, r, "seccomp: send listener fd to '%s'",
+					listener_path);
+	return 0;
+}

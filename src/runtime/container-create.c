@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * create, runtime side.  The runtime clones the container init directly (no
+ * re-exec): the child is a copy of this process that sets itself up inside
+ * its new namespaces (container-init.c) and blocks on exec.fifo until
+ * `start`.  Both sides talk over a SOCK_SEQPACKET pair (sync.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "linux/cgroup.h"
+#include "linux/namespace.h"
+#include "linux/process.h"
+#include "linux/seccomp.h"
+#include "linux/terminal.h"
+#include "runtime/create-internal.h"
+#include "runtime/runtime-internal.h"
+#include "runtime/sync.h"
+#include "util/file.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/str.h"
+
+void create_ctx_done(struct create_ctx *c)
+{
+	hull_oci_config_free(c->config);
+	free(c->config_text);
+	hull_state_free(c->state);
+	safe_close(c->bundle_fd);
+	safe_close(c->dir_fd);
+	safe_close(c->fifo_fd);
+	safe_close(c->sync[0]);
+	safe_close(c->sync[1]);
+	hull_ns_close_all(c->ns_fds);
+	hull_cgroup_free(c->cgroup);
+	hull_seccomp_program_free(c->seccomp);
+	safe_close(c->pidfd);
+	safe_close(c->pty_master);
+}
+
+static int load_config(struct create_ctx *c, struct hull_error **reterr)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
+
+	c->bundle_fd = open(c->o->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->bundle_fd < 0)
+		return hull_error_errno(reterr, -errno, "open bundle '%s'", c->o->bundle);
+	r = hull_read_file_at(c->bundle_fd, CONFIG_FILE, &text, &len);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "read '%s/config.json'", c->o->bundle);
+	r = hull_oci_config_parse(text, len, &c->config, reterr);
+	if (r < 0)
+		return r;
+	if (!c->config->process)
+		return hull_error_set(reterr, -EINVAL, "process: required field missing");
+	if (!c->config->linux_config)
+		return hull_error_set(reterr, -EINVAL, "linux: required field missing");
+	c->config_text = TAKE_PTR(text);
+	c->config_len = len;
+	return 0;
+}
+
+/* Which namespaces to create with clone() and which to join. */
+static int plan_namespaces(struct create_ctx *c, struct hull_error **reterr)
+{
+	const struct hull_oci_linux *lc = c->config->linux_config;
+	bool joins_other = false;
+	int r;
+
+	r = hull_ns_open_paths(lc, c->ns_fds, reterr);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < lc->n_namespaces; i++) {
+		const struct hull_oci_namespace *ns = &lc->namespaces[i];
+
+		if (ns->path && *ns->path) {
+			if (ns->type != HULL_NS_PID && ns->type != HULL_NS_TIME &&
+			    ns->type != HULL_NS_USER)
+				joins_other = true;
+			continue;
+		}
+		/* a new time namespace is made by the runtime itself so offsets can be written */
+		if (ns->type == HULL_NS_TIME)
+			continue;
+		c->clone_flags |= (unsigned long)hull_ns_type_clone_flag(ns->type);
+		if (ns->type == HULL_NS_USER)
+			c->new_userns = true;
+		if (ns->type == HULL_NS_CGROUP)
+			c->cgroupns = true;
+	}
+	if (!hull_oci_config_namespace(c->config, HULL_NS_MNT))
+		return hull_error_set(reterr, -EINVAL,
+				      "linux.namespaces: a mount namespace is required");
+	if (c->new_userns && joins_other)
+		return hull_error_set(reterr, -EOPNOTSUPP,
+				      "linux.namespaces: joining a namespace by path together with "
+				      "a new user namespace is not supported");
+	if (c->new_userns && lc->n_uid_mappings == 0)
+		return hull_error_set(reterr, -EINVAL,
+				      "linux.uidMappings: required with a new user namespace");
+	if (c->new_userns && lc->n_gid_mappings == 0)
+		return hull_error_set(reterr, -EINVAL,
+				      "linux.gidMappings: required with a new user namespace");
+	return 0;
+}
+
+static pid_t do_clone(unsigned long flags, int cgroup_fd)
+{
+	struct clone_args args = {
+		.flags = flags,
+		.exit_signal = SIGCHLD,
+	};
+	pid_t pid;
+
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0 && errno == ENOSYS && cgroup_fd < 0)
+		pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+	return pid;
+}
+
+/*
+ * Namespaces that only affect children (pid, time) are entered by the
+ * runtime itself right before the clone and left right after it, so hooks
+ * the runtime runs later stay in the runtime's namespaces.
+ */
+static int enter_for_children(struct create_ctx *c, int saved[2], struct hull_error **reterr)
+{
+	const struct hull_oci_linux *lc = c->config->linux_config;
+	const struct hull_oci_namespace *tns = hull_oci_config_namespace(c->config, HULL_NS_TIME);
+
+	if (c->ns_fds[HULL_NS_PID] >= 0) {
+		saved[0] = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (saved[0] < 0)
+			return hull_error_errno(reterr, -errno, "open '/proc/self/ns/pid'");
+		if (setns(c->ns_fds[HULL_NS_PID], CLONE_NEWPID) < 0)
+			return hull_error_errno(reterr, -errno, "join pid namespace");
+	}
+	if (tns) {
+		saved[1] = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+		if (saved[1] < 0)
+			return hull_error_errno(reterr, -errno, "open '/proc/self/ns/time'");
+		if (c->ns_fds[HULL_NS_TIME] >= 0) {
+			if (setns(c->ns_fds[HULL_NS_TIME], CLONE_NEWTIME) < 0)
+				return hull_error_errno(reterr, -errno, "join time namespace");
+		} else {
+			int r;
+
+			if (unshare(CLONE_NEWTIME) < 0)
+				return hull_error_errno(reterr, -errno, "create time namespace");
+			r = hull_timens_write_offsets(getpid(), lc, reterr);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static void leave_for_children(int saved[2])
+{
+	if (saved[0] >= 0 && setns(saved[0], CLONE_NEWPID) < 0)
+		hull_debug("restore pid namespace: %m");
+	if (saved[1] >= 0 && setns(saved[1], CLONE_NEWTIME) < 0)
+		hull_debug("restore time namespace: %m");
+	saved[0] = safe_close(saved[0]);
+	saved[1] = safe_close(saved[1]);
+}
+
+static int spawn_init(struct create_ctx *c, struct hull_error **reterr)
+{
+	_cleanup_close_ int cgroup_fd = -EBADF;
+	int saved[2] = { -EBADF, -EBADF };
+	pid_t pid;
+	int r;
+
+	if (c->cgroup) {
+		r = hull_cgroup_open_fd(c->cgroup, NULL);
+		if (r >= 0)
+			cgroup_fd = r;
+	}
+	r = enter_for_children(c, saved, reterr);
+	if (r < 0) {
+		leave_for_children(saved);
+		return r;
+	}
+	pid = do_clone(c->clone_flags, cgroup_fd);
+	if (pid > 0 && cgroup_fd >= 0)
+		c->cloned_into_cgroup = true;
+	if (pid == 0)
+		container_init(c);
+	r = pid < 0 ? -errno : 0;
+	leave_for_children(saved);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "clone container process");
+	c->pid = pid;
+	c->sync[1] = safe_close(c->sync[1]);
+	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (c->pidfd < 0)
+		return hull_error_errno(reterr, -errno, "pidfd_open");
+	r = proc_pid_start_time(pid, &c->state->pid_start, NULL);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "read start time of %d", (int)pid);
+	c->state->pid = pid;
+	return 0;
+}
+
+/* Runs the runtime side of the setup conversation until the container is ready. */
+static int drive_setup(struct create_ctx *c, struct hull_error **reterr)
+{
+	const struct hull_oci_linux *lc = c->config->linux_config;
+	const struct hull_oci_process *p = c->config->process;
+	int r;
+
+	if (c->cgroup && !c->cloned_into_cgroup) {
+		r = hull_cgroup_enter(c->cgroup, c->pid, reterr);
+		if (r < 0)
+			return r;
+	}
+	if (c->new_userns) {
+		r = hull_idmap_write(c->pid, lc->uid_mappings, lc->n_uid_mappings, lc->gid_mappings,
+				     lc->n_gid_mappings, reterr);
+		if (r < 0)
+			return r;
+	}
+	if (p->oom_score_adj.set) {
+		r = hull_process_set_oom_score_adj(c->pid, (int)p->oom_score_adj.v, reterr);
+		if (r < 0)
+			return r;
+	}
+	r = sync_send(c->sync[0], SYNC_GO, c->pid, NULL, -EBADF);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "sync with container process");
+
+	for (;;) {
+		struct sync_msg m;
+		int fd = -EBADF;
+
+		r = sync_recv(c->sync[0], &m, &fd);
+		if (r == -EPIPE)
+			return hull_error_set(reterr, -EPIPE, "container process exited during setup");
+		if (r < 0)
+			return hull_error_errno(reterr, r, "sync with container process");
+		switch (m.type) {
+		case SYNC_ERROR:
+			safe_close(fd);
+			return hull_error_set(reterr, m.value < 0 ? m.value : -EIO, "%s", m.text);
+		case SYNC_HOOKS:
+			r = state_run_hooks(c->config, HULL_HOOK_PRESTART, c->state,
+					    HULL_STATUS_CREATING, reterr);
+			if (r >= 0)
+				r = state_run_hooks(c->config, HULL_HOOK_CREATE_RUNTIME, c->state,
+						    HULL_STATUS_CREATING, reterr);
+			if (r < 0)
+				return r;
+			r = sync_send(c->sync[0], SYNC_HOOKS_DONE, 0, NULL, -EBADF);
+			break;
+		case SYNC_PTY:
+			safe_close(c->pty_master);
+			c->pty_master = fd;
+			if (fd < 0)
+				return hull_error_set(reterr, -EBADMSG, "container sent no pty");
+			break;
+		case SYNC_SECCOMP_FD: {
+			_cleanup_close_ int lfd = fd;
+			_cleanup_json_ struct json_object *st = NULL, *ps = NULL;
+
+			st = hull_state_to_json(c->state);
+			ps = json_object_new_object();
+			if (!st || !ps)
+				return hull_error_errno(reterr, -ENOMEM, "seccomp listener");
+			json_object_object_add(st, "status", json_object_new_string("creating"));
+			json_object_object_add(ps, "ociVersion",
+					       json_object_new_string(HULL_OCI_VERSION));
+			json_object_object_add(ps, "fds", json_object_new_array());
+			json_object_array_add(json_object_object_get(ps, "fds"),
+					      json_object_new_string("seccompFd"));
+			json_object_object_add(ps, "pid", json_object_new_int(c->pid));
+			json_object_object_add(
+				ps, "metadata",
+				json_object_new_string(lc->seccomp->listener_metadata
+							       ? lc->seccomp->listener_metadata
+							       : ""));
+			json_object_object_add(ps, "state", json_object_get(st));
+			r = hull_seccomp_send_listener(
+				lc->seccomp->listener_path, lfd,
+				json_object_to_json_string_ext(ps, JSON_C_TO_STRING_PLAIN), reterr);
+			if (r < 0)
+				return r;
+			r = sync_send(c->sync[0], SYNC_SECCOMP_DONE, 0, NULL, -EBADF);
+			break;
+		}
+		case SYNC_READY:
+			safe_close(fd);
+			return 0;
+		default:
+			safe_close(fd);
+			return hull_error_set(reterr, -EBADMSG, "sync: unexpected message %u",
+					      m.type);
+		}
+		if (r < 0)
+			return hull_error_errno(reterr, r, "sync with container process");
+	}
+}
+
+static int prepare_state(struct create_ctx *c, struct hull_error **reterr)
+{
+	struct hull_state *s;
+	const char *root = c->config->root.path;
+
+	s = c->state = calloc(1, sizeof(*s));
+	if (!s)
+		return hull_error_errno(reterr, -ENOMEM, "state");
+	s->id = strdup(c->id);
+	s->bundle = strdup(c->o->bundle);
+	s->rootfs = root[0] == '/' ? strdup(root)
+				   : hull_strdup_printf("%s/%s", c->o->bundle, root);
+	s->created = now_rfc3339();
+	s->owner = strdup("");
+	s->annotations = hull_strv_copy(c->config->annotations);
+	s->systemd_cgroup = c->rt->systemd_cgroup;
+	if (!s->id || !s->bundle || !s->rootfs || !s->created || !s->owner ||
+	    (c->config->annotations && !s->annotations))
+		return hull_error_errno(reterr, -ENOMEM, "state");
+	s->status = HULL_STATUS_CREATING;
+	return 0;
+}
+
+static int make_state_dir(struct create_ctx *c, struct hull_error **reterr)
+{
+	_cleanup_close_ int root = -EBADF;
+	int r;
+
+	r = state_root_open(c->rt, true, &root, reterr);
+	if (r < 0)
+		return r;
+	if (mkdirat(root, c->id, 0700) < 0) {
+		if (errno == EEXIST)
+			return hull_error_set(reterr, -EEXIST, "container '%s' already exists",
+					      c->id);
+		return hull_error_errno(reterr, -errno, "create state of '%s' in '%s'", c->id,
+					c->rt->root);
+	}
+	c->state_dir_made = true;
+	c->dir_fd = openat(root, c->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (c->dir_fd < 0)
+		return hull_error_errno(reterr, -errno, "open state of '%s'", c->id);
+	if (flock(c->dir_fd, LOCK_EX) < 0)
+		return hull_error_errno(reterr, -errno, "lock '%s'", c->id);
+	if (mkfifoat(c->dir_fd, FIFO_FILE, 0622) < 0)
+		return hull_error_errno(reterr, -errno, "create exec fifo of '%s'", c->id);
+	/* umask may have narrowed it; the container user must be able to open it */
+	if (fchmodat(c->dir_fd, FIFO_FILE, 0622, 0) < 0)
+		return hull_error_errno(reterr, -errno, "chmod exec fifo of '%s'", c->id);
+	c->fifo_fd = openat(c->dir_fd, FIFO_FILE, O_PATH | O_CLOEXEC);
+	if (c->fifo_fd < 0)
+		return hull_error_errno(reterr, -errno, "open exec fifo of '%s'", c->id);
+	return 0;
+}
+
+static int setup_cgroup(struct create_ctx *c, struct hull_error **reterr)
+{
+	const struct hull_oci_linux *lc = c->config->linux_config;
+	int r;
+
+	r = hull_cgroup_new(lc->cgroups_path, c->id, c->rt->systemd_cgroup, &c->cgroup, reterr);
+	if (r < 0)
+		return r;
+	c->state->cgroup = strdup(hull_cgroup_path(c->cgroup));
+	if (!c->state->cgroup)
+		return hull_error_errno(reterr, -ENOMEM, "state");
+	/* record the cgroup before making it, so a crash here is still cleaned by delete */
+	r = state_save(c->dir_fd, c->state, reterr);
+	if (r < 0)
+		return r;
+	c->cgroup_made = true;
+	return hull_cgroup_create(c->cgroup, lc->resources,
+				  c->rt->rootless ? HULL_CGROUP_ROOTLESS : 0, reterr);
+}
+
+static void create_rollback(struct create_ctx *c)
+{
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		c->pid = 0;
+	}
+	if (c->cgroup_made && c->cgroup) {
+		_cleanup_error_ struct hull_error *err = NULL;
+
+		if (hull_cgroup_destroy(c->cgroup, &err) < 0)
+			hull_warn("%s", err->msg);
+	}
+	if (c->state_dir_made) {
+		int r = container_dir_remove(c->rt, c->id);
+
+		if (r < 0)
+			hull_warn("remove state of '%s': %s", c->id, strerror(-r));
+	}
+}
+
+int container_create(struct create_ctx *c, struct hull_error **reterr)
+{
+	const struct hull_oci_linux *lc;
+	int r;
+
+	c->bundle_fd = c->dir_fd = c->fifo_fd = c->pidfd = c->pty_master = -EBADF;
+	c->sync[0] = c->sync[1] = -EBADF;
+	for (int i = 0; i < _HULL_NS_MAX; i++)
+		c->ns_fds[i] = -EBADF;
+
+	r = hull_container_id_check(c->id, reterr);
+	if (r < 0)
+		return r;
+	r = load_config(c, reterr);
+	if (r < 0)
+		return r;
+	lc = c->config->linux_config;
+	r = make_state_dir(c, reterr);
+	if (r < 0)
+		goto fail;
+	/* keep a copy: exec, start and delete need the config after the bundle may be gone */
+	r = hull_write_file_atomic_at(c->dir_fd, CONFIG_FILE, c->config_text, c->config_len, 0600,
+				      0);
+	if (r < 0) {
+		r = hull_error_errno(reterr, r, "save config of '%s'", c->id);
+		goto fail;
+	}
+	r = prepare_state(c, reterr);
+	if (r < 0)
+		goto fail;
+	r = plan_namespaces(c, reterr);
+	if (r < 0)
+		goto fail;
+	if (c->config->process->terminal && !c->o->console_socket && !c->keep_pty) {
+		r = hull_error_set(reterr, -EINVAL,
+				   "process.terminal: needs --console-socket to hand over the pty");
+		goto fail;
+	}
+	if (access(c->state->rootfs, F_OK) < 0) {
+		r = hull_error_errno(reterr, -errno, "root.path '%s'", c->state->rootfs);
+		goto fail;
+	}
+	r = hull_process_validate(c->config->process, reterr);
+	if (r >= 0)
+		r = hull_uts_validate(c->config, reterr);
+	if (r >= 0)
+		r = hull_sysctl_validate(c->config, reterr);
+	if (r < 0)
+		goto fail;
+	if (lc->seccomp) {
+		r = hull_seccomp_compile(lc->seccomp, &c->seccomp, reterr);
+		if (r < 0)
+			goto fail;
+	}
+	r = setup_cgroup(c, reterr);
+	if (r < 0)
+		goto fail;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0) {
+		r = hull_error_errno(reterr, -errno, "socketpair");
+		goto fail;
+	}
+	r = spawn_init(c, reterr);
+	if (r < 0)
+		goto fail;
+	r = drive_setup(c, reterr);
+	if (r < 0)
+		goto fail;
+	c->sync[0] = safe_close(c->sync[0]);
+	if (c->pty_master >= 0 && c->o->console_socket) {
+		r = hull_console_socket_send(c->o->console_socket, c->pty_master, reterr);
+		if (r < 0)
+			goto fail;
+		c->pty_master = safe_close(c->pty_master);
+	}
+	r = state_save(c->dir_fd, c->state, reterr);
+	if (r < 0)
+		goto fail;
+	if (c->o->pid_file) {
+		r = pid_file_write(c->o->pid_file, c->pid, reterr);
+		if (r < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	create_rollback(c);
+	return r;
+}
+
+int hull_container_create(const struct hull_runtime *rt, const char *id,
+			  const struct hull_create_opts *o, struct hull_error **reterr)
+{
+	struct create_ctx c = { .rt = rt, .id = id, .o = o };
+	int r;
+
+	r = container_create(&c, reterr);
+	create_ctx_done(&c);
+	return r;
+}

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * exec: runs a new process inside a running container.  Like create, the
+ * runtime clones the process itself; the child joins the container's
+ * namespaces (pid and time are entered by the runtime around the clone, as
+ * they only apply to children), applies the process attributes and execs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "linux/cgroup.h"
+#include "linux/namespace.h"
+#include "linux/process.h"
+#include "linux/seccomp.h"
+#include "linux/terminal.h"
+#include "runtime/runtime-internal.h"
+#include "runtime/sync.h"
+#include "runtime/wait.h"
+#include "util/file.h"
+#include "util/log.h"
+
+struct exec_ctx {
+	const struct hull_runtime *rt;
+	const struct hull_exec_opts *o;
+	const struct hull_oci_process *p;
+	struct hull_oci_config *config;
+	struct hull_state *state;
+	struct hull_cgroup *cgroup;
+	struct hull_seccomp_program *seccomp;
+	int dir_fd;
+	int ns_fds[_HULL_NS_MAX];
+	int sync[2];
+	int pidfd;
+	int pty_master;
+	pid_t pid;
+	bool cloned_into_cgroup;
+};
+
+static void exec_ctx_done(struct exec_ctx *e)
+{
+	hull_oci_config_free(e->config);
+	hull_state_free(e->state);
+	hull_cgroup_free(e->cgroup);
+	hull_seccomp_program_free(e->seccomp);
+	safe_close(e->dir_fd);
+	hull_ns_close_all(e->ns_fds);
+	safe_close(e->sync[0]);
+	safe_close(e->sync[1]);
+	safe_close(e->pidfd);
+	safe_close(e->pty_master);
+}
+
+/* Opens /proc/<init>/ns/<type> for every namespace the container has of its own. */
+static int open_container_namespaces(struct exec_ctx *e, struct hull_error **reterr)
+{
+	const struct hull_oci_linux *lc = e->config->linux_config;
+
+	for (size_t i = 0; i < lc->n_namespaces; i++) {
+		enum hull_ns_type t = lc->namespaces[i].type;
+		char path[64];
+		struct stat a, b;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)e->state->pid,
+			 hull_ns_type_proc_name(t));
+		e->ns_fds[t] = open(path, O_RDONLY | O_CLOEXEC);
+		if (e->ns_fds[t] < 0)
+			return hull_error_errno(reterr, -errno, "open '%s'", path);
+		/* joining the namespace we are already in is pointless (and EINVAL for user) */
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", hull_ns_type_proc_name(t));
+		if (fstat(e->ns_fds[t], &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			e->ns_fds[t] = safe_close(e->ns_fds[t]);
+	}
+	return 0;
+}
+
+static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
+{
+	_cleanup_free_ char *exec_path = NULL;
+	_cleanup_close_ int listener = -EBADF;
+	struct sync_msg m;
+	bool userns = e->ns_fds[HULL_NS_USER] >= 0;
+	int keep[1];
+	int r;
+
+	r = sync_recv(e->sync[1], &m, NULL);
+	if (r < 0 || m.type != SYNC_GO)
+		return hull_error_errno(reterr, r < 0 ? r : -EBADMSG, "wait for runtime");
+	e->ns_fds[HULL_NS_PID] = safe_close(e->ns_fds[HULL_NS_PID]);
+	e->ns_fds[HULL_NS_TIME] = safe_close(e->ns_fds[HULL_NS_TIME]);
+	r = hull_ns_join(e->ns_fds, reterr);
+	if (r < 0)
+		return r;
+	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return hull_error_errno(reterr, -errno, "become root in the user namespace");
+	if (e->p->terminal) {
+		_cleanup_close_ int master = -EBADF, slave = -EBADF;
+
+		r = hull_terminal_open(e->p, &master, &slave, reterr);
+		if (r < 0)
+			return r;
+		r = sync_send(e->sync[1], SYNC_PTY, 0, NULL, master);
+		if (r < 0)
+			return hull_error_errno(reterr, r, "send pty to runtime");
+		r = hull_terminal_make_controlling(slave, reterr);
+		if (r < 0)
+			return r;
+	}
+	r = hull_process_find_exec(e->p, &exec_path, reterr);
+	if (r < 0)
+		return r;
+	if (chdir(e->p->cwd) < 0)
+		return hull_error_errno(reterr, -errno, "chdir to cwd '%s'", e->p->cwd);
+	keep[0] = e->sync[1];
+	r = hull_close_fds_from(3 + (int)e->o->preserve_fds, keep, 1);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "close inherited fds");
+	for (unsigned fd = 3; fd < 3 + e->o->preserve_fds; fd++)
+		(void)hull_fd_set_cloexec((int)fd, false);
+	r = hull_process_apply(e->p, e->config->linux_config, e->seccomp, 0, &listener, reterr);
+	if (r < 0)
+		return r;
+	if (listener >= 0) {
+		r = sync_send(e->sync[1], SYNC_SECCOMP_FD, 0, NULL, listener);
+		if (r < 0)
+			return hull_error_errno(reterr, r, "send seccomp listener");
+		listener = safe_close(listener);
+		r = sync_recv(e->sync[1], &m, NULL);
+		if (r < 0)
+			return hull_error_errno(reterr, r, "wait for runtime");
+	}
+	r = sync_send(e->sync[1], SYNC_READY, 0, NULL, -EBADF);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "sync with runtime");
+	e->sync[1] = safe_close(e->sync[1]);
+	return hull_process_exec(e->p, exec_path, reterr);
+}
+
+static _noreturn_ void exec_child(struct exec_ctx *e)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	int r;
+
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	e->sync[0] = safe_close(e->sync[0]);
+	e->dir_fd = safe_close(e->dir_fd);
+	r = exec_child_run(e, &err);
+	if (e->sync[1] >= 0)
+		sync_send_error(e->sync[1], r, err);
+	else if (err)
+		dprintf(STDERR_FILENO, "hull-runtime: %s\n", err->msg);
+	_exit(127);
+}
+
+static int spawn(struct exec_ctx *e, struct hull_error **reterr)
+{
+	struct clone_args args = { .exit_signal = SIGCHLD };
+	_cleanup_close_ int cgfd = -EBADF, self_pid = -EBADF, self_time = -EBADF;
+	pid_t pid;
+	int r = 0;
+
+	if (e->cgroup && (cgfd = hull_cgroup_open_fd(e->cgroup, NULL)) >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgfd;
+	}
+	if (e->ns_fds[HULL_NS_PID] >= 0) {
+		self_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (self_pid < 0 || setns(e->ns_fds[HULL_NS_PID], CLONE_NEWPID) < 0)
+			return hull_error_errno(reterr, -errno, "join pid namespace");
+	}
+	if (e->ns_fds[HULL_NS_TIME] >= 0) {
+		self_time = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+		if (self_time < 0 || setns(e->ns_fds[HULL_NS_TIME], CLONE_NEWTIME) < 0)
+			r = hull_error_errno(reterr, -errno, "join time namespace");
+	}
+	pid = r < 0 ? -1 : (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0)
+		exec_child(e);
+	if (pid < 0 && r == 0)
+		r = hull_error_errno(reterr, -errno, "clone process");
+	if (self_pid >= 0)
+		(void)setns(self_pid, CLONE_NEWPID);
+	if (self_time >= 0)
+		(void)setns(self_time, CLONE_NEWTIME);
+	if (r < 0)
+		return r;
+	e->pid = pid;
+	e->cloned_into_cgroup = cgfd >= 0;
+	e->sync[1] = safe_close(e->sync[1]);
+	e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (e->pidfd < 0)
+		return hull_error_errno(reterr, -errno, "pidfd_open");
+	return 0;
+}
+
+static int drive(struct exec_ctx *e, struct hull_error **reterr)
+{
+	int r;
+
+	if (e->cgroup && !e->cloned_into_cgroup) {
+		r = hull_cgroup_enter(e->cgroup, e->pid, reterr);
+		if (r < 0)
+			return r;
+	}
+	if (e->p->oom_score_adj.set) {
+		r = hull_process_set_oom_score_adj(e->pid, (int)e->p->oom_score_adj.v, reterr);
+		if (r < 0)
+			return r;
+	}
+	r = sync_send(e->sync[0], SYNC_GO, e->pid, NULL, -EBADF);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "sync with process");
+	for (;;) {
+		struct sync_msg m;
+		int fd = -EBADF;
+
+		r = sync_recv(e->sync[0], &m, &fd);
+		if (r == -EPIPE)
+			return hull_error_set(reterr, -EPIPE, "process exited during setup");
+		if (r < 0)
+			return hull_error_errno(reterr, r, "sync with process");
+		switch (m.type) {
+		case SYNC_ERROR:
+			safe_close(fd);
+			return hull_error_set(reterr, m.value < 0 ? m.value : -EIO, "%s", m.text);
+		case SYNC_PTY:
+			safe_close(e->pty_master);
+			e->pty_master = fd;
+			break;
+		case SYNC_SECCOMP_FD: {
+			_cleanup_close_ int lfd = fd;
+			const struct hull_oci_seccomp *sc = e->config->linux_config->seccomp;
+			char json[512];
+
+			snprintf(json, sizeof(json),
+				 "{\"ociVersion\":\"%s\",\"fds\":[\"seccompFd\"],\"pid\":%d,"
+				 "\"metadata\":\"\",\"state\":{\"ociVersion\":\"%s\",\"id\":\"%s\","
+				 "\"status\":\"running\",\"pid\":%d}}",
+				 HULL_OCI_VERSION, (int)e->pid, HULL_OCI_VERSION, e->state->id,
+				 (int)e->state->pid);
+			r = hull_seccomp_send_listener(sc->listener_path, lfd, json, reterr);
+			if (r < 0)
+				return r;
+			r = sync_send(e->sync[0], SYNC_SECCOMP_DONE, 0, NULL, -EBADF);
+			if (r < 0)
+				return hull_error_errno(reterr, r, "sync with process");
+			break;
+		}
+		case SYNC_READY:
+			safe_close(fd);
+			return 0;
+		default:
+			safe_close(fd);
+			return hull_error_set(reterr, -EBADMSG, "sync: unexpected message %u",
+					      m.type);
+		}
+	}
+}
+
+int hull_container_exec(const struct hull_runtime *rt, const char *id,
+			const struct hull_oci_process *p, const struct hull_exec_opts *o,
+			int *ret_exit, struct hull_error **reterr)
+{
+	struct exec_ctx e = { .rt = rt, .o = o, .p = p };
+	sigset_t oldmask;
+	bool blocked = false;
+	int r;
+
+	e.dir_fd = e.sync[0] = e.sync[1] = e.pidfd = e.pty_master = -EBADF;
+	for (int i = 0; i < _HULL_NS_MAX; i++)
+		e.ns_fds[i] = -EBADF;
+
+	if (p->terminal && !o->console_socket && o->detach) {
+		r = hull_error_set(reterr, -EINVAL,
+				   "exec: a detached terminal needs --console-socket");
+		goto out;
+	}
+	r = container_dir_open(rt, id, false, &e.dir_fd, reterr);
+	if (r < 0)
+		goto out;
+	r = state_load(e.dir_fd, id, &e.state, reterr);
+	if (r < 0)
+		goto out;
+	if (e.state->status != HULL_STATUS_RUNNING && e.state->status != HULL_STATUS_CREATED) {
+		r = hull_error_set(reterr, -EINVAL, "cannot exec in container '%s': it is %s", id,
+				   hull_status_name(e.state->status));
+		goto out;
+	}
+	r = state_load_config(e.dir_fd, &e.config, reterr);
+	if (r < 0)
+		goto out;
+	r = hull_process_validate(p, reterr);
+	if (r < 0)
+		goto out;
+	if (e.config->linux_config && e.config->linux_config->seccomp) {
+		r = hull_seccomp_compile(e.config->linux_config->seccomp, &e.seccomp, reterr);
+		if (r < 0)
+			goto out;
+	}
+	r = state_cgroup(e.state, &e.cgroup, reterr);
+	if (r < 0)
+		goto out;
+	r = open_container_namespaces(&e, reterr);
+	if (r < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, e.sync) < 0) {
+		r = hull_error_errno(reterr, -errno, "socketpair");
+		goto out;
+	}
+	if (!o->detach) {
+		wait_block_signals(&oldmask);
+		blocked = true;
+	}
+	r = spawn(&e, reterr);
+	if (r < 0)
+		goto out;
+	r = drive(&e, reterr);
+	if (r < 0) {
+		kill(e.pid, SIGKILL);
+		while (waitpid(e.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
+	e.sync[0] = safe_close(e.sync[0]);
+	e.dir_fd = safe_close(e.dir_fd); /* let delete/kill proceed while we wait */
+	if (e.pty_master >= 0 && o->console_socket) {
+		r = hull_console_socket_send(o->console_socket, e.pty_master, reterr);
+		if (r < 0)
+			goto out;
+		e.pty_master = safe_close(e.pty_master);
+	}
+	if (o->pid_file) {
+		r = pid_file_write(o->pid_file, e.pid, reterr);
+		if (r < 0)
+			goto out;
+	}
+	if (o->detach) {
+		*ret_exit = 0;
+		goto out;
+	}
+	r = wait_foreground(e.pid, e.pidfd, e.pty_master, ret_exit);
+	if (r < 0)
+		r = hull_error_errno(reterr, r, "wait for process");
+out:
+	if (blocked)
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	exec_ctx_done(&e);
+	return r;
+}

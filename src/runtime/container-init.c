@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * create, container side: the cloned child sets itself up inside its new
+ * namespaces and becomes the workload.  It is a copy of the runtime, so it
+ * makes itself non-dumpable at once: no process of the container may open
+ * /proc/<pid>/exe of the runtime binary (CVE-2019-5736) before the execve.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "linux/cgroup.h"
+#include "linux/hooks.h"
+#include "linux/namespace.h"
+#include "linux/process.h"
+#include "linux/rootfs.h"
+#include "linux/seccomp.h"
+#include "linux/terminal.h"
+#include "runtime/create-internal.h"
+#include "runtime/runtime-internal.h"
+#include "runtime/sync.h"
+#include "util/file.h"
+#include "util/str.h"
+
+static int wait_for_parent(int sock, enum sync_type type, struct sync_msg *m,
+			   struct hull_error **reterr)
+{
+	int r = sync_recv(sock, m, NULL);
+
+	if (r < 0)
+		return hull_error_errno(reterr, r, "wait for runtime");
+	if (m->type != type)
+		return hull_error_set(reterr, -EBADMSG, "sync: unexpected message %u", m->type);
+	return 0;
+}
+
+static int setup_terminal(struct create_ctx *c, struct hull_error **reterr)
+{
+	_cleanup_close_ int master = -EBADF, slave = -EBADF;
+	int r;
+
+	r = hull_terminal_open(c->config->process, &master, &slave, reterr);
+	if (r < 0)
+		return r;
+	r = sync_send(c->sync[1], SYNC_PTY, 0, NULL, master);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "send pty to runtime");
+	return hull_terminal_make_controlling(slave, reterr);
+}
+
+/* Closes every inherited fd but stdio, the preserved ones and those still needed. */
+static int close_inherited_fds(struct create_ctx *c, struct hull_error **reterr)
+{
+	int keep[] = { c->sync[1], c->fifo_fd };
+	unsigned first = 3 + c->o->preserve_fds;
+	int r;
+
+	r = hull_close_fds_from((int)first, keep, ELEMENTSOF(keep));
+	if (r < 0)
+		return hull_error_errno(reterr, r, "close inherited fds");
+	for (unsigned fd = 3; fd < first; fd++)
+		(void)hull_fd_set_cloexec((int)fd, false);
+	return 0;
+}
+
+static int wait_for_start(struct create_ctx *c, struct hull_error **reterr)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fifo_fd);
+	/* blocks until `start` opens the other end */
+	fd = RETRY_EINTR(open(path, O_WRONLY | O_CLOEXEC));
+	if (fd < 0)
+		return hull_error_errno(reterr, -errno, "open exec fifo");
+	if (hull_write_all(fd, "0", 1) < 0)
+		return hull_error_errno(reterr, -errno, "write exec fifo");
+	c->fifo_fd = safe_close(c->fifo_fd);
+	return 0;
+}
+
+static int init_run(struct create_ctx *c, struct hull_error **reterr)
+{
+	const struct hull_oci_config *cfg = c->config;
+	const struct hull_oci_process *p = cfg->process;
+	struct hull_rootfs_opts ro = {
+		.config = cfg,
+		.bundle_fd = c->bundle_fd,
+		.cgroup = c->cgroup,
+		.no_pivot = c->o->no_pivot,
+		.in_userns = c->new_userns || c->ns_fds[HULL_NS_USER] >= 0,
+		.cgroupns = c->cgroupns,
+	};
+	_cleanup_free_ char *exec_path = NULL;
+	_cleanup_close_ int rootfs_fd = -EBADF, listener = -EBADF;
+	enum hull_process_flags pflags = 0;
+	struct sync_msg m;
+	int r;
+
+	r = wait_for_parent(c->sync[1], SYNC_GO, &m, reterr);
+	if (r < 0)
+		return r;
+	c->state->pid = m.value;
+	if (c->ns_fds[HULL_NS_USER] >= 0 || c->new_userns) {
+		/* become root of the user namespace the maps were just written for */
+		if (c->ns_fds[HULL_NS_USER] >= 0) {
+			if (setns(c->ns_fds[HULL_NS_USER], CLONE_NEWUSER) < 0)
+				return hull_error_errno(reterr, -errno, "join user namespace");
+			c->ns_fds[HULL_NS_USER] = safe_close(c->ns_fds[HULL_NS_USER]);
+		}
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			return hull_error_errno(reterr, -errno,
+						"become root in the user namespace");
+	}
+	c->ns_fds[HULL_NS_PID] = safe_close(c->ns_fds[HULL_NS_PID]);
+	c->ns_fds[HULL_NS_TIME] = safe_close(c->ns_fds[HULL_NS_TIME]);
+	r = hull_ns_join(c->ns_fds, reterr);
+	if (r < 0)
+		return r;
+
+	r = hull_rootfs_prepare(&ro, &rootfs_fd, reterr);
+	if (r < 0)
+		return r;
+	r = hull_uts_apply(cfg, reterr);
+	if (r < 0)
+		return r;
+	if (cfg->hooks.n_hooks[HULL_HOOK_PRESTART] || cfg->hooks.n_hooks[HULL_HOOK_CREATE_RUNTIME]) {
+		r = sync_send(c->sync[1], SYNC_HOOKS, 0, NULL, -EBADF);
+		if (r < 0)
+			return hull_error_errno(reterr, r, "sync with runtime");
+		r = wait_for_parent(c->sync[1], SYNC_HOOKS_DONE, &m, reterr);
+		if (r < 0)
+			return r;
+	}
+	r = state_run_hooks(cfg, HULL_HOOK_CREATE_CONTAINER, c->state, HULL_STATUS_CREATING,
+			    reterr);
+	if (r < 0)
+		return r;
+	r = hull_rootfs_pivot(&ro, rootfs_fd, reterr);
+	if (r < 0)
+		return r;
+	rootfs_fd = safe_close(rootfs_fd);
+	c->bundle_fd = safe_close(c->bundle_fd);
+	if (p->terminal) {
+		r = setup_terminal(c, reterr);
+		if (r < 0)
+			return r;
+	}
+	r = hull_sysctl_apply(cfg->linux_config, reterr);
+	if (r < 0)
+		return r;
+	r = hull_rootfs_finalize(&ro, reterr);
+	if (r < 0)
+		return r;
+	r = hull_process_find_exec(p, &exec_path, reterr);
+	if (r < 0)
+		return r;
+	if (chdir(p->cwd) < 0)
+		return hull_error_errno(reterr, -errno, "chdir to cwd '%s'", p->cwd);
+	r = close_inherited_fds(c, reterr);
+	if (r < 0)
+		return r;
+	if (!c->o->no_new_keyring)
+		pflags |= HULL_PROCESS_NEW_KEYRING;
+	r = hull_process_apply(p, cfg->linux_config, c->seccomp, pflags, &listener, reterr);
+	if (r < 0)
+		return r;
+	if (listener >= 0) {
+		r = sync_send(c->sync[1], SYNC_SECCOMP_FD, 0, NULL, listener);
+		if (r < 0)
+			return hull_error_errno(reterr, r, "send seccomp listener");
+		listener = safe_close(listener);
+		r = wait_for_parent(c->sync[1], SYNC_SECCOMP_DONE, &m, reterr);
+		if (r < 0)
+			return r;
+	}
+	r = sync_send(c->sync[1], SYNC_READY, 0, NULL, -EBADF);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "sync with runtime");
+	c->sync[1] = safe_close(c->sync[1]);
+
+	r = wait_for_start(c, reterr);
+	if (r < 0)
+		return r;
+	r = state_run_hooks(cfg, HULL_HOOK_START_CONTAINER, c->state, HULL_STATUS_CREATED, reterr);
+	if (r < 0)
+		return r;
+	return hull_process_exec(p, exec_path, reterr);
+}
+
+/* The workload starts with default signal dispositions and nothing blocked. */
+static void reset_signals(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t all;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &sa, NULL);
+	sigemptyset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+_noreturn_ void container_init(struct create_ctx *c)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	int r;
+
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	reset_signals();
+	c->sync[0] = safe_close(c->sync[0]);
+	c->dir_fd = safe_close(c->dir_fd); /* holds the container lock */
+	r = init_run(c, &err);
+	if (c->sync[1] >= 0)
+		sync_send_error(c->sync[1], r, err);
+	else if (err)
+		/* after setup, stderr is the only way left to say why */
+		dprintf(STDERR_FILENO, "hull-runtime: %s\n", err->msg);
+	_exit(127);
+}

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* start, kill, delete, pause, resume, ps, update, events --stats. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "linux/cgroup.h"
+#include "runtime/create-internal.h"
+#include "runtime/runtime-internal.h"
+#include "util/log.h"
+#include "util/str.h"
+
+
+static int pidfd_signal(int pidfd, int sig)
+{
+	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int container_start_locked(const struct hull_runtime *rt, int dir_fd, struct hull_state *s,
+			   struct hull_error **reterr)
+{
+	_cleanup_close_ int fifo = -EBADF, pidfd = -EBADF;
+	_cleanup_oci_config_ struct hull_oci_config *config = NULL;
+	struct pollfd pfd[2];
+	char byte;
+	int r;
+
+	if (s->status != HULL_STATUS_CREATED) {
+		if (s->status == HULL_STATUS_STOPPED)
+			return hull_error_set(reterr, -EINVAL,
+					      "cannot start container '%s': it has stopped", s->id);
+		return hull_error_set(reterr, -EINVAL,
+				      "cannot start container '%s': it is %s, not created", s->id,
+				      hull_status_name(s->status));
+	}
+	pidfd = state_open_pidfd(s);
+	if (pidfd < 0)
+		return hull_error_set(reterr, -ESRCH, "cannot start container '%s': it has stopped",
+				      s->id);
+	fifo = openat(dir_fd, FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo < 0)
+		return hull_error_errno(reterr, -errno, "open exec fifo of '%s'", s->id);
+	pfd[0] = (struct pollfd){ .fd = fifo, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+	for (;;) {
+		r = RETRY_EINTR(poll(pfd, 2, -1));
+		if (r < 0)
+			return hull_error_errno(reterr, -errno, "wait for container '%s'", s->id);
+		if (pfd[0].revents & POLLIN) {
+			if (read(fifo, &byte, 1) == 1)
+				break;
+		}
+		if (pfd[1].revents)
+			return hull_error_set(reterr, -ESRCH,
+					      "cannot start container '%s': its process exited",
+					      s->id);
+	}
+	(void)unlinkat(dir_fd, FIFO_FILE, 0);
+	s->started = true;
+	s->status = HULL_STATUS_RUNNING;
+	r = state_save(dir_fd, s, reterr);
+	if (r < 0)
+		return r;
+	r = state_load_config(dir_fd, &config, reterr);
+	if (r < 0)
+		return r;
+	if (config->hooks.n_hooks[HULL_HOOK_POSTSTART]) {
+		_cleanup_error_ struct hull_error *err = NULL;
+
+		/* runtime-spec: a failing poststart hook is a warning; the container runs on */
+		if (state_run_hooks(config, HULL_HOOK_POSTSTART, s, HULL_STATUS_RUNNING, &err) < 0)
+			hull_warn("%s", err->msg);
+	}
+	(void)rt;
+	return 0;
+}
+
+int hull_container_start(const struct hull_runtime *rt, const char *id,
+			 struct hull_error **reterr)
+{
+	_cleanup_(hull_state_freep) struct hull_state *s = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = container_dir_open(rt, id, true, &fd, reterr);
+	if (r < 0)
+		return r;
+	r = state_load(fd, id, &s, reterr);
+	if (r < 0)
+		return r;
+	return container_start_locked(rt, fd, s, reterr);
+}
+
+int hull_container_kill(const struct hull_runtime *rt, const char *id, int sig, bool all,
+			struct hull_error **reterr)
+{
+	_cleanup_(hull_state_freep) struct hull_state *s = NULL;
+	_cleanup_close_ int fd = -EBADF, pidfd = -EBADF;
+	int r;
+
+	r = container_dir_open(rt, id, false, &fd, reterr);
+	if (r < 0)
+		return r;
+	r = state_load(fd, id, &s, reterr);
+	if (r < 0)
+		return r;
+	if (all) {
+		_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+
+		r = state_cgroup(s, &cg, reterr);
+		if (r < 0)
+			return r;
+		if (cg) {
+			r = hull_cgroup_kill(cg, sig, reterr);
+			if (r < 0)
+				return r;
+			if (s->status != HULL_STATUS_STOPPED && (pidfd = state_open_pidfd(s)) >= 0)
+				(void)pidfd_signal(pidfd, sig);
+			return 0;
+		}
+	}
+	if (s->status == HULL_STATUS_STOPPED || s->status == HULL_STATUS_CREATING)
+		return hull_error_set(reterr, -ESRCH, "container '%s' is not running", id);
+	pidfd = state_open_pidfd(s);
+	if (pidfd < 0)
+		return hull_error_set(reterr, -ESRCH, "container '%s' is not running", id);
+	r = pidfd_signal(pidfd, sig);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "kill container '%s'", id);
+	return 0;
+}
+
+/* SIGKILLs the init (thawing a frozen cgroup so the signal lands) and waits for it. */
+static int kill_and_wait(struct hull_state *s, struct hull_cgroup *cg, struct hull_error **reterr)
+{
+	_cleanup_close_ int pidfd = state_open_pidfd(s);
+	int r;
+
+	if (pidfd < 0)
+		return 0;
+	r = pidfd_signal(pidfd, SIGKILL);
+	if (r < 0 && r != -ESRCH)
+		return hull_error_errno(reterr, r, "kill container '%s'", s->id);
+	if (cg)
+		(void)hull_cgroup_freeze(cg, false, NULL);
+	r = pidfd_wait_exit(pidfd, 10000);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "wait for container '%s' to exit", s->id);
+	return 0;
+}
+
+int container_destroy_locked(const struct hull_runtime *rt, int dir_fd, struct hull_state *s,
+			     struct hull_error **reterr)
+{
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_oci_config_ struct hull_oci_config *config = NULL;
+	int r;
+
+	r = state_cgroup(s, &cg, reterr);
+	if (r < 0)
+		return r;
+	r = kill_and_wait(s, cg, reterr);
+	if (r < 0)
+		return r;
+	if (cg) {
+		r = hull_cgroup_destroy(cg, reterr);
+		if (r < 0)
+			return r;
+	}
+	if (s->bundle && state_load_config(dir_fd, &config, NULL) >= 0 &&
+	    config->hooks.n_hooks[HULL_HOOK_POSTSTOP]) {
+		_cleanup_error_ struct hull_error *err = NULL;
+
+		/* runtime-spec: a failing poststop hook is a warning; delete goes on */
+		if (state_run_hooks(config, HULL_HOOK_POSTSTOP, s, HULL_STATUS_STOPPED, &err) < 0)
+			hull_warn("%s", err->msg);
+	}
+	r = container_dir_remove(rt, s->id);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "remove state of '%s'", s->id);
+	return 0;
+}
+
+int hull_container_delete(const struct hull_runtime *rt, const char *id, bool force,
+			  struct hull_error **reterr)
+{
+	_cleanup_(hull_state_freep) struct hull_state *s = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = container_dir_open(rt, id, true, &fd, reterr);
+	if (r == -ENOENT && force)
+		return 0;
+	if (r < 0)
+		return r;
+	r = state_load(fd, id, &s, reterr);
+	if (r < 0) {
+		if (!force)
+			return r;
+		/* unreadable state: remove what we can */
+		return container_dir_remove(rt, id);
+	}
+	if (!force && (s->status == HULL_STATUS_RUNNING || s->status == HULL_STATUS_PAUSED))
+		return hull_error_set(reterr, -EBUSY,
+				      "cannot delete container '%s': it is %s (use --force)", id,
+				      hull_status_name(s->status));
+	return container_destroy_locked(rt, fd, s, reterr);
+}
+
+static int freeze(const struct hull_runtime *rt, const char *id, bool frozen,
+		  struct hull_error **reterr)
+{
+	_cleanup_(hull_state_freep) struct hull_state *s = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	enum hull_status want = frozen ? HULL_STATUS_RUNNING : HULL_STATUS_PAUSED;
+	int r;
+
+	r = container_dir_open(rt, id, true, &fd, reterr);
+	if (r < 0)
+		return r;
+	r = state_load(fd, id, &s, reterr);
+	if (r < 0)
+		return r;
+	if (s->status != want && !(frozen && s->status == HULL_STATUS_CREATED))
+		return hull_error_set(reterr, -EINVAL, "container '%s' is %s, not %s", id,
+				      hull_status_name(s->status), hull_status_name(want));
+	r = state_cgroup(s, &cg, reterr);
+	if (r < 0)
+		return r;
+	if (!cg)
+		return hull_error_set(reterr, -EOPNOTSUPP, "container '%s' has no cgroup", id);
+	return hull_cgroup_freeze(cg, frozen, reterr);
+}
+
+int hull_container_pause(const struct hull_runtime *rt, const char *id,
+			 struct hull_error **reterr)
+{
+	return freeze(rt, id, true, reterr);
+}
+
+int hull_container_resume(const struct hull_runtime *rt, const char *id,
+			  struct hull_error **reterr)
+{
+	return freeze(rt, id, false, reterr);
+}
+
+/* Loads state and cgroup of a container that must exist (any status). */
+static int open_cgroup(const struct hull_runtime *rt, const char *id, bool need_running,
+		       struct hull_cgroup **ret, struct hull_error **reterr)
+{
+	_cleanup_(hull_state_freep) struct hull_state *s = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = container_dir_open(rt, id, false, &fd, reterr);
+	if (r < 0)
+		return r;
+	r = state_load(fd, id, &s, reterr);
+	if (r < 0)
+		return r;
+	if (need_running && s->status == HULL_STATUS_STOPPED)
+		return hull_error_set(reterr, -ESRCH, "container '%s' is not running", id);
+	r = state_cgroup(s, ret, reterr);
+	if (r < 0)
+		return r;
+	if (!*ret)
+		return hull_error_set(reterr, -EOPNOTSUPP, "container '%s' has no cgroup", id);
+	return 0;
+}
+
+int hull_container_pids(const struct hull_runtime *rt, const char *id, pid_t **ret,
+			size_t *ret_n, struct hull_error **reterr)
+{
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	int r;
+
+	r = open_cgroup(rt, id, false, &cg, reterr);
+	if (r < 0)
+		return r;
+	return hull_cgroup_pids(cg, ret, ret_n, reterr);
+}
+
+int hull_container_update(const struct hull_runtime *rt, const char *id,
+			  const struct hull_oci_resources *res, struct hull_error **reterr)
+{
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	int r;
+
+	r = open_cgroup(rt, id, true, &cg, reterr);
+	if (r < 0)
+		return r;
+	return hull_cgroup_update(cg, res, reterr);
+}
+
+int hull_container_stats(const struct hull_runtime *rt, const char *id, struct json_object **ret,
+			 struct hull_error **reterr)
+{
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	struct json_object *data = NULL, *o;
+	int r;
+
+	r = open_cgroup(rt, id, true, &cg, reterr);
+	if (r < 0)
+		return r;
+	r = hull_cgroup_stats(cg, &data, reterr);
+	if (r < 0)
+		return r;
+	o = json_object_new_object();
+	if (!o) {
+		json_object_put(data);
+		return hull_error_errno(reterr, -ENOMEM, "stats");
+	}
+	json_object_object_add(o, "type", json_object_new_string("stats"));
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "data", data);
+	*ret = o;
+	return 0;
+}
+
+int hull_container_process(const struct hull_runtime *rt, const char *id,
+			   struct hull_oci_process **ret, struct hull_error **reterr)
+{
+	_cleanup_oci_config_ struct hull_oci_config *config = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = container_dir_open(rt, id, false, &fd, reterr);
+	if (r < 0)
+		return r;
+	r = state_load_config(fd, &config, reterr);
+	if (r < 0)
+		return r;
+	if (!config->process)
+		return hull_error_set(reterr, -EINVAL, "container '%s' has no process", id);
+	*ret = TAKE_PTR(config->process);
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to the runtime room. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "oci/config.h"
+#include "runtime/container.h"
+#include "util/error.h"
+
+struct hull_cgroup;
+
+#define STATE_FILE "state.json"
+#define CONFIG_FILE "config.json"
+#define FIFO_FILE "exec.fifo"
+
+/* Creates the root directory if needed and returns its fd. */
+int state_root_open(const struct hull_runtime *rt, bool create, int *ret_fd,
+		    struct hull_error **reterr);
+
+/*
+ * Opens <root>/<id> and takes its lock (exclusive or shared).  -ENOENT with
+ * "container 'x' does not exist" when missing.
+ */
+int container_dir_open(const struct hull_runtime *rt, const char *id, bool exclusive,
+		       int *ret_fd, struct hull_error **reterr);
+
+/* Reads state.json and computes the live status from the pid and the freezer. */
+int state_load(int dirfd, const char *id, struct hull_state **ret, struct hull_error **reterr);
+int state_save(int dirfd, const struct hull_state *s, struct hull_error **reterr);
+
+/* Loads the copy of config.json saved in the container's directory. */
+int state_load_config(int dirfd, struct hull_oci_config **ret, struct hull_error **reterr);
+
+/*
+ * The start time (clock ticks since boot, /proc/PID/stat field 22) of pid;
+ * *ret_zombie tells if it is a zombie or dead.  -ESRCH when gone.
+ */
+int proc_pid_start_time(pid_t pid, uint64_t *ret, bool *ret_zombie);
+
+/* Opens a pidfd for the container's init if it is still the same process; -ESRCH otherwise. */
+int state_open_pidfd(const struct hull_state *s);
+
+/* Waits until the process behind pidfd exits, up to timeout_ms; -ETIMEDOUT after. */
+int pidfd_wait_exit(int pidfd, int timeout_ms);
+
+/* Writes `pid` followed by nothing into `path` atomically (runc's --pid-file). */
+int pid_file_write(const char *path, pid_t pid, struct hull_error **reterr);
+
+/* Runs the hooks of `kind` with the state JSON of `s` (status overridden by `status`). */
+int state_run_hooks(const struct hull_oci_config *c, enum hull_oci_hook_kind kind,
+		    const struct hull_state *s, enum hull_status status, struct hull_error **reterr);
+
+/* The state of a container whose cgroup is known: resolves it, or NULL when there is none. */
+int state_cgroup(const struct hull_state *s, struct hull_cgroup **ret, struct hull_error **reterr);
+
+/* Removes the container's directory (state, fifo, config copy). */
+int container_dir_remove(const struct hull_runtime *rt, const char *id);
+
+/* Current time as RFC 3339 with nanoseconds, UTC. */
+char *now_rfc3339(void);

@@ -1,0 +1,1520 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cgroups: path resolution, value conversions and validation, layout
+ * parsing; then, as root, real cgroups on this host below /hull-test-<pid>
+ * (v1 hierarchies, and the v2 backend driven on the hybrid host's unified
+ * hierarchy), removed again by each test's teardown even when it fails.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "linux/cgroup-internal.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/json.h"
+#include "util/str.h"
+
+#define MiB (1024LL * 1024LL)
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static char base[64]; /* "/hull-test-<pid>" */
+
+static const struct hull_cgroup_layout *host_layout(void)
+{
+	const struct hull_cgroup_layout *l = NULL;
+
+	assert_int_equal(hull_cgroup_layout_get(&l), 0);
+	return l;
+}
+
+static char *read_at(const char *dir, const char *file)
+{
+	char *s = NULL;
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || hull_cgroup_read(fd, file, &s) < 0)
+		return NULL;
+	return s;
+}
+
+/* Asserts dir/file reads `want` (trailing newline stripped). */
+static void assert_file(const char *dir, const char *file, const char *want)
+{
+	_cleanup_free_ char *s = read_at(dir, file);
+
+	if (!s)
+		fail_msg("cannot read '%s/%s'", dir, file);
+	if (!streq(s, want))
+		fail_msg("'%s/%s' reads '%s', expected '%s'", dir, file, s, want);
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static bool is_root(void)
+{
+	return geteuid() == 0;
+}
+
+/* nftw callbacks of the teardown: thaw and kill everything, then remove depth-first */
+static int thaw_kill_cb(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	_cleanup_free_ char *procs = NULL;
+	_cleanup_close_ int fd = -EBADF;
+
+	if (type != FTW_D)
+		return 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	(void)hull_write_string_at(fd, "freezer.state", "THAWED");
+	(void)hull_write_string_at(fd, "cgroup.freeze", "0");
+	if (hull_cgroup_read(fd, "cgroup.procs", &procs) >= 0)
+		for (char *p = procs; *p;) {
+			int pid = (int)strtol(p, &p, 10);
+
+			if (pid > 0)
+				kill(pid, SIGKILL);
+			p += strspn(p, "\n");
+			if (!*p || (*p < '0' || *p > '9'))
+				break;
+		}
+	return 0;
+}
+
+static int rmdir_cb(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	if (type == FTW_DP)
+		for (int i = 0; i < 200 && rmdir(path) < 0 && errno == EBUSY; i++)
+			usleep(10000);
+	return 0;
+}
+
+/* Removes /hull-test-<pid> from every hierarchy, whatever a test left there. */
+static void remove_base(void)
+{
+	const struct hull_cgroup_layout *l = host_layout();
+
+	for (size_t i = 0; i < l->n_hierarchies; i++) {
+		_cleanup_free_ char *dir = hull_strdup_printf("%s%s", l->hierarchies[i].mount_point,
+							      base);
+
+		if (!exists(dir))
+			continue;
+		nftw(dir, thaw_kill_cb, 16, FTW_PHYS);
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	for (size_t i = 0; i < l->n_hierarchies; i++) {
+		_cleanup_free_ char *dir = hull_strdup_printf("%s%s", l->hierarchies[i].mount_point,
+							      base);
+
+		if (exists(dir))
+			nftw(dir, rmdir_cb, 16, FTW_PHYS | FTW_DEPTH);
+	}
+}
+
+static int teardown(void **state)
+{
+	if (is_root())
+		remove_base();
+	/* reap whatever a failed test left */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return 0;
+}
+
+static char *test_path(const char *name)
+{
+	char *p = hull_strdup_printf("%s/%s", base, name);
+
+	assert_non_null(p);
+	return p;
+}
+
+static char *dir_of(const struct hull_cgroup *cg, const char *controller)
+{
+	int i = hull_cgroup_layout_find(cg->layout, controller);
+
+	if (i < 0)
+		return NULL;
+	return cg->dirs[i];
+}
+
+static char *unified_dir(const struct hull_cgroup *cg)
+{
+	int u = hull_cgroup_layout_unified(cg->layout);
+
+	return u < 0 ? NULL : cg->dirs[u];
+}
+
+/* Asserts that no hierarchy has the cgroup any more. */
+static void assert_gone(const struct hull_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->layout->n_hierarchies; i++)
+		if (exists(cg->dirs[i]))
+			fail_msg("'%s' still exists", cg->dirs[i]);
+}
+
+/*
+ * A child that waits for a byte on a pipe (so that the parent can move it
+ * into a cgroup first), then runs fn and exits with its result.
+ */
+struct child {
+	pid_t pid;
+	int go;
+};
+
+static struct child spawn(int (*fn)(void *), void *arg)
+{
+	int p[2];
+	struct child c;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	c.pid = fork();
+	assert_true(c.pid >= 0);
+	if (c.pid == 0) {
+		char b;
+
+		close(p[1]);
+		if (read(p[0], &b, 1) != 1)
+			_exit(120);
+		_exit(fn(arg));
+	}
+	close(p[0]);
+	c.go = p[1];
+	return c;
+}
+
+static void go(struct child *c)
+{
+	assert_int_equal(write(c->go, "x", 1), 1);
+	close(c->go);
+	c->go = -1;
+}
+
+static int wait_status(pid_t pid)
+{
+	int status = 0;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* Is pid in `path` according to /proc/pid/cgroup, on the line of `controller`? */
+static bool proc_in(pid_t pid, const char *controller, const char *path)
+{
+	_cleanup_free_ char *file = hull_strdup_printf("/proc/%d/cgroup", (int)pid), *s = NULL;
+	char *save = NULL;
+
+	if (hull_read_file_at(AT_FDCWD, file, &s, NULL) < 0)
+		return false;
+	for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *c = strchr(l, ':'), *p;
+
+		if (!c || !(p = strchr(c + 1, ':')))
+			continue;
+		*p = '\0';
+		/* "4:memory:/x" or "0::/x" for cgroup2 */
+		if ((controller ? word_in_list(c + 1, controller) : c[1] == '\0') &&
+		    streq(p + 1, path))
+			return true;
+	}
+	return false;
+}
+
+static int sleeper(void *arg)
+{
+	volatile uint64_t *counter = arg;
+
+	for (;;) {
+		if (counter)
+			(*counter)++;
+		else
+			pause();
+	}
+	return 0;
+}
+
+/* ---- pure functions --------------------------------------------------- */
+
+static void test_resolve_path(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	char *p = NULL;
+
+	assert_int_equal(hull_cgroup_resolve_path("", "web", &p, &err), 0);
+	assert_string_equal(p, "/hull/web");
+	free(p);
+	assert_int_equal(hull_cgroup_resolve_path(NULL, "web", &p, &err), 0);
+	assert_string_equal(p, "/hull/web");
+	free(p);
+	assert_int_equal(hull_cgroup_resolve_path("a/b", "web", &p, &err), 0);
+	assert_string_equal(p, "/hull/a/b");
+	free(p);
+	assert_int_equal(hull_cgroup_resolve_path("/a/b", "web", &p, &err), 0);
+	assert_string_equal(p, "/a/b");
+	free(p);
+	assert_int_equal(hull_cgroup_resolve_path("//machine.slice///x/", "web", &p, &err), 0);
+	assert_string_equal(p, "/machine.slice/x");
+	free(p);
+	p = NULL;
+
+	assert_int_equal(hull_cgroup_resolve_path("a/../../b", "web", &p, &err), -EINVAL);
+	assert_null(p);
+	assert_string_equal(err->msg, "linux.cgroupsPath: '.' and '..' are not allowed in "
+				      "'a/../../b'");
+	assert_int_equal(hull_cgroup_resolve_path("/", "web", &p, &err), -EINVAL);
+	assert_string_equal(err->msg, "linux.cgroupsPath: the root cgroup cannot be used");
+	assert_int_equal(hull_cgroup_resolve_path("", "a/b", &p, &err), -EINVAL);
+	assert_int_equal(hull_cgroup_resolve_path("", "..", &p, &err), -EINVAL);
+	assert_int_equal(hull_cgroup_resolve_path("", "", &p, &err), -EINVAL);
+	assert_null(p);
+}
+
+static void test_systemd_path(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	char *p = NULL;
+
+	assert_int_equal(hull_cgroup_systemd_path("system.slice:docker:abc", "id", &p, &err), 0);
+	assert_string_equal(p, "/system.slice/docker-abc.scope");
+	free(p);
+	assert_int_equal(hull_cgroup_systemd_path("a-b-c.slice:p:n", "id", &p, &err), 0);
+	assert_string_equal(p, "/a.slice/a-b.slice/a-b-c.slice/p-n.scope");
+	free(p);
+	assert_int_equal(hull_cgroup_systemd_path(":hull:", "web", &p, &err), 0);
+	assert_string_equal(p, "/system.slice/hull-web.scope");
+	free(p);
+	assert_int_equal(hull_cgroup_systemd_path("-.slice::x", "web", &p, &err), 0);
+	assert_string_equal(p, "/x.scope");
+	free(p);
+	assert_int_equal(hull_cgroup_systemd_path("user.slice:p:my.slice", "web", &p, &err), 0);
+	assert_string_equal(p, "/user.slice/my.slice");
+	free(p);
+	p = NULL;
+
+	assert_int_equal(hull_cgroup_systemd_path("/a/b", "web", &p, &err), -EINVAL);
+	assert_string_equal(err->msg, "linux.cgroupsPath: expected 'slice:prefix:name' with the "
+				      "systemd cgroup driver, got '/a/b'");
+	assert_int_equal(hull_cgroup_systemd_path("a--b.slice:p:n", "web", &p, &err), -EINVAL);
+	assert_string_equal(err->msg, "linux.cgroupsPath: invalid slice 'a--b.slice'");
+	assert_int_equal(hull_cgroup_systemd_path("x.scope:p:n", "web", &p, &err), -EINVAL);
+	assert_int_equal(hull_cgroup_systemd_path("a:b:c:d", "web", &p, &err), -EINVAL);
+	assert_null(p);
+}
+
+static void test_systemd_not_running(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+
+	if (exists("/run/systemd/system"))
+		skip();
+	assert_int_equal(hull_cgroup_new("system.slice:hull:web", "web", true, &cg, &err),
+			 -EOPNOTSUPP);
+	assert_null(cg);
+	assert_string_equal(err->msg, "systemd cgroup driver: systemd is not running");
+}
+
+static void test_conversions(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	struct hull_oci_resources res = { 0 };
+	char *s = NULL;
+
+	/* runc: 1 + ((shares - 2) * 9999) / 262142 */
+	assert_int_equal(hull_cgroup_shares_to_weight(2), 1);
+	assert_int_equal(hull_cgroup_shares_to_weight(1024), 39);
+	assert_int_equal(hull_cgroup_shares_to_weight(262144), 10000);
+	assert_int_equal(hull_cgroup_blkio_to_io_weight(10), 1);
+	assert_int_equal(hull_cgroup_blkio_to_io_weight(500), 4950);
+	assert_int_equal(hull_cgroup_blkio_to_io_weight(1000), 10000);
+
+	/* OCI swap is memory+swap; memory.swap.max is swap alone */
+	res.memory.limit = (struct hull_oi64){ 100 * MiB, true };
+	res.memory.swap = (struct hull_oi64){ 300 * MiB, true };
+	assert_int_equal(hull_cgroup_swap_to_v2(&res, &s, &err), 0);
+	assert_string_equal(s, "209715200");
+	free(s);
+	res.memory.swap = (struct hull_oi64){ -1, true };
+	assert_int_equal(hull_cgroup_swap_to_v2(&res, &s, &err), 0);
+	assert_string_equal(s, "max");
+	free(s);
+	res.memory.swap = (struct hull_oi64){ 100 * MiB, true };
+	assert_int_equal(hull_cgroup_swap_to_v2(&res, &s, &err), 0);
+	assert_string_equal(s, "0");
+	free(s);
+	res.memory.swap.set = false;
+	assert_int_equal(hull_cgroup_swap_to_v2(&res, &s, &err), 0);
+	assert_null(s);
+	res.memory.limit = (struct hull_oi64){ -1, true };
+	assert_int_equal(hull_cgroup_swap_to_v2(&res, &s, &err), 0);
+	assert_string_equal(s, "max");
+	free(s);
+	s = NULL;
+
+	res.memory.limit = (struct hull_oi64){ 100 * MiB, true };
+	res.memory.swap = (struct hull_oi64){ 50 * MiB, true };
+	assert_int_equal(hull_cgroup_swap_to_v2(&res, &s, &err), -EINVAL);
+	assert_string_equal(err->msg, "linux.resources.memory.swap: must be greater than or "
+				      "equal to memory.limit");
+	res.memory.limit.set = false;
+	assert_int_equal(hull_cgroup_swap_to_v2(&res, &s, &err), -EINVAL);
+	assert_string_equal(err->msg, "linux.resources.memory.swap: a swap limit needs "
+				      "memory.limit");
+	assert_null(s);
+}
+
+static void expect_invalid(const struct hull_oci_resources *res, enum hull_cgroup_mode mode,
+			   const char *msg)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+
+	assert_int_equal(hull_cgroup_validate(res, mode, false, &err), -EINVAL);
+	assert_non_null(err);
+	assert_string_equal(err->msg, msg);
+}
+
+static void test_validate(void **state)
+{
+	struct hull_oci_resources res = { 0 };
+	char *bad_key[] = { (char *)"../memory.max", (char *)"1", NULL };
+	char *key[] = { (char *)"memory.high", (char *)"1", NULL };
+	struct hull_oci_hugepage_limit hp = { .page_size = (char *)"2XB", .limit = 1 };
+
+	assert_int_equal(hull_cgroup_validate(NULL, HULL_CGROUP_V1, false, NULL), 0);
+	assert_int_equal(hull_cgroup_validate(&res, HULL_CGROUP_V1, false, NULL), 0);
+
+	res.memory.limit = (struct hull_oi64){ 100 * MiB, true };
+	res.memory.swap = (struct hull_oi64){ 50 * MiB, true };
+	expect_invalid(&res, HULL_CGROUP_V1,
+		       "linux.resources.memory.swap: must be greater than or equal to "
+		       "memory.limit");
+	res.memory.swap = (struct hull_oi64){ -1, true };
+	assert_int_equal(hull_cgroup_validate(&res, HULL_CGROUP_V1, false, NULL), 0);
+	res.memory.limit = (struct hull_oi64){ -5, true };
+	expect_invalid(&res, HULL_CGROUP_V1,
+		       "linux.resources.memory.limit: must be -1 (unlimited) or a positive "
+		       "number, not -5");
+	res = (struct hull_oci_resources){ 0 };
+	res.memory.swappiness = (struct hull_ou64){ 101, true };
+	expect_invalid(&res, HULL_CGROUP_V1,
+		       "linux.resources.memory.swappiness: must be between 0 and 100, not 101");
+
+	res = (struct hull_oci_resources){ 0 };
+	res.cpu.shares = (struct hull_ou64){ 1, true };
+	expect_invalid(&res, HULL_CGROUP_V1,
+		       "linux.resources.cpu.shares: must be between 2 and 262144, not 1");
+	res.cpu.shares = (struct hull_ou64){ 262145, true };
+	expect_invalid(&res, HULL_CGROUP_V2,
+		       "linux.resources.cpu.shares: must be between 2 and 262144, not 262145");
+	res.cpu.shares = (struct hull_ou64){ 0, true }; /* 0: unset, as in runc */
+	assert_int_equal(hull_cgroup_validate(&res, HULL_CGROUP_V1, false, NULL), 0);
+	res.cpu.quota = (struct hull_oi64){ 500, true };
+	expect_invalid(&res, HULL_CGROUP_V1,
+		       "linux.resources.cpu.quota: must be -1 (unlimited) or at least 1000, not "
+		       "500");
+	res.cpu.quota = (struct hull_oi64){ 50000, true };
+	res.cpu.period = (struct hull_ou64){ 2000000, true };
+	expect_invalid(&res, HULL_CGROUP_V1,
+		       "linux.resources.cpu.period: must be between 1000 and 1000000, not "
+		       "2000000");
+	res.cpu.period = (struct hull_ou64){ 100000, true };
+	res.cpu.burst = (struct hull_ou64){ 60000, true };
+	expect_invalid(&res, HULL_CGROUP_V1,
+		       "linux.resources.cpu.burst: must not be greater than cpu.quota");
+	res.cpu.burst.set = false;
+	res.cpu.realtime_runtime = (struct hull_oi64){ 1000, true };
+	assert_int_equal(hull_cgroup_validate(&res, HULL_CGROUP_V1, false, NULL), 0);
+	expect_invalid(&res, HULL_CGROUP_V2,
+		       "linux.resources.cpu.realtimeRuntime: real-time scheduling limits are not "
+		       "supported on cgroup v2");
+	res = (struct hull_oci_resources){ 0 };
+	res.cpu.cpus = (char *)"0-1;rm";
+	expect_invalid(&res, HULL_CGROUP_V1, "linux.resources.cpu.cpus: invalid cpu list '0-1;rm'");
+
+	res = (struct hull_oci_resources){ 0 };
+	res.block_io.weight = (struct hull_ou64){ 5, true };
+	expect_invalid(&res, HULL_CGROUP_V1,
+		       "linux.resources.blockIO.weight: must be between 10 and 1000, not 5");
+
+	res = (struct hull_oci_resources){ 0 };
+	res.hugepage_limits = &hp;
+	res.n_hugepage_limits = 1;
+	expect_invalid(&res, HULL_CGROUP_V1,
+		       "linux.resources.hugepageLimits[0].pageSize: invalid page size '2XB'");
+
+	res = (struct hull_oci_resources){ 0 };
+	res.unified = bad_key;
+	expect_invalid(&res, HULL_CGROUP_V2, "linux.resources.unified: invalid key '../memory.max'");
+	res.unified = key;
+	assert_int_equal(hull_cgroup_validate(&res, HULL_CGROUP_V2, false, NULL), 0);
+	expect_invalid(&res, HULL_CGROUP_V1, "linux.resources.unified: requires cgroup v2");
+	/* a hybrid host may have the file: decided when the cgroup exists */
+	assert_int_equal(hull_cgroup_validate(&res, HULL_CGROUP_V1, true, NULL), 0);
+}
+
+static const char hybrid_mountinfo[] =
+	"30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+	"31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup "
+	"rw,cpu,cpuacct\n"
+	"33 30 0:30 /sub /srv/bound rw,relatime - cgroup cgroup rw,memory\n"
+	"34 30 0:30 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+	"35 30 0:30 / /mnt/again rw,relatime - cgroup cgroup rw,memory\n"
+	"39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup "
+	"rw,xattr,release_agent=/x,name=systemd\n"
+	"40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n"
+	"41 30 0:38 / /odd\\040place rw - cgroup cgroup rw,net_cls,net_prio\n"
+	"42 22 0:40 / /proc rw - proc proc rw\n";
+
+static const char v2_mountinfo[] =
+	"25 22 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
+	"rw,nsdelegate,memory_recursiveprot\n"
+	"26 22 0:23 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n";
+
+static void test_layout_parse(void **state)
+{
+	_cleanup_(hull_cgroup_layout_freep) struct hull_cgroup_layout *l = NULL;
+	const struct hull_cgroup_hierarchy *h;
+	int i;
+
+	assert_int_equal(hull_cgroup_layout_parse(hybrid_mountinfo, &l), 0);
+	assert_int_equal(l->mode, HULL_CGROUP_V1);
+	assert_int_equal(l->n_hierarchies, 5);
+
+	i = hull_cgroup_layout_find(l, "cpu");
+	assert_true(i >= 0);
+	assert_int_equal(hull_cgroup_layout_find(l, "cpuacct"), i);
+	h = &l->hierarchies[i];
+	assert_string_equal(h->mount_point, "/sys/fs/cgroup/cpu,cpuacct");
+	assert_string_equal(h->name, "cpu,cpuacct");
+	assert_int_equal(hull_strv_length(h->controllers), 2);
+
+	/* the mount of the hierarchy's root wins over a bind of a subtree */
+	i = hull_cgroup_layout_find(l, "memory");
+	assert_true(i >= 0);
+	assert_string_equal(l->hierarchies[i].mount_point, "/sys/fs/cgroup/memory");
+
+	i = hull_cgroup_layout_find(l, "name=systemd");
+	assert_true(i >= 0);
+	assert_string_equal(l->hierarchies[i].name, "systemd");
+	assert_int_equal(hull_strv_length(l->hierarchies[i].controllers), 1);
+
+	i = hull_cgroup_layout_find(l, "net_prio");
+	assert_true(i >= 0);
+	assert_string_equal(l->hierarchies[i].mount_point, "/odd place");
+
+	i = hull_cgroup_layout_unified(l);
+	assert_true(i >= 0);
+	assert_string_equal(l->hierarchies[i].mount_point, "/sys/fs/cgroup/unified");
+	assert_string_equal(l->hierarchies[i].name, "unified");
+	assert_int_equal(hull_cgroup_layout_find(l, "pids"), -1);
+	hull_cgroup_layout_free(TAKE_PTR(l));
+
+	/* pure v2: the lone name=systemd beside it is not managed */
+	assert_int_equal(hull_cgroup_layout_parse(v2_mountinfo, &l), 0);
+	assert_int_equal(l->mode, HULL_CGROUP_V2);
+	assert_int_equal(l->n_hierarchies, 1);
+	assert_true(l->hierarchies[0].unified);
+	assert_string_equal(l->hierarchies[0].mount_point, "/sys/fs/cgroup");
+	hull_cgroup_layout_free(TAKE_PTR(l));
+
+	assert_int_equal(hull_cgroup_layout_parse("42 22 0:40 / /proc rw - proc proc rw\n", &l),
+			 -ENOENT);
+	assert_null(l);
+}
+
+static void test_host_layout(void **state)
+{
+	const struct hull_cgroup_layout *l = host_layout();
+	enum hull_cgroup_mode mode;
+
+	assert_int_equal(hull_cgroup_mode_detect(&mode), 0);
+	assert_int_equal(mode, l->mode);
+	if (mode == HULL_CGROUP_V1) {
+		/* whatever the host has, each controller is found exactly once */
+		for (size_t i = 0; i < l->n_hierarchies; i++)
+			hull_strv_foreach (c, l->hierarchies[i].controllers)
+				assert_int_equal(hull_cgroup_layout_find(l, c), (int)i);
+	} else {
+		assert_int_equal(l->n_hierarchies, 1);
+	}
+}
+
+/* ---- real cgroups, v1 ------------------------------------------------- */
+
+static bool host_is_v1(void)
+{
+	return host_layout()->mode == HULL_CGROUP_V1;
+}
+
+#define REQUIRE_V1_ROOT()                     \
+	do {                                  \
+		if (!is_root() || !host_is_v1()) \
+			skip();               \
+	} while (0)
+
+static void test_v1_create_limits(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("limits"), *blockdev = NULL;
+	struct hull_oci_device_rule rules[] = {
+		{ .allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm" },
+		{ .allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm" },
+		{ .allow = true, .type = 'c', .major = 1, .minor = -1, .access = "r" },
+		{ .allow = false, .type = 'c', .major = 1, .minor = -1, .access = "r" },
+		{ .allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rw" },
+	};
+	struct hull_oci_hugepage_limit hp = { .page_size = (char *)"2MB", .limit = 4 * MiB };
+	struct hull_oci_throttle_device thr = { 0 };
+	struct hull_oci_resources res = { 0 };
+	unsigned major = 0, minor = 0;
+	const char *d;
+
+	REQUIRE_V1_ROOT();
+	res.memory.limit = (struct hull_oi64){ 64 * MiB, true };
+	res.memory.swap = (struct hull_oi64){ 128 * MiB, true };
+	res.memory.reservation = (struct hull_oi64){ 32 * MiB, true };
+	res.memory.swappiness = (struct hull_ou64){ 10, true };
+	res.memory.kernel = (struct hull_oi64){ 64 * MiB, true };
+	res.memory.disable_oom_killer_set = true;
+	res.cpu.shares = (struct hull_ou64){ 512, true };
+	res.cpu.quota = (struct hull_oi64){ 50000, true };
+	res.cpu.period = (struct hull_ou64){ 100000, true };
+	res.cpu.cpus = (char *)"0";
+	res.cpu.mems = (char *)"0";
+	res.pids.limit = (struct hull_oi64){ 100, true };
+	res.block_io.weight = (struct hull_ou64){ 500, true };
+	res.devices = rules;
+	res.n_devices = ELEMENTSOF(rules);
+	if (exists("/sys/kernel/mm/hugepages/hugepages-2048kB")) {
+		res.hugepage_limits = &hp;
+		res.n_hugepage_limits = 1;
+	}
+	/* any block device the host has, for a throttle */
+	if (hull_read_file_at(AT_FDCWD, "/sys/block/loop0/dev", &blockdev, NULL) >= 0 &&
+	    sscanf(blockdev, "%u:%u", &major, &minor) == 2) {
+		thr = (struct hull_oci_throttle_device){ major, minor, 1048576 };
+		res.block_io.throttle[HULL_THROTTLE_READ_BPS] = &thr;
+		res.block_io.n_throttle[HULL_THROTTLE_READ_BPS] = 1;
+	}
+
+	assert_int_equal(hull_cgroup_new_at(host_layout(), path, &cg, &err), 0);
+	assert_string_equal(hull_cgroup_path(cg), path);
+	if (hull_cgroup_create(cg, &res, 0, &err) < 0)
+		fail_msg("create: %s", err->msg);
+
+	/* the directory exists in every hierarchy, name=systemd and unified included */
+	for (size_t i = 0; i < cg->layout->n_hierarchies; i++)
+		assert_true(exists(cg->dirs[i]));
+
+	d = dir_of(cg, "memory");
+	assert_file(d, "memory.limit_in_bytes", "67108864");
+	if (exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"))
+		assert_file(d, "memory.memsw.limit_in_bytes", "134217728");
+	assert_file(d, "memory.soft_limit_in_bytes", "33554432");
+	assert_file(d, "memory.swappiness", "10");
+	d = dir_of(cg, "cpu");
+	assert_file(d, "cpu.shares", "512");
+	assert_file(d, "cpu.cfs_quota_us", "50000");
+	assert_file(d, "cpu.cfs_period_us", "100000");
+	d = dir_of(cg, "cpuset");
+	assert_file(d, "cpuset.cpus", "0");
+	assert_file(d, "cpuset.mems", "0");
+	{
+		/* the parent got cpus and mems copied in, or nothing could join the child */
+		_cleanup_free_ char *parent = strndup(d, strrchr(d, '/') - d);
+		_cleanup_free_ char *cpus = read_at(parent, "cpuset.cpus");
+
+		assert_non_null(cpus);
+		assert_true(*cpus);
+	}
+	assert_file(dir_of(cg, "pids"), "pids.max", "100");
+	d = dir_of(cg, "blkio");
+	if (exists("/sys/fs/cgroup/blkio/blkio.weight") || d == NULL)
+		;
+	else {
+		_cleanup_free_ char *w = read_at(d, "blkio.bfq.weight");
+
+		if (w)
+			assert_non_null(strstr(w, "500"));
+	}
+	if (thr.rate) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "%u:%u 1048576", major, minor);
+		assert_file(d, "blkio.throttle.read_bps_device", want);
+	}
+	/* deny-all, then the rules in order: "c 1:* r" was allowed, then denied again */
+	assert_file(dir_of(cg, "devices"), "devices.list", "c 1:3 rwm\nc 1:5 rw");
+	if (res.n_hugepage_limits) {
+		if (hull_cgroup_layout_find(cg->layout, "hugetlb") >= 0)
+			assert_file(dir_of(cg, "hugetlb"), "hugetlb.2MB.limit_in_bytes", "4194304");
+		else
+			assert_file(unified_dir(cg), "hugetlb.2MB.max", "4194304");
+	}
+
+	/* update: lower both (memory first), then raise both (swap first) */
+	res = (struct hull_oci_resources){ 0 };
+	res.memory.limit = (struct hull_oi64){ 32 * MiB, true };
+	res.memory.swap = (struct hull_oi64){ 48 * MiB, true };
+	if (hull_cgroup_update(cg, &res, &err) < 0)
+		fail_msg("update: %s", err->msg);
+	d = dir_of(cg, "memory");
+	assert_file(d, "memory.limit_in_bytes", "33554432");
+	assert_file(d, "memory.memsw.limit_in_bytes", "50331648");
+	res.memory.limit = (struct hull_oi64){ 256 * MiB, true };
+	res.memory.swap = (struct hull_oi64){ 512 * MiB, true };
+	if (hull_cgroup_update(cg, &res, &err) < 0)
+		fail_msg("update: %s", err->msg);
+	assert_file(d, "memory.limit_in_bytes", "268435456");
+	assert_file(d, "memory.memsw.limit_in_bytes", "536870912");
+	/* unlimited memory unlimits swap too */
+	res.memory.limit = (struct hull_oi64){ -1, true };
+	res.memory.swap.set = false;
+	if (hull_cgroup_update(cg, &res, &err) < 0)
+		fail_msg("update: %s", err->msg);
+	assert_file(d, "memory.limit_in_bytes", "9223372036854771712");
+	assert_file(d, "memory.memsw.limit_in_bytes", "9223372036854771712");
+	/* a period alone; pids back to unlimited; new device rules replace the old */
+	res = (struct hull_oci_resources){ 0 };
+	res.cpu.period = (struct hull_ou64){ 200000, true };
+	res.pids.limit = (struct hull_oi64){ 0, true };
+	res.devices = rules;
+	res.n_devices = 2;
+	if (hull_cgroup_update(cg, &res, &err) < 0)
+		fail_msg("update: %s", err->msg);
+	assert_file(dir_of(cg, "cpu"), "cpu.cfs_period_us", "200000");
+	assert_file(dir_of(cg, "cpu"), "cpu.cfs_quota_us", "50000");
+	assert_file(dir_of(cg, "pids"), "pids.max", "max");
+	assert_file(dir_of(cg, "devices"), "devices.list", "c 1:3 rwm");
+
+	/* bad input leaves the cgroup as it was */
+	res = (struct hull_oci_resources){ 0 };
+	res.cpu.shares = (struct hull_ou64){ 1, true };
+	assert_int_equal(hull_cgroup_update(cg, &res, &err), -EINVAL);
+	assert_string_equal(err->msg,
+			    "linux.resources.cpu.shares: must be between 2 and 262144, not 1");
+	assert_file(dir_of(cg, "cpu"), "cpu.shares", "512");
+
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+	assert_gone(cg);
+	/* idempotent */
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+}
+
+static void test_v1_failure_removes_everything(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("fail/deeper");
+	struct hull_oci_resources res = { 0 };
+
+	REQUIRE_V1_ROOT();
+	/* valid input the kernel refuses: more real-time runtime than the period */
+	res.memory.limit = (struct hull_oi64){ 64 * MiB, true };
+	res.cpu.realtime_runtime = (struct hull_oi64){ 2000000, true };
+	res.cpu.realtime_period = (struct hull_ou64){ 1000000, true };
+	assert_int_equal(hull_cgroup_new_at(host_layout(), path, &cg, &err), 0);
+	assert_int_equal(hull_cgroup_create(cg, &res, 0, &err), -EINVAL);
+	assert_string_equal(err->msg, "write 'cpu.rt_runtime_us' = '2000000': Invalid argument");
+	/* nothing left: not the cgroup, not the parents this call created */
+	assert_gone(cg);
+	for (size_t i = 0; i < cg->layout->n_hierarchies; i++) {
+		_cleanup_free_ char *b = hull_strdup_printf(
+			"%s%s", cg->layout->hierarchies[i].mount_point, base);
+
+		if (exists(b))
+			fail_msg("'%s' was left behind", b);
+	}
+}
+
+static int hog(void *arg)
+{
+	size_t size = (size_t)(uintptr_t)arg;
+	char *p = malloc(size);
+
+	if (!p)
+		return 3;
+	/* touch every page: anonymous memory the limit has to account */
+	for (size_t i = 0; i < size; i += 4096)
+		p[i] = 1;
+	return 0;
+}
+
+static int hog_then_wait(void *arg)
+{
+	if (hog(arg) != 0)
+		return 3;
+	for (;;)
+		pause();
+	return 0;
+}
+
+static void test_v1_processes(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("procs");
+	_cleanup_free_ pid_t *pids = NULL;
+	volatile uint64_t *counter;
+	struct hull_oci_resources res = { 0 };
+	struct child c, c2;
+	size_t n = 0;
+	uint64_t before;
+	bool frozen = true;
+	int status;
+
+	REQUIRE_V1_ROOT();
+	counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(counter != MAP_FAILED);
+	res.pids.limit = (struct hull_oi64){ 10, true };
+	assert_int_equal(hull_cgroup_new_at(host_layout(), path, &cg, &err), 0);
+	if (hull_cgroup_create(cg, &res, 0, &err) < 0)
+		fail_msg("create: %s", err->msg);
+	assert_int_equal(hull_cgroup_open_fd(cg, &err), -EOPNOTSUPP);
+
+	c = spawn(sleeper, (void *)counter);
+	if (hull_cgroup_enter(cg, c.pid, &err) < 0)
+		fail_msg("enter: %s", err->msg);
+	go(&c);
+	for (size_t i = 0; i < cg->layout->n_hierarchies; i++) {
+		const struct hull_cgroup_hierarchy *h = &cg->layout->hierarchies[i];
+
+		assert_true(proc_in(c.pid, h->unified ? NULL : h->controllers[0], path));
+	}
+	assert_int_equal(hull_cgroup_pids(cg, &pids, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(pids[0], c.pid);
+
+	/* paused: the child's counter stands still */
+	while (*counter == 0)
+		usleep(1000);
+	if (hull_cgroup_freeze(cg, true, &err) < 0)
+		fail_msg("freeze: %s", err->msg);
+	assert_int_equal(hull_cgroup_is_frozen(cg, &frozen), 0);
+	assert_true(frozen);
+	assert_file(dir_of(cg, "freezer"), "freezer.state", "FROZEN");
+	before = *counter;
+	usleep(50000);
+	assert_true(*counter == before);
+	/* a signal other than SIGKILL leaves a paused container paused */
+	assert_int_equal(hull_cgroup_kill(cg, SIGCONT, &err), 0);
+	assert_int_equal(hull_cgroup_is_frozen(cg, &frozen), 0);
+	assert_true(frozen);
+	if (hull_cgroup_freeze(cg, false, &err) < 0)
+		fail_msg("thaw: %s", err->msg);
+	assert_int_equal(hull_cgroup_is_frozen(cg, &frozen), 0);
+	assert_false(frozen);
+	before = *counter;
+	while (*counter == before)
+		usleep(1000);
+
+	/* kill reaches it */
+	assert_int_equal(hull_cgroup_kill(cg, SIGTERM, &err), 0);
+	status = wait_status(c.pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGTERM);
+
+	/* the re-opened cgroup (state dir) sees the same; destroy kills what is left */
+	c2 = spawn(sleeper, NULL);
+	assert_int_equal(hull_cgroup_enter(cg, c2.pid, &err), 0);
+	go(&c2);
+	{
+		_cleanup_(hull_cgroup_freep) struct hull_cgroup *again = NULL;
+		_cleanup_free_ pid_t *p2 = NULL;
+		size_t n2 = 0;
+
+		assert_int_equal(hull_cgroup_from_path(path, &again, &err), 0);
+		assert_int_equal(hull_cgroup_pids(again, &p2, &n2, &err), 0);
+		assert_int_equal(n2, 1);
+		assert_int_equal(p2[0], c2.pid);
+		assert_int_equal(hull_cgroup_freeze(again, true, &err), 0);
+		if (hull_cgroup_destroy(again, &err) < 0)
+			fail_msg("destroy: %s", err->msg);
+	}
+	status = wait_status(c2.pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_gone(cg);
+	munmap((void *)counter, 4096);
+}
+
+static void test_v1_oom(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_json_ struct json_object *stats = NULL;
+	_cleanup_free_ char *path = test_path("oom");
+	struct hull_oci_resources res = { 0 };
+	struct json_object *o = NULL;
+	uint64_t kills = 0;
+	struct child c;
+	int status;
+	_cleanup_close_ int mfd = -EBADF;
+
+	REQUIRE_V1_ROOT();
+	/* 32 MiB and no swap beyond it; the child touches 256 MiB */
+	res.memory.limit = (struct hull_oi64){ 32 * MiB, true };
+	res.memory.swap = (struct hull_oi64){ 32 * MiB, true };
+	assert_int_equal(hull_cgroup_new_at(host_layout(), path, &cg, &err), 0);
+	if (hull_cgroup_create(cg, &res, 0, &err) < 0)
+		fail_msg("create: %s", err->msg);
+	c = spawn(hog, (void *)(uintptr_t)(256 * MiB));
+	assert_int_equal(hull_cgroup_enter(cg, c.pid, &err), 0);
+	go(&c);
+	status = wait_status(c.pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+
+	mfd = open(dir_of(cg, "memory"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(mfd >= 0);
+	assert_int_equal(hull_cgroup_read_keyed(mfd, "memory.oom_control", "oom_kill", &kills), 0);
+	assert_true(kills >= 1);
+	assert_int_equal(hull_cgroup_stats(cg, &stats, &err), 0);
+	assert_true(json_object_object_get_ex(stats, "memory", &o));
+	assert_true(json_object_object_get_ex(o, "usage", &o));
+	assert_true(json_object_object_get_ex(o, "failcnt", &o));
+	assert_true(json_object_get_uint64(o) > 0);
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+	assert_gone(cg);
+}
+
+static void test_v1_busy_limit(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("busy");
+	struct hull_oci_resources res = { 0 };
+	struct child c;
+
+	REQUIRE_V1_ROOT();
+	if (exists("/proc/swaps")) {
+		_cleanup_free_ char *swaps = NULL;
+
+		/* with swap the kernel could push the pages out instead of refusing */
+		if (hull_read_file_at(AT_FDCWD, "/proc/swaps", &swaps, NULL) >= 0 &&
+		    strchr(swaps, '\n') && strchr(swaps, '\n')[1])
+			skip();
+	}
+	assert_int_equal(hull_cgroup_new_at(host_layout(), path, &cg, &err), 0);
+	assert_int_equal(hull_cgroup_create(cg, NULL, 0, &err), 0);
+	c = spawn(hog_then_wait, (void *)(uintptr_t)(16 * MiB));
+	assert_int_equal(hull_cgroup_enter(cg, c.pid, &err), 0);
+	go(&c);
+	/* wait until the child holds its 16 MiB */
+	for (int i = 0; i < 500; i++) {
+		_cleanup_free_ char *u = read_at(dir_of(cg, "memory"), "memory.usage_in_bytes");
+
+		if (u && strtoull(u, NULL, 10) >= (uint64_t)(16 * MiB))
+			break;
+		usleep(10000);
+	}
+	res.memory.limit = (struct hull_oi64){ 1000, true };
+	assert_int_equal(hull_cgroup_update(cg, &res, &err), -EBUSY);
+	assert_string_equal(err->msg,
+			    "write 'memory.limit_in_bytes' = '1000': Device or resource busy");
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+	assert_true(WIFSIGNALED(wait_status(c.pid)));
+	assert_gone(cg);
+}
+
+static int try_devices(void *arg)
+{
+	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	int zero_errno = errno;
+
+	if (null_fd < 0)
+		return 10;
+	if (zero_fd >= 0)
+		return 11;
+	return zero_errno == EPERM ? 0 : 12;
+}
+
+static void test_v1_devices_enforced(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("devices");
+	struct hull_oci_device_rule rules[] = {
+		{ .allow = false, .type = 'a', .major = -1, .minor = -1, .access = "" },
+		{ .allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rw" },
+	};
+	struct hull_oci_resources res = { .devices = rules, .n_devices = 2 };
+	struct child c;
+	int status;
+
+	REQUIRE_V1_ROOT();
+	assert_int_equal(hull_cgroup_new_at(host_layout(), path, &cg, &err), 0);
+	if (hull_cgroup_create(cg, &res, 0, &err) < 0)
+		fail_msg("create: %s", err->msg);
+	c = spawn(try_devices, NULL);
+	assert_int_equal(hull_cgroup_enter(cg, c.pid, &err), 0);
+	go(&c);
+	status = wait_status(c.pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+}
+
+static void test_v1_stats(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_json_ struct json_object *stats = NULL;
+	_cleanup_free_ char *path = test_path("stats");
+	struct hull_oci_resources res = { 0 };
+	struct json_object *o = NULL, *m = NULL;
+	struct child c;
+
+	REQUIRE_V1_ROOT();
+	res.memory.limit = (struct hull_oi64){ 128 * MiB, true };
+	res.pids.limit = (struct hull_oi64){ 42, true };
+	assert_int_equal(hull_cgroup_new_at(host_layout(), path, &cg, &err), 0);
+	assert_int_equal(hull_cgroup_create(cg, &res, 0, &err), 0);
+	c = spawn(hog_then_wait, (void *)(uintptr_t)(8 * MiB));
+	assert_int_equal(hull_cgroup_enter(cg, c.pid, &err), 0);
+	go(&c);
+	for (int i = 0; i < 500; i++) {
+		_cleanup_free_ char *u = read_at(dir_of(cg, "memory"), "memory.usage_in_bytes");
+
+		if (u && strtoull(u, NULL, 10) >= (uint64_t)(8 * MiB))
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(hull_cgroup_stats(cg, &stats, &err), 0);
+
+	/* runc's events --stats shape */
+	assert_true(json_object_object_get_ex(stats, "pids", &o));
+	assert_true(json_object_object_get_ex(o, "current", &m));
+	assert_int_equal(json_object_get_uint64(m), 1);
+	assert_true(json_object_object_get_ex(o, "limit", &m));
+	assert_int_equal(json_object_get_uint64(m), 42);
+	assert_true(json_object_object_get_ex(stats, "memory", &o));
+	assert_true(json_object_object_get_ex(o, "usage", &m));
+	assert_int_equal(json_object_get_uint64(json_object_object_get(m, "limit")), 128 * MiB);
+	assert_true(json_object_get_uint64(json_object_object_get(m, "usage")) >= 8 * MiB);
+	assert_true(json_object_object_get_ex(o, "swap", &m));
+	assert_true(json_object_object_get_ex(o, "kernel", &m));
+	assert_true(json_object_object_get_ex(o, "raw", &m));
+	assert_true(json_object_object_get_ex(m, "rss", &m) ||
+		    json_object_object_get_ex(json_object_object_get(o, "raw"), "anon", &m));
+	assert_true(json_object_object_get_ex(stats, "cpu", &o));
+	assert_true(json_object_object_get_ex(o, "usage", &m));
+	assert_true(json_object_object_get_ex(m, "kernel", NULL));
+	assert_true(json_object_object_get_ex(m, "user", NULL));
+	assert_true(json_object_object_get_ex(m, "total", NULL));
+	assert_true(json_object_object_get_ex(m, "percpu", NULL));
+	assert_true(json_object_object_get_ex(o, "throttling", NULL));
+	assert_true(json_object_object_get_ex(stats, "blkio", NULL));
+	assert_true(json_object_object_get_ex(stats, "hugetlb", NULL));
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+	assert_true(WIFSIGNALED(wait_status(c.pid)));
+}
+
+struct mount_check {
+	const struct hull_cgroup *cg;
+	const char *target;
+	const char *link; /* a symlink expected in the tmpfs, or NULL */
+};
+
+static int check_v1_mount(void *arg)
+{
+	const struct mount_check *m = arg;
+	_cleanup_close_ int tfd = -EBADF;
+	_cleanup_free_ char *mem = NULL, *limit = NULL;
+	char buf[64];
+	ssize_t n;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 20;
+	tfd = open(m->target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return 21;
+	if (hull_cgroup_mount(m->cg, tfd, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, false,
+			      NULL) < 0)
+		return 22;
+	/* one directory per hierarchy, named as on the host */
+	for (size_t i = 0; i < m->cg->layout->n_hierarchies; i++) {
+		_cleanup_free_ char *d = hull_strdup_printf("%s/%s", m->target,
+							    m->cg->layout->hierarchies[i].name);
+
+		if (access(d, F_OK) < 0)
+			return 23;
+	}
+	/* memory holds the container's own cgroup: its limit shows */
+	mem = hull_strdup_printf("%s/memory", m->target);
+	limit = read_at(mem, "memory.limit_in_bytes");
+	if (!limit || !streq(limit, "67108864"))
+		return 24;
+	if (m->link) {
+		_cleanup_free_ char *l = hull_strdup_printf("%s/%s", m->target, m->link);
+
+		n = readlink(l, buf, sizeof(buf) - 1);
+		if (n < 0)
+			return 25;
+		buf[n] = '\0';
+		if (!streq(buf, "memory"))
+			return 26;
+	}
+	/* read-only: neither the tmpfs nor the cgroup can be changed */
+	if (mkdirat(tfd, "x", 0755) == 0 || errno != EROFS) {
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/x", m->target);
+		if (mkdir(p, 0755) == 0 || errno != EROFS)
+			return 27;
+	}
+	{
+		_cleanup_free_ char *sub = hull_strdup_printf("%s/sub", mem);
+
+		if (mkdir(sub, 0755) == 0 || errno != EROFS)
+			return 28;
+	}
+	return 0;
+}
+
+static void run_v1_mount(const struct hull_cgroup_layout *layout, const char *name,
+			 const char *link)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path(name);
+	char target[] = "/tmp/hull-test-cgmount-XXXXXX";
+	struct hull_oci_resources res = { 0 };
+	struct mount_check m;
+	struct child c;
+	int status;
+
+	res.memory.limit = (struct hull_oi64){ 64 * MiB, true };
+	assert_int_equal(hull_cgroup_new_at(layout, path, &cg, &err), 0);
+	if (hull_cgroup_create(cg, &res, 0, &err) < 0)
+		fail_msg("create: %s", err->msg);
+	assert_non_null(mkdtemp(target));
+	m = (struct mount_check){ cg, target, link };
+	c = spawn(check_v1_mount, &m);
+	go(&c);
+	status = wait_status(c.pid);
+	rmdir(target); /* the mounts died with the child's namespace */
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+}
+
+static void test_v1_mount(void **state)
+{
+	REQUIRE_V1_ROOT();
+	run_v1_mount(host_layout(), "mount", NULL);
+}
+
+static void test_v1_mount_comounted(void **state)
+{
+	_cleanup_(hull_cgroup_layout_freep) struct hull_cgroup_layout *l = NULL;
+	_cleanup_free_ char *mi = NULL;
+	int i;
+
+	REQUIRE_V1_ROOT();
+	i = hull_cgroup_layout_find(host_layout(), "memory");
+	if (i < 0)
+		skip();
+	/*
+	 * No host here co-mounts controllers, so describe the real memory
+	 * hierarchy as if it carried net_prio too: the tmpfs must get the
+	 * "net_prio" -> "memory" symlink runc makes for "cpu,cpuacct".
+	 */
+	mi = hull_strdup_printf("1 1 0:999 / %s rw - cgroup cgroup rw,memory,net_prio\n",
+				host_layout()->hierarchies[i].mount_point);
+	assert_int_equal(hull_cgroup_layout_parse(mi, &l), 0);
+	run_v1_mount(l, "mount-co", "net_prio");
+}
+
+static int drop_and_create(void *arg)
+{
+	const struct hull_cgroup_layout *layout = arg;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("rootless/c");
+	struct hull_oci_resources res = { 0 };
+	gid_t nogroup = 65534;
+
+	if (setgroups(1, &nogroup) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+	    setresuid(65534, 65534, 65534) < 0)
+		return 30;
+	if (hull_cgroup_new_at(layout, path, &cg, NULL) < 0)
+		return 31;
+	/* no write access: skipped with a warning, unless limits were asked for */
+	res.pids.limit = (struct hull_oi64){ 5, true };
+	if (hull_cgroup_create(cg, &res, HULL_CGROUP_ROOTLESS, NULL) != -EACCES)
+		return 32;
+	if (hull_cgroup_create(cg, NULL, HULL_CGROUP_ROOTLESS, NULL) < 0)
+		return 33;
+	for (size_t i = 0; i < layout->n_hierarchies; i++)
+		if (!cg->skipped[i] || access(cg->dirs[i], F_OK) == 0)
+			return 34;
+	/* entering and destroying a cgroup that was never made is fine */
+	if (hull_cgroup_enter(cg, getpid(), NULL) < 0 || hull_cgroup_destroy(cg, NULL) < 0)
+		return 35;
+	if (hull_cgroup_create(cg, NULL, 0, NULL) != -EACCES)
+		return 36;
+	return 0;
+}
+
+static void test_rootless_skips(void **state)
+{
+	struct child c;
+	int status;
+
+	if (!is_root())
+		skip();
+	c = spawn(drop_and_create, (void *)host_layout());
+	go(&c);
+	status = wait_status(c.pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- the v2 backend, on this host's unified hierarchy ------------------ */
+
+/* A v2-only layout of the host's cgroup2 mount (the whole host on a pure v2 host). */
+static struct hull_cgroup_layout v2_layout;
+
+static const struct hull_cgroup_layout *unified_layout(void)
+{
+	const struct hull_cgroup_layout *l = host_layout();
+	int u = hull_cgroup_layout_unified(l);
+
+	if (u < 0)
+		return NULL;
+	v2_layout.mode = HULL_CGROUP_V2;
+	v2_layout.hierarchies = (struct hull_cgroup_hierarchy *)&l->hierarchies[u];
+	v2_layout.n_hierarchies = 1;
+	return &v2_layout;
+}
+
+#define REQUIRE_V2_ROOT()                             \
+	do {                                          \
+		if (!is_root() || !unified_layout()) \
+			skip();                       \
+	} while (0)
+
+static void test_v2_lifecycle(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("v2"), *parent = NULL, *ctl = NULL;
+	_cleanup_free_ pid_t *pids = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	char *unified[] = { (char *)"cgroup.max.descendants", (char *)"7", NULL };
+	struct hull_oci_resources res = { 0 };
+	struct hull_oci_hugepage_limit hp = { .page_size = (char *)"2MB", .limit = 8 * MiB };
+	bool frozen = false, hugetlb;
+	size_t n = 0;
+	struct child c;
+	int status;
+
+	REQUIRE_V2_ROOT();
+	ctl = read_at(unified_layout()->hierarchies[0].mount_point, "cgroup.controllers");
+	hugetlb = ctl && strstr(ctl, "hugetlb") && exists("/sys/kernel/mm/hugepages/hugepages-2048kB");
+	res.unified = unified;
+	if (hugetlb) {
+		res.hugepage_limits = &hp;
+		res.n_hugepage_limits = 1;
+	}
+	assert_int_equal(hull_cgroup_new_at(unified_layout(), path, &cg, &err), 0);
+	if (hull_cgroup_create(cg, &res, 0, &err) < 0)
+		fail_msg("create: %s", err->msg);
+	assert_file(cg->dirs[0], "cgroup.max.descendants", "7");
+	if (hugetlb) {
+		/* enabled in every ancestor's subtree_control from the root down */
+		parent = strndup(cg->dirs[0], strrchr(cg->dirs[0], '/') - cg->dirs[0]);
+		_cleanup_free_ char *sc = read_at(parent, "cgroup.subtree_control");
+
+		assert_non_null(sc);
+		assert_non_null(strstr(sc, "hugetlb"));
+		assert_file(cg->dirs[0], "hugetlb.2MB.max", "8388608");
+	}
+
+	/* clone3(CLONE_INTO_CGROUP) with the cgroup fd */
+	{
+		_cleanup_close_ int cfd = hull_cgroup_open_fd(cg, &err);
+		struct clone_args args = { 0 };
+		long pid;
+
+		assert_true(cfd >= 0);
+		args.flags = CLONE_INTO_CGROUP;
+		args.exit_signal = SIGCHLD;
+		args.cgroup = (uint64_t)cfd;
+		pid = syscall(SYS_clone3, &args, sizeof(args));
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		assert_true(pid > 0);
+		assert_true(proc_in((pid_t)pid, NULL, path));
+		assert_int_equal(hull_cgroup_kill(cg, SIGKILL, &err), 0);
+		status = wait_status((pid_t)pid);
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), SIGKILL);
+	}
+
+	c = spawn(sleeper, NULL);
+	assert_int_equal(hull_cgroup_enter(cg, c.pid, &err), 0);
+	go(&c);
+	assert_true(proc_in(c.pid, NULL, path));
+	assert_int_equal(hull_cgroup_pids(cg, &pids, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(pids[0], c.pid);
+	if (hull_cgroup_freeze(cg, true, &err) < 0)
+		fail_msg("freeze: %s", err->msg);
+	assert_int_equal(hull_cgroup_is_frozen(cg, &frozen), 0);
+	assert_true(frozen);
+	dfd = open(cg->dirs[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	{
+		uint64_t f = 0;
+
+		assert_int_equal(hull_cgroup_read_keyed(dfd, "cgroup.events", "frozen", &f), 0);
+		assert_int_equal(f, 1);
+	}
+	assert_int_equal(hull_cgroup_freeze(cg, false, &err), 0);
+	assert_int_equal(hull_cgroup_is_frozen(cg, &frozen), 0);
+	assert_false(frozen);
+
+	{
+		_cleanup_json_ struct json_object *stats = NULL;
+		struct json_object *o = NULL;
+
+		assert_int_equal(hull_cgroup_stats(cg, &stats, &err), 0);
+		assert_true(json_object_object_get_ex(stats, "cpu", &o));
+		assert_true(json_object_object_get_ex(stats, "memory", &o));
+		assert_true(json_object_object_get_ex(stats, "pids", &o));
+		assert_true(json_object_object_get_ex(stats, "hugetlb", &o));
+		if (hugetlb)
+			assert_true(json_object_object_get_ex(o, "2MB", NULL));
+	}
+
+	if (hull_cgroup_destroy(cg, &err) < 0)
+		fail_msg("destroy: %s", err->msg);
+	status = wait_status(c.pid);
+	assert_true(WIFSIGNALED(status));
+	assert_gone(cg);
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+}
+
+static void test_v2_devices_bpf(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("v2-devices");
+	_cleanup_close_ int dfd = -EBADF;
+	struct hull_oci_device_rule rules[] = {
+		{ .allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm" },
+		{ .allow = true, .type = 'c', .major = 1, .minor = -1, .access = "rwm" },
+		/* later rules win: /dev/zero (1:5) read refused again */
+		{ .allow = false, .type = 'c', .major = 1, .minor = 5, .access = "r" },
+	};
+	struct hull_oci_device_rule open_zero[] = {
+		{ .allow = true, .type = 'a', .major = -1, .minor = -1, .access = "" },
+	};
+	struct hull_oci_resources res = { .devices = rules, .n_devices = ELEMENTSOF(rules) };
+	size_t count = 0;
+	struct child c;
+	int status;
+
+	REQUIRE_V2_ROOT();
+	assert_int_equal(hull_cgroup_new_at(unified_layout(), path, &cg, &err), 0);
+	if (hull_cgroup_create(cg, &res, 0, &err) < 0)
+		fail_msg("create: %s", err->msg);
+	dfd = open(cg->dirs[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(hull_cgroup_devices_bpf_count(dfd, &count), 0);
+	assert_int_equal(count, 1);
+
+	c = spawn(try_devices, NULL);
+	assert_int_equal(hull_cgroup_enter(cg, c.pid, &err), 0);
+	go(&c);
+	status = wait_status(c.pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* an update replaces hull's program instead of stacking a second one */
+	res = (struct hull_oci_resources){ .devices = open_zero, .n_devices = 1 };
+	if (hull_cgroup_update(cg, &res, &err) < 0)
+		fail_msg("update: %s", err->msg);
+	assert_int_equal(hull_cgroup_devices_bpf_count(dfd, &count), 0);
+	assert_int_equal(count, 1);
+	c = spawn(try_devices, NULL);
+	assert_int_equal(hull_cgroup_enter(cg, c.pid, &err), 0);
+	go(&c);
+	status = wait_status(c.pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 11); /* /dev/zero opened now */
+	/* and twice more, for the attach-then-detach path too */
+	res.n_devices = 1;
+	assert_int_equal(hull_cgroup_update(cg, &res, &err), 0);
+	assert_int_equal(hull_cgroup_devices_bpf_count(dfd, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+	assert_gone(cg);
+}
+
+struct v2_mount_check {
+	const struct hull_cgroup *cg;
+	const char *target;
+	bool cgroupns;
+};
+
+static int check_v2_mount(void *arg)
+{
+	const struct v2_mount_check *m = arg;
+	_cleanup_close_ int tfd = -EBADF;
+	_cleanup_free_ char *procs = NULL, *mine = NULL;
+
+	/* the parent moved us into the cgroup before letting us run */
+	if (unshare(CLONE_NEWNS | (m->cgroupns ? CLONE_NEWCGROUP : 0)) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 40;
+	tfd = open(m->target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return 41;
+	if (hull_cgroup_mount(m->cg, tfd, MS_NOSUID | MS_NODEV | MS_NOEXEC, m->cgroupns, NULL) < 0)
+		return 42;
+	/* the root of what we see is our own cgroup: we are in its cgroup.procs */
+	procs = read_at(m->target, "cgroup.procs");
+	mine = hull_strdup_printf("%d", (int)getpid());
+	if (!procs || !mine || !streq(procs, mine))
+		return 43;
+	return 0;
+}
+
+static void run_v2_mount(bool cgroupns)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path(cgroupns ? "v2-mount-ns" : "v2-mount");
+	char target[] = "/tmp/hull-test-cgmount-XXXXXX";
+	struct v2_mount_check m;
+	struct child c;
+	int status;
+
+	assert_int_equal(hull_cgroup_new_at(unified_layout(), path, &cg, &err), 0);
+	assert_int_equal(hull_cgroup_create(cg, NULL, 0, &err), 0);
+	assert_non_null(mkdtemp(target));
+	m = (struct v2_mount_check){ cg, target, cgroupns };
+	c = spawn(check_v2_mount, &m);
+	assert_int_equal(hull_cgroup_enter(cg, c.pid, &err), 0);
+	go(&c);
+	status = wait_status(c.pid);
+	rmdir(target);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+}
+
+static void test_v2_mount_bind(void **state)
+{
+	REQUIRE_V2_ROOT();
+	run_v2_mount(false);
+}
+
+static void test_v2_mount_cgroupns(void **state)
+{
+	REQUIRE_V2_ROOT();
+	run_v2_mount(true);
+}
+
+static void test_v1_unified_map(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("unified-map");
+	char *ok[] = { (char *)"cgroup.max.depth", (char *)"3", NULL };
+	char *v2only[] = { (char *)"memory.high", (char *)"1000000", NULL };
+	struct hull_oci_resources res = { 0 };
+
+	REQUIRE_V1_ROOT();
+	if (hull_cgroup_layout_unified(host_layout()) < 0)
+		skip();
+	assert_int_equal(hull_cgroup_new_at(host_layout(), path, &cg, &err), 0);
+	/* the hybrid unified hierarchy has no memory controller: refused, nothing left */
+	res.unified = v2only;
+	assert_int_equal(hull_cgroup_create(cg, &res, 0, &err), -EINVAL);
+	assert_string_equal(err->msg, "linux.resources.unified: requires cgroup v2");
+	assert_gone(cg);
+	/* a file it does have is written there */
+	res.unified = ok;
+	if (hull_cgroup_create(cg, &res, 0, &err) < 0)
+		fail_msg("create: %s", err->msg);
+	assert_file(unified_dir(cg), "cgroup.max.depth", "3");
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+}
+
+static int group_setup(void **state)
+{
+	snprintf(base, sizeof(base), "/hull-test-%d", (int)getpid());
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	if (is_root())
+		remove_base();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_resolve_path),
+		cmocka_unit_test(test_systemd_path),
+		cmocka_unit_test(test_systemd_not_running),
+		cmocka_unit_test(test_conversions),
+		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_layout_parse),
+		cmocka_unit_test(test_host_layout),
+		cmocka_unit_test_teardown(test_v1_create_limits, teardown),
+		cmocka_unit_test_teardown(test_v1_failure_removes_everything, teardown),
+		cmocka_unit_test_teardown(test_v1_processes, teardown),
+		cmocka_unit_test_teardown(test_v1_oom, teardown),
+		cmocka_unit_test_teardown(test_v1_busy_limit, teardown),
+		cmocka_unit_test_teardown(test_v1_devices_enforced, teardown),
+		cmocka_unit_test_teardown(test_v1_stats, teardown),
+		cmocka_unit_test_teardown(test_v1_mount, teardown),
+		cmocka_unit_test_teardown(test_v1_mount_comounted, teardown),
+		cmocka_unit_test_teardown(test_v1_unified_map, teardown),
+		cmocka_unit_test_teardown(test_rootless_skips, teardown),
+		cmocka_unit_test_teardown(test_v2_lifecycle, teardown),
+		cmocka_unit_test_teardown(test_v2_devices_bpf, teardown),
+		cmocka_unit_test_teardown(test_v2_mount_bind, teardown),
+		cmocka_unit_test_teardown(test_v2_mount_cgroupns, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

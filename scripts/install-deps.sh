@@ -8,9 +8,12 @@ pkgs=(
 	gcc make meson ninja-build pkg-config clang-format
 	libjson-c-dev libseccomp-dev libcap-dev
 	# tests
-	libcmocka-dev python3-pytest busybox-static uidmap iproute2 strace
+	libcmocka-dev python3 python3-pytest busybox-static uidmap iproute2 strace procps util-linux
 	# reference runtimes for differential tests and benchmarks
 	runc crun
+	# real engines driving hull-runtime (tests/integration/engines) and the image tools
+	# that build their busybox images (scripts/make-busybox-images.sh)
+	podman conmon containerd docker.io umoci skopeo
 )
 
 missing=()

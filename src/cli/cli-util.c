@@ -38,8 +38,8 @@ int cli_getopt(const struct cli_verb *verb, int argc, char **argv, const char *s
 				      argv[optind - 1]);
 	}
 	if (c == ':')
-		return hull_error_set(reterr, -EINVAL, "%s: option '%s' needs a value",
-				      verb->name, argv[optind - 1]);
+		return hull_error_set(reterr, -EINVAL, "%s: option '%s' needs a value", verb->name,
+				      argv[optind - 1]);
 	*ret_opt = c;
 	return 0;
 }
@@ -62,14 +62,14 @@ static const struct {
 	const char *name;
 	int sig;
 } signals[] = {
-	{ "HUP", SIGHUP },	{ "INT", SIGINT },	  { "QUIT", SIGQUIT },	 { "ILL", SIGILL },
-	{ "TRAP", SIGTRAP },	{ "ABRT", SIGABRT },	  { "IOT", SIGIOT },	 { "BUS", SIGBUS },
-	{ "FPE", SIGFPE },	{ "KILL", SIGKILL },	  { "USR1", SIGUSR1 },	 { "SEGV", SIGSEGV },
-	{ "USR2", SIGUSR2 },	{ "PIPE", SIGPIPE },	  { "ALRM", SIGALRM },	 { "TERM", SIGTERM },
-	{ "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },	  { "CONT", SIGCONT },	 { "STOP", SIGSTOP },
-	{ "TSTP", SIGTSTP },	{ "TTIN", SIGTTIN },	  { "TTOU", SIGTTOU },	 { "URG", SIGURG },
-	{ "XCPU", SIGXCPU },	{ "XFSZ", SIGXFSZ },	  { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-	{ "WINCH", SIGWINCH },	{ "IO", SIGIO },	  { "POLL", SIGPOLL },	 { "PWR", SIGPWR },
+	{ "HUP", SIGHUP },	 { "INT", SIGINT },   { "QUIT", SIGQUIT },     { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP },	 { "ABRT", SIGABRT }, { "IOT", SIGIOT },       { "BUS", SIGBUS },
+	{ "FPE", SIGFPE },	 { "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },	 { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM },
+	{ "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP },	 { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
+	{ "XCPU", SIGXCPU },	 { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+	{ "WINCH", SIGWINCH },	 { "IO", SIGIO },     { "POLL", SIGPOLL },     { "PWR", SIGPWR },
 	{ "SYS", SIGSYS },
 };
 
@@ -92,7 +92,8 @@ int cli_parse_signal(const char *s, int *ret)
 			return 0;
 		}
 	if (strncasecmp(name, "RTMIN", 5) == 0 || strncasecmp(name, "RTMAX", 5) == 0) {
-		bool max = toupper((unsigned char)name[2]) == 'M' && toupper((unsigned char)name[3]) == 'A';
+		bool max = toupper((unsigned char)name[2]) == 'M' &&
+			   toupper((unsigned char)name[3]) == 'A';
 		int off = 0;
 
 		if (name[5] && (hull_parse_int(name + 5, &off) < 0))
@@ -109,7 +110,8 @@ int cli_parse_signal(const char *s, int *ret)
 void cli_print_json(struct json_object *o, bool pretty)
 {
 	puts(json_object_to_json_string_ext(
-		o, pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE
+		o, pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				    JSON_C_TO_STRING_NOSLASHESCAPE
 			  : JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 

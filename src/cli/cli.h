@@ -52,6 +52,5 @@ char *cli_abspath(const char *path);
 int cli_parse_bytes(const char *s, int64_t *ret);
 
 /* Options shared by create and run; `detach`/`keep` may be NULL (create). */
-int cli_parse_create(const struct cli_verb *verb, int argc, char **argv,
-		     struct hull_create_opts *o, bool *detach, bool *keep, const char **ret_id,
-		     struct hull_error **reterr);
+int cli_parse_create(const struct cli_verb *verb, int argc, char **argv, struct hull_create_opts *o,
+		     bool *detach, bool *keep, const char **ret_id, struct hull_error **reterr);

@@ -5,12 +5,18 @@
 #include "cli/cli.h"
 #include "util/str.h"
 
-int cli_parse_create(const struct cli_verb *verb, int argc, char **argv,
-		     struct hull_create_opts *o, bool *detach, bool *keep, const char **ret_id,
-		     struct hull_error **reterr)
+int cli_parse_create(const struct cli_verb *verb, int argc, char **argv, struct hull_create_opts *o,
+		     bool *detach, bool *keep, const char **ret_id, struct hull_error **reterr)
 {
-	enum { OPT_CONSOLE = 256, OPT_PIDFILE, OPT_NOPIVOT, OPT_NOKEYRING, OPT_PRESERVE,
-	       OPT_KEEP, OPT_NOSUBREAPER };
+	enum {
+		OPT_CONSOLE = 256,
+		OPT_PIDFILE,
+		OPT_NOPIVOT,
+		OPT_NOKEYRING,
+		OPT_PRESERVE,
+		OPT_KEEP,
+		OPT_NOSUBREAPER
+	};
 	static const struct option opts[] = {
 		{ "bundle", required_argument, NULL, 'b' },
 		{ "console-socket", required_argument, NULL, OPT_CONSOLE },

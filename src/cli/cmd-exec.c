@@ -46,8 +46,9 @@ static int apply_flags(struct hull_oci_process *p, const struct exec_flags *f, c
 	p->args = hull_strv_copy(args);
 	if (!p->args)
 		return hull_error_errno(reterr, -ENOMEM, "exec");
-	hull_strv_foreach(e, f->env) if (env_set(&p->env, e) < 0) return hull_error_errno(
-		reterr, -ENOMEM, "exec");
+	hull_strv_foreach (e, f->env)
+		if (env_set(&p->env, e) < 0)
+			return hull_error_errno(reterr, -ENOMEM, "exec");
 	if (f->cwd) {
 		if (f->cwd[0] != '/')
 			return hull_error_set(reterr, -EINVAL, "--cwd: must be an absolute path");
@@ -56,13 +57,13 @@ static int apply_flags(struct hull_oci_process *p, const struct exec_flags *f, c
 	}
 	if (f->user) {
 		const char *colon = strchr(f->user, ':');
-		_cleanup_free_ char *uid = strndup(f->user, colon ? (size_t)(colon - f->user)
-								  : strlen(f->user));
+		_cleanup_free_ char *uid =
+			strndup(f->user, colon ? (size_t)(colon - f->user) : strlen(f->user));
 
 		if (!uid || hull_parse_u32(uid, &p->user.uid) < 0 ||
 		    (colon && hull_parse_u32(colon + 1, &p->user.gid) < 0))
-			return hull_error_set(reterr, -EINVAL, "--user: expected UID[:GID], got '%s'",
-					      f->user);
+			return hull_error_set(reterr, -EINVAL,
+					      "--user: expected UID[:GID], got '%s'", f->user);
 		if (!colon)
 			p->user.gid = 0;
 	}
@@ -76,19 +77,20 @@ static int apply_flags(struct hull_oci_process *p, const struct exec_flags *f, c
 			if (hull_parse_u32(f->gids[i], &g[i]) < 0) {
 				free(g);
 				return hull_error_set(reterr, -EINVAL,
-						      "--additional-gids: invalid gid '%s'", f->gids[i]);
+						      "--additional-gids: invalid gid '%s'",
+						      f->gids[i]);
 			}
 		free(p->user.additional_gids);
 		p->user.additional_gids = g;
 		p->user.n_additional_gids = n;
 	}
-	hull_strv_foreach(name, f->caps)
-	{
+	hull_strv_foreach (name, f->caps) {
 		int cap;
 		uint64_t bit;
 
 		if (hull_cap_from_name(name, &cap) < 0)
-			return hull_error_set(reterr, -EINVAL, "--cap: unknown capability '%s'", name);
+			return hull_error_set(reterr, -EINVAL, "--cap: unknown capability '%s'",
+					      name);
 		bit = UINT64_C(1) << cap;
 		p->caps.bounding |= bit;
 		p->caps.effective |= bit;
@@ -134,8 +136,16 @@ static int load_process_file(const char *path, struct hull_oci_process **ret,
 
 static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
-	enum { OPT_CONSOLE = 256, OPT_PIDFILE, OPT_CWD, OPT_NNP, OPT_APPARMOR, OPT_LABEL,
-	       OPT_PRESERVE, OPT_IGNORE };
+	enum {
+		OPT_CONSOLE = 256,
+		OPT_PIDFILE,
+		OPT_CWD,
+		OPT_NNP,
+		OPT_APPARMOR,
+		OPT_LABEL,
+		OPT_PRESERVE,
+		OPT_IGNORE
+	};
 	static const struct option opts[] = {
 		{ "console-socket", required_argument, NULL, OPT_CONSOLE },
 		{ "pid-file", required_argument, NULL, OPT_PIDFILE },
@@ -177,8 +187,8 @@ static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 			break;
 		case 'e':
 			if (!strchr(optarg, '=')) {
-				r = hull_error_set(reterr, -EINVAL, "--env: expected NAME=VALUE, got '%s'",
-						   optarg);
+				r = hull_error_set(reterr, -EINVAL,
+						   "--env: expected NAME=VALUE, got '%s'", optarg);
 				goto out;
 			}
 			r = hull_strv_push(&f.env, optarg);

@@ -14,8 +14,7 @@ static int kill_run(struct cli *cli, int argc, char **argv, struct hull_error **
 	bool all = false;
 	int sig = SIGTERM, c, r;
 
-	while ((r = cli_getopt(&cli_verb_kill, argc, argv, "a", opts, &c, reterr)) == 0 &&
-	       c != -1)
+	while ((r = cli_getopt(&cli_verb_kill, argc, argv, "a", opts, &c, reterr)) == 0 && c != -1)
 		all = true;
 	if (r != 0)
 		return r < 0 ? r : 0;

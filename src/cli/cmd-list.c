@@ -17,7 +17,9 @@ static void print_table(struct hull_state **l, size_t n)
 	for (size_t c = 0; c < 6; c++)
 		w[c] = strlen(head[c]);
 	for (size_t i = 0; i < n; i++) {
-		const char *cells[6] = { l[i]->id, pid, hull_status_name(l[i]->status),
+		const char *cells[6] = { l[i]->id,
+					 pid,
+					 hull_status_name(l[i]->status),
 					 l[i]->bundle ? l[i]->bundle : "",
 					 l[i]->created ? l[i]->created : "",
 					 l[i]->owner && *l[i]->owner ? l[i]->owner : "root" };

@@ -41,8 +41,7 @@ static int column(const char *line, int idx, char *tok, size_t size)
 }
 
 /* Runs ps(1) with `args` and prints its header and the lines of our pids, like runc. */
-static int ps_table(char **args, int nargs, const pid_t *pids, size_t n,
-		    struct hull_error **reterr)
+static int ps_table(char **args, int nargs, const pid_t *pids, size_t n, struct hull_error **reterr)
 {
 	_cleanup_free_ char *out = NULL;
 	char *argv[64], *line, *save = NULL;
@@ -88,7 +87,8 @@ static int ps_table(char **args, int nargs, const pid_t *pids, size_t n,
 					pid_col = col;
 			}
 			if (pid_col < 0)
-				return hull_error_set(reterr, -EINVAL, "ps: no PID column in output");
+				return hull_error_set(reterr, -EINVAL,
+						      "ps: no PID column in output");
 			puts(line);
 		} else {
 			char tok[32];

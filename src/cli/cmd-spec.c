@@ -56,8 +56,9 @@ static int spec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 const struct cli_verb cli_verb_spec = {
 	.name = "spec",
 	.summary = "write a default config.json into a bundle",
-	.usage = "[options]\n\n"
-		 "  -b, --bundle DIR   where to write config.json (default: the current directory)\n"
-		 "  --rootless         a config for running without root (user namespace)",
+	.usage =
+		"[options]\n\n"
+		"  -b, --bundle DIR   where to write config.json (default: the current directory)\n"
+		"  --rootless         a config for running without root (user namespace)",
 	.run = spec_run,
 };

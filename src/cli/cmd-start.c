@@ -5,8 +5,7 @@ static int start_run(struct cli *cli, int argc, char **argv, struct hull_error *
 {
 	int c, r;
 
-	while ((r = cli_getopt(&cli_verb_start, argc, argv, "", NULL, &c, reterr)) == 0 &&
-	       c != -1)
+	while ((r = cli_getopt(&cli_verb_start, argc, argv, "", NULL, &c, reterr)) == 0 && c != -1)
 		;
 	if (r != 0)
 		return r < 0 ? r : 0;

@@ -10,8 +10,7 @@ static int state_run(struct cli *cli, int argc, char **argv, struct hull_error *
 	_cleanup_json_ struct json_object *o = NULL;
 	int c, r;
 
-	while ((r = cli_getopt(&cli_verb_state, argc, argv, "", NULL, &c, reterr)) == 0 &&
-	       c != -1)
+	while ((r = cli_getopt(&cli_verb_state, argc, argv, "", NULL, &c, reterr)) == 0 && c != -1)
 		;
 	if (r != 0)
 		return r < 0 ? r : 0;

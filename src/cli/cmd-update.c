@@ -77,7 +77,8 @@ static int set_flag(struct hull_oci_resources *res, int opt, const char *name, c
 		break;
 	case OPT_L3:
 	case OPT_MEMBW:
-		return hull_error_set(reterr, -EOPNOTSUPP, "--%s: Intel RDT is not supported", name);
+		return hull_error_set(reterr, -EOPNOTSUPP, "--%s: Intel RDT is not supported",
+				      name);
 	default:
 		r = hull_parse_u64(v, &u);
 		break;

@@ -17,10 +17,9 @@
 #include "util/str.h"
 
 static const struct cli_verb *const verbs[] = {
-	&cli_verb_create, &cli_verb_start,  &cli_verb_run,    &cli_verb_state,
-	&cli_verb_kill,	  &cli_verb_delete, &cli_verb_list,   &cli_verb_ps,
-	&cli_verb_exec,	  &cli_verb_pause,  &cli_verb_resume, &cli_verb_update,
-	&cli_verb_spec,	  &cli_verb_features, &cli_verb_events,
+	&cli_verb_create, &cli_verb_start,  &cli_verb_run,  &cli_verb_state,	&cli_verb_kill,
+	&cli_verb_delete, &cli_verb_list,   &cli_verb_ps,   &cli_verb_exec,	&cli_verb_pause,
+	&cli_verb_resume, &cli_verb_update, &cli_verb_spec, &cli_verb_features, &cli_verb_events,
 };
 
 static void print_help(void)
@@ -53,8 +52,15 @@ static void print_version(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS,
-	       OPT_CRIU };
+	enum {
+		OPT_ROOT = 256,
+		OPT_LOG,
+		OPT_LOG_FORMAT,
+		OPT_DEBUG,
+		OPT_SYSTEMD,
+		OPT_ROOTLESS,
+		OPT_CRIU
+	};
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "log", required_argument, NULL, OPT_LOG },
@@ -85,9 +91,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LOG_FORMAT:
 			if (hull_log_format_from_string(optarg, &format) < 0)
-				r = hull_error_set(&err, -EINVAL,
-						   "--log-format: unknown format '%s' (text or json)",
-						   optarg);
+				r = hull_error_set(
+					&err, -EINVAL,
+					"--log-format: unknown format '%s' (text or json)", optarg);
 			break;
 		case OPT_DEBUG:
 			level = HULL_LOG_DEBUG;

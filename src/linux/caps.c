@@ -108,10 +108,19 @@ int hull_caps_apply(const struct hull_oci_caps *c, struct hull_error **reterr)
 
 		if (!(amb & (UINT64_C(1) << cap)))
 			continue;
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
-			return hull_error_errno(reterr, negative_errno(),
-						"prctl PR_CAP_AMBIENT_RAISE '%s'",
-						cap_label(cap, buf));
+		/*
+		 * The kernel only raises an ambient cap that is also permitted and
+		 * inheritable; runc's own default spec lists ambient caps without
+		 * inheritable ones, and runc skips those, so hull does too.
+		 */
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0) {
+			if (errno != EPERM)
+				return hull_error_errno(reterr, negative_errno(),
+							"prctl PR_CAP_AMBIENT_RAISE '%s'",
+							cap_label(cap, buf));
+			hull_debug("ambient capability '%s' not raised: not inheritable",
+				   cap_label(cap, buf));
+		}
 	}
 	hull_debug("capabilities: effective %#" PRIx64 " permitted %#" PRIx64
 		   " inheritable %#" PRIx64 " ambient %#" PRIx64,

@@ -32,7 +32,7 @@
 /* The name hull's programs carry, so that an update replaces only them. */
 #define PROG_NAME "hull_devices"
 
-#define INSN(c, d, s, o, i)                                                                  \
+#define INSN(c, d, s, o, i) \
 	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 #define LDX_W(dst, src, off) INSN(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0)
 #define ALU32_IMM(op, dst, imm) INSN(BPF_ALU | (op) | BPF_K, dst, 0, 0, imm)
@@ -59,7 +59,7 @@ static int32_t access_bits(const char *access)
 	if (!*access)
 		return ACC_ALL;
 	for (const char *p = access; *p; p++)
-		a |= *p == 'r' ? BPF_DEVCG_ACC_READ
+		a |= *p == 'r'	 ? BPF_DEVCG_ACC_READ
 		     : *p == 'w' ? BPF_DEVCG_ACC_WRITE
 		     : *p == 'm' ? BPF_DEVCG_ACC_MKNOD
 				 : 0;
@@ -78,9 +78,8 @@ static void emit_rule(const struct hull_oci_device_rule *d, struct bpf_insn *ins
 
 	if (d->type != 'a') {
 		/* the jump offsets are patched below once the block length is known */
-		b[len++] = JMP_IMM(BPF_JNE, R2, d->type == 'b' ? BPF_DEVCG_DEV_BLOCK
-							      : BPF_DEVCG_DEV_CHAR,
-				   0);
+		b[len++] = JMP_IMM(BPF_JNE, R2,
+				   d->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR, 0);
 		if (acc != ACC_ALL) {
 			b[len++] = MOV32_REG(R1, R3);
 			if (d->allow) {
@@ -124,10 +123,16 @@ static int build_program(const struct hull_oci_device_rule *rules, size_t n_rule
 	insns[n++] = ALU32_IMM(BPF_RSH, R3, 16);
 	insns[n++] = LDX_W(R4, R1, 4); /* major */
 	insns[n++] = LDX_W(R5, R1, 8); /* minor */
-	for (size_t i = n_rules; i > 0; i--)
+	for (size_t i = n_rules; i > 0; i--) {
 		emit_rule(&rules[i - 1], insns, &n);
+		/* an 'a' rule matches everything: what follows is unreachable, which the verifier
+		 * refuses */
+		if (rules[i - 1].type == 'a')
+			goto done;
+	}
 	insns[n++] = MOV32_IMM(R0, 0); /* nothing matched: deny */
 	insns[n++] = EXIT_INSN();
+done:
 	*ret = TAKE_PTR(insns);
 	*ret_n = n;
 	return 0;
@@ -292,7 +297,8 @@ int hull_cgroup_devices_bpf_apply(int dfd, const struct hull_oci_device_rule *ru
 		r = sys_bpf(BPF_PROG_ATTACH, &attr);
 		if (r < 0) {
 			close_all(old, n_old);
-			return hull_error_errno(reterr, r, "attach the cgroup device program (bpf)");
+			return hull_error_errno(reterr, r,
+						"attach the cgroup device program (bpf)");
 		}
 		for (size_t i = 0; i < n_old; i++) {
 			union bpf_attr d;
@@ -304,8 +310,8 @@ int hull_cgroup_devices_bpf_apply(int dfd, const struct hull_oci_device_rule *ru
 			r = sys_bpf(BPF_PROG_DETACH, &d);
 			if (r < 0 && r != -ENOENT) {
 				close_all(old, n_old);
-				return hull_error_errno(reterr, r,
-							"detach the old cgroup device program (bpf)");
+				return hull_error_errno(
+					reterr, r, "detach the old cgroup device program (bpf)");
 			}
 		}
 	}

@@ -142,6 +142,8 @@ int hull_cgroup_mkdir_levels(const char *mount_point, const char *path, bool cpu
 			     size_t *ret_first, struct hull_error **reterr);
 /* Removes mount_point + path and its parents up to level `first` (best effort). */
 void hull_cgroup_rmdir_levels(const char *mount_point, const char *path, size_t first);
+/* Removes the empty ancestors of `path` inside hull's own "/hull" subtree, /hull included. */
+void hull_cgroup_rmdir_parents(const char *mount_point, const char *path);
 
 /* Appends the pids of dir and its descendants to the vector (no duplicates). */
 int hull_cgroup_collect_pids(const char *dir, pid_t **pids, size_t *n);
@@ -163,6 +165,9 @@ int hull_cgroup_json_keyed(int dfd, const char *file, struct json_object *o);
 /* runc's memory entry {"limit","usage","max","failcnt"}. */
 void hull_cgroup_json_mem_entry(struct json_object *memory, const char *key, uint64_t limit,
 				uint64_t usage, uint64_t max, uint64_t failcnt);
+
+/* "0-2,7" -> [0,1,2,7] (NULL when malformed or absurdly long). */
+struct json_object *hull_cgroup_json_cpu_list(const char *s);
 
 /* MS_RDONLY/MS_NOSUID/MS_NODEV/MS_NOEXEC -> MOUNT_ATTR_*. */
 uint64_t hull_cgroup_mount_attr(unsigned long mount_flags);

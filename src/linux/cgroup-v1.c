@@ -111,12 +111,12 @@ static int open_for(const struct hull_cgroup *cg, const char *c, const char *fie
 
 	if (i < 0)
 		return hull_error_set(reterr, -EOPNOTSUPP,
-				      "linux.resources.%s: no '%s' cgroup hierarchy is mounted", field,
-				      c);
+				      "linux.resources.%s: no '%s' cgroup hierarchy is mounted",
+				      field, c);
 	if (cg->skipped[i])
 		return hull_error_set(reterr, -EACCES,
-				      "linux.resources.%s: the '%s' cgroup could not be created", field,
-				      c);
+				      "linux.resources.%s: the '%s' cgroup could not be created",
+				      field, c);
 	fd = hull_cgroup_open_dir(cg->dirs[i]);
 	if (fd < 0)
 		return hull_error_errno(reterr, fd, "open cgroup '%s'", cg->dirs[i]);
@@ -136,7 +136,7 @@ static int set_memory(int dfd, const struct hull_oci_resources *res, struct hull
 	int64_t swap = res->memory.swap.set ? res->memory.swap.v : 0;
 	bool memsw = hull_cgroup_file_exists(dfd, "memory.memsw.limit_in_bytes");
 	bool swap_first = false;
-	int r;
+	int r = 0;
 
 	if (swap != 0 && !memsw) {
 		if (swap != -1)
@@ -181,7 +181,8 @@ static int set_memory(int dfd, const struct hull_oci_resources *res, struct hull
 			if (r < 0)
 				return r;
 		} else {
-			hull_debug("cgroup: memory.kernel ignored (no 'memory.kmem.limit_in_bytes')");
+			hull_debug(
+				"cgroup: memory.kernel ignored (no 'memory.kmem.limit_in_bytes')");
 		}
 	}
 	if (res->memory.kernel_tcp.set && res->memory.kernel_tcp.v != 0) {
@@ -226,11 +227,10 @@ static int set_cpu(int dfd, const struct hull_oci_resources *res, struct hull_er
 	bool period = res->cpu.period.set && res->cpu.period.v != 0;
 	bool period_later = false, burst_later = false;
 	char v[32];
-	int r;
+	int r = 0;
 
 	if (res->cpu.shares.set && res->cpu.shares.v != 0 &&
-	    (r = hull_cgroup_writef(dfd, "cpu.shares", reterr, "%" PRIu64, res->cpu.shares.v)) <
-		    0)
+	    (r = hull_cgroup_writef(dfd, "cpu.shares", reterr, "%" PRIu64, res->cpu.shares.v)) < 0)
 		return r;
 	if (res->cpu.burst.set) {
 		snprintf(v, sizeof(v), "%" PRIu64, res->cpu.burst.v);
@@ -245,8 +245,8 @@ static int set_cpu(int dfd, const struct hull_oci_resources *res, struct hull_er
 			if (r == -EINVAL && quota)
 				burst_later = true;
 			else if (r < 0)
-				return hull_error_errno(reterr, r, "write 'cpu.cfs_burst_us' = '%s'",
-							v);
+				return hull_error_errno(reterr, r,
+							"write 'cpu.cfs_burst_us' = '%s'", v);
 		}
 	}
 	if (period) {
@@ -263,13 +263,11 @@ static int set_cpu(int dfd, const struct hull_oci_resources *res, struct hull_er
 	}
 	if (quota && (r = write_i64(dfd, "cpu.cfs_quota_us", res->cpu.quota.v, reterr)) < 0)
 		return r;
-	if (period_later &&
-	    (r = hull_cgroup_writef(dfd, "cpu.cfs_period_us", reterr, "%" PRIu64,
-				    res->cpu.period.v)) < 0)
+	if (period_later && (r = hull_cgroup_writef(dfd, "cpu.cfs_period_us", reterr, "%" PRIu64,
+						    res->cpu.period.v)) < 0)
 		return r;
-	if (burst_later &&
-	    (r = hull_cgroup_writef(dfd, "cpu.cfs_burst_us", reterr, "%" PRIu64,
-				    res->cpu.burst.v)) < 0)
+	if (burst_later && (r = hull_cgroup_writef(dfd, "cpu.cfs_burst_us", reterr, "%" PRIu64,
+						   res->cpu.burst.v)) < 0)
 		return r;
 	if (res->cpu.realtime_period.set && res->cpu.realtime_period.v != 0 &&
 	    (r = hull_cgroup_writef(dfd, "cpu.rt_period_us", reterr, "%" PRIu64,
@@ -284,9 +282,10 @@ static int set_cpu(int dfd, const struct hull_oci_resources *res, struct hull_er
 			if (r < 0)
 				return r;
 		} else if (res->cpu.idle.v != 0) {
-			return hull_error_set(reterr, -EOPNOTSUPP,
-					      "linux.resources.cpu.idle: not supported by the kernel "
-					      "(no 'cpu.idle')");
+			return hull_error_set(
+				reterr, -EOPNOTSUPP,
+				"linux.resources.cpu.idle: not supported by the kernel "
+				"(no 'cpu.idle')");
 		}
 	}
 	return 0;
@@ -294,7 +293,7 @@ static int set_cpu(int dfd, const struct hull_oci_resources *res, struct hull_er
 
 static int set_cpuset(int dfd, const struct hull_oci_resources *res, struct hull_error **reterr)
 {
-	int r;
+	int r = 0;
 
 	if (res->cpu.cpus && *res->cpu.cpus &&
 	    (r = hull_cgroup_write(dfd, "cpuset.cpus", res->cpu.cpus, reterr)) < 0)
@@ -316,7 +315,7 @@ static int set_blkio(int dfd, const struct hull_oci_resources *res, struct hull_
 		"blkio.throttle.write_iops_device",
 	};
 	const char *weight = NULL, *weight_device = NULL;
-	int r;
+	int r = 0;
 
 	/* CFQ's files where they exist, else BFQ's (blk-mq kernels), as runc does */
 	if (hull_cgroup_file_exists(dfd, "blkio.weight")) {
@@ -329,18 +328,20 @@ static int set_blkio(int dfd, const struct hull_oci_resources *res, struct hull_
 
 	if (res->block_io.weight.set && res->block_io.weight.v != 0) {
 		if (!weight)
-			return hull_error_set(reterr, -EOPNOTSUPP,
-					      "linux.resources.blockIO.weight: not supported by the "
-					      "kernel (no 'blkio.weight' or 'blkio.bfq.weight')");
+			return hull_error_set(
+				reterr, -EOPNOTSUPP,
+				"linux.resources.blockIO.weight: not supported by the "
+				"kernel (no 'blkio.weight' or 'blkio.bfq.weight')");
 		r = hull_cgroup_writef(dfd, weight, reterr, "%" PRIu64, res->block_io.weight.v);
 		if (r < 0)
 			return r;
 	}
 	if (res->block_io.leaf_weight.set && res->block_io.leaf_weight.v != 0) {
 		if (!hull_cgroup_file_exists(dfd, "blkio.leaf_weight"))
-			return hull_error_set(reterr, -EOPNOTSUPP,
-					      "linux.resources.blockIO.leafWeight: not supported by "
-					      "the kernel (no 'blkio.leaf_weight')");
+			return hull_error_set(
+				reterr, -EOPNOTSUPP,
+				"linux.resources.blockIO.leafWeight: not supported by "
+				"the kernel (no 'blkio.leaf_weight')");
 		r = hull_cgroup_writef(dfd, "blkio.leaf_weight", reterr, "%" PRIu64,
 				       res->block_io.leaf_weight.v);
 		if (r < 0)
@@ -412,7 +413,8 @@ static void device_rule_string(const struct hull_oci_device_rule *d, char *buf, 
 static int set_devices(int dfd, const struct hull_oci_resources *res, struct hull_error **reterr)
 {
 	_cleanup_free_ char *list = NULL;
-	int r;
+	bool clean;
+	int r = 0;
 
 	if (res->n_devices == 0)
 		return 0;
@@ -438,14 +440,21 @@ static int set_devices(int dfd, const struct hull_oci_resources *res, struct hul
 				return r;
 		}
 	}
+	clean = true;
 	for (size_t i = 0; i < res->n_devices; i++) {
+		const struct hull_oci_device_rule *d = &res->devices[i];
 		char rule[80];
 
-		device_rule_string(&res->devices[i], rule, sizeof(rule));
-		r = hull_cgroup_write(dfd, res->devices[i].allow ? "devices.allow" : "devices.deny",
-				      rule, reterr);
+		/* the usual leading "deny all" is already the state: skip the "a" write */
+		if (clean && !d->allow && d->type == 'a')
+			continue;
+		device_rule_string(d, rule, sizeof(rule));
+		r = hull_cgroup_write(dfd, d->allow ? "devices.allow" : "devices.deny", rule,
+				      reterr);
 		if (r < 0)
 			return r;
+		if (d->allow)
+			clean = false;
 	}
 	return 0;
 }
@@ -472,10 +481,11 @@ static int set_hugetlb(const struct hull_cgroup *cg, const struct hull_oci_resou
 
 			snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", l->page_size);
 			if (!hull_cgroup_file_exists(dfd, file))
-				return hull_error_set(reterr, -EINVAL,
-						      "linux.resources.hugepageLimits[%zu].pageSize: "
-						      "unsupported page size '%s' (no '%s')",
-						      k, l->page_size, file);
+				return hull_error_set(
+					reterr, -EINVAL,
+					"linux.resources.hugepageLimits[%zu].pageSize: "
+					"unsupported page size '%s' (no '%s')",
+					k, l->page_size, file);
 			r = hull_cgroup_writef(dfd, file, reterr, "%" PRIu64, l->limit);
 			if (r < 0)
 				return r;
@@ -504,7 +514,7 @@ static int set_hugetlb(const struct hull_cgroup *cg, const struct hull_oci_resou
 static int set_net(const struct hull_cgroup *cg, const struct hull_oci_resources *res,
 		   struct hull_error **reterr)
 {
-	int r;
+	int r = 0;
 
 	if (res->network.class_id.set) {
 		_cleanup_close_ int dfd = open_for(cg, "net_cls", "network.classID", reterr);
@@ -553,7 +563,7 @@ static int set_unified(const struct hull_cgroup *cg, const struct hull_oci_resou
 static int v1_set(const struct hull_cgroup *cg, const struct hull_oci_resources *res,
 		  struct hull_error **reterr)
 {
-	int r;
+	int r = 0;
 
 	if (!res)
 		return 0;
@@ -620,7 +630,8 @@ static int v1_create(struct hull_cgroup *cg, const struct hull_oci_resources *re
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		first[i] = (size_t)-1;
-	if (res && res->n_hugepage_limits > 0 && hull_cgroup_layout_find(cg->layout, "hugetlb") < 0 &&
+	if (res && res->n_hugepage_limits > 0 &&
+	    hull_cgroup_layout_find(cg->layout, "hugetlb") < 0 &&
 	    (r = hull_strv_push(&unified_needed, "hugetlb")) < 0)
 		return r;
 
@@ -628,15 +639,25 @@ static int v1_create(struct hull_cgroup *cg, const struct hull_oci_resources *re
 		const struct hull_cgroup_hierarchy *h = hier(cg, i);
 
 		if (h->unified)
-			r = hull_cgroup_v2_mkdir(h->mount_point, cg->path, unified_needed, &first[i],
-						 &e);
+			r = hull_cgroup_v2_mkdir(h->mount_point, cg->path, unified_needed,
+						 &first[i], &e);
 		else
 			r = hull_cgroup_mkdir_levels(h->mount_point, cg->path,
 						     has_controller(h, "cpuset"), &first[i], &e);
-		if (r >= 0)
+		if (r >= 0) {
+			cg->skipped[i] = false;
 			continue;
-		if ((flags & HULL_CGROUP_ROOTLESS) && (r == -EACCES || r == -EPERM || r == -EROFS) &&
-		    !hierarchy_wanted(cg, i, res)) {
+		}
+		/* the unified hierarchy of a hybrid host is a bonus unless limits need it */
+		if (h->unified && !hierarchy_wanted(cg, i, res)) {
+			hull_debug("cgroup: %s: continuing without the unified hierarchy",
+				   e ? e->msg : cg->path);
+			hull_error_free(TAKE_PTR(e));
+			cg->skipped[i] = true;
+			continue;
+		}
+		if ((flags & HULL_CGROUP_ROOTLESS) &&
+		    (r == -EACCES || r == -EPERM || r == -EROFS) && !hierarchy_wanted(cg, i, res)) {
 			hull_warn("%s: continuing without the '%s' cgroup", e ? e->msg : cg->path,
 				  h->name);
 			hull_error_free(TAKE_PTR(e));
@@ -677,7 +698,8 @@ static int v1_enter(const struct hull_cgroup *cg, pid_t pid, struct hull_error *
 static int v1_open_fd(const struct hull_cgroup *cg, struct hull_error **reterr)
 {
 	return hull_error_set(reterr, -EOPNOTSUPP,
-			      "open cgroup '%s': a cgroup fd for clone3() needs cgroup v2", cg->path);
+			      "open cgroup '%s': a cgroup fd for clone3() needs cgroup v2",
+			      cg->path);
 }
 
 /* The freezer to use: v1's, else cgroup.freeze of a hybrid unified hierarchy. */
@@ -710,7 +732,7 @@ static int freezer_state(int dfd, char **ret)
 
 static int v1_freeze_dir(int dfd, bool frozen, struct hull_error **reterr)
 {
-	int r;
+	int r = 0;
 
 	if (!frozen) {
 		r = hull_cgroup_write(dfd, "freezer.state", "THAWED", reterr);
@@ -799,7 +821,7 @@ static int v1_freeze(const struct hull_cgroup *cg, bool frozen, struct hull_erro
 {
 	_cleanup_close_ int dfd = -EBADF;
 	bool v2 = false;
-	int r;
+	int r = 0;
 
 	dfd = freezer_dir(cg, &v2);
 	if (dfd == -EOPNOTSUPP)
@@ -864,14 +886,15 @@ static int v1_kill(const struct hull_cgroup *cg, int sig, struct hull_error **re
 	_cleanup_close_ int fdir = -EBADF;
 	bool v2 = false, was_frozen = false, froze = false;
 	size_t n = 0;
-	int r;
+	int r = 0;
 
 	/*
 	 * runc's signalAllProcesses: freeze, so that nothing forks between
 	 * listing and signalling, signal, thaw (a paused container stays
-	 * paused unless it is being killed).
+	 * paused unless it is being killed).  Signal 0 only probes: nothing
+	 * to stop for it.
 	 */
-	fdir = freezer_dir(cg, &v2);
+	fdir = sig != 0 ? freezer_dir(cg, &v2) : -EBADF;
 	if (fdir >= 0) {
 		(void)(v2 ? hull_cgroup_v2_is_frozen_dir(fdir, &was_frozen)
 			  : v1_is_frozen_dir(fdir, &was_frozen));
@@ -921,6 +944,8 @@ static int v1_destroy(const struct hull_cgroup *cg, struct hull_error **reterr)
 
 		if (r < 0 && ret == 0)
 			ret = hull_error_errno(reterr, r, "remove cgroup '%s'", cg->dirs[i]);
+		else if (r >= 0)
+			hull_cgroup_rmdir_parents(hier(cg, i)->mount_point, cg->path);
 	}
 	return ret;
 }
@@ -1022,6 +1047,48 @@ static void stats_cpu(const struct hull_cgroup *cg, struct json_object *data)
 	}
 }
 
+static void stats_cpuset(const struct hull_cgroup *cg, struct json_object *data)
+{
+	static const char *const flags[] = {
+		"cpu_exclusive",      "mem_hardwall",	    "mem_exclusive",   "memory_migrate",
+		"memory_spread_page", "memory_spread_slab", "memory_pressure", "sched_load_balance",
+	};
+	_cleanup_close_ int dfd = open_stat(cg, "cpuset");
+	struct json_object *cs;
+	char f[64];
+
+	if (dfd < 0 || !(cs = hull_cgroup_json_child(data, "cpuset")))
+		return;
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_free_ char *s = NULL;
+		struct json_object *list;
+
+		if (hull_cgroup_read(dfd, i == 0 ? "cpuset.cpus" : "cpuset.mems", &s) < 0)
+			continue;
+		list = hull_cgroup_json_cpu_list(s);
+		if (list && json_object_array_length(list) > 0)
+			json_object_object_add(cs, i == 0 ? "cpus" : "mems", list);
+		else
+			json_object_put(list);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(flags); i++) {
+		uint64_t v = 0;
+
+		snprintf(f, sizeof(f), "cpuset.%s", flags[i]);
+		(void)hull_cgroup_read_u64(dfd, f, &v);
+		hull_cgroup_json_u64(cs, flags[i], v, false);
+	}
+	{
+		_cleanup_free_ char *s = NULL;
+		int64_t level = 0;
+
+		if (hull_cgroup_read(dfd, "cpuset.sched_relax_domain_level", &s) >= 0)
+			(void)hull_parse_i64(s, &level);
+		json_object_object_add(cs, "sched_relax_domain_level",
+				       json_object_new_int64(level));
+	}
+}
+
 static void mem_entry(int dfd, struct json_object *mem, const char *key, const char *prefix)
 {
 	uint64_t limit = 0, usage = 0, max = 0, failcnt = 0;
@@ -1082,7 +1149,7 @@ static int blkio_table(int dfd, const char *file, struct json_object *blkio, con
 	_cleanup_free_ char *s = NULL;
 	struct json_object *arr;
 	char *save = NULL;
-	int r;
+	int r = 0;
 
 	r = hull_cgroup_read(dfd, file, &s);
 	if (r < 0)
@@ -1208,11 +1275,19 @@ static int v1_stats(const struct hull_cgroup *cg, struct json_object **ret,
 		    struct hull_error **reterr)
 {
 	_cleanup_json_ struct json_object *data = NULL;
+	bool any = false;
 
+	for (size_t i = 0; i < cg->layout->n_hierarchies; i++)
+		if (!cg->skipped[i] && access(cg->dirs[i], F_OK) == 0)
+			any = true;
+	if (!any)
+		return hull_error_set(reterr, -ENOENT, "statistics of cgroup '%s': no such cgroup",
+				      cg->path);
 	data = json_object_new_object();
 	if (!data)
 		return -ENOMEM;
 	stats_cpu(cg, data);
+	stats_cpuset(cg, data);
 	stats_memory(cg, data);
 	stats_pids(cg, data);
 	stats_blkio(cg, data);
@@ -1223,12 +1298,52 @@ static int v1_stats(const struct hull_cgroup *cg, struct json_object **ret,
 
 /* ---- the container's view --------------------------------------------- */
 
+/*
+ * In a cgroup namespace each hierarchy is mounted afresh (its root is then
+ * the namespace's root), with runc's source names: "systemd" for the
+ * named hierarchy, "cgroup" for the others.
+ */
+static int mount_fresh(const struct hull_cgroup_hierarchy *h, int dirfd, const char *name,
+		       uint64_t attr, struct hull_error **reterr)
+{
+	_cleanup_close_ int fs = -EBADF, mnt = -EBADF;
+	const char *source = "cgroup";
+
+	fs = fsopen(h->unified ? "cgroup2" : "cgroup", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return hull_error_errno(reterr, -errno, "mount cgroup '%s': fsopen", name);
+	hull_strv_foreach (c, h->controllers) {
+		const char *n = startswith(c, "name=");
+		int k;
+
+		if (n) {
+			if (streq(n, "systemd"))
+				source = "systemd";
+			k = fsconfig(fs, FSCONFIG_SET_STRING, "name", n, 0);
+		} else {
+			k = fsconfig(fs, FSCONFIG_SET_FLAG, c, NULL, 0);
+		}
+		if (k < 0)
+			return hull_error_errno(reterr, -errno, "mount cgroup '%s': option '%s'",
+						name, c);
+	}
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "source", source, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return hull_error_errno(reterr, -errno, "mount cgroup '%s'", name);
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned)attr);
+	if (mnt < 0)
+		return hull_error_errno(reterr, -errno, "mount cgroup '%s': fsmount", name);
+	if (move_mount(mnt, "", dirfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return hull_error_errno(reterr, -errno, "mount cgroup '%s' in the container", name);
+	return 0;
+}
+
 static int v1_mount(const struct hull_cgroup *cg, int target_fd, unsigned long mount_flags,
 		    bool cgroupns, struct hull_error **reterr)
 {
 	_cleanup_close_ int fs = -EBADF, mnt = -EBADF;
 	uint64_t attr = hull_cgroup_mount_attr(mount_flags);
-	int r;
+	int r = 0;
 
 	/* a tmpfs holding one directory per hierarchy, built writable, then sealed */
 	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
@@ -1242,7 +1357,8 @@ static int v1_mount(const struct hull_cgroup *cg, int target_fd, unsigned long m
 		return hull_error_errno(reterr, -errno, "mount 'tmpfs' for cgroups: fsmount");
 	if (move_mount(mnt, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
 	    0)
-		return hull_error_errno(reterr, -errno, "mount 'tmpfs' for cgroups in the container");
+		return hull_error_errno(reterr, -errno,
+					"mount 'tmpfs' for cgroups in the container");
 
 	/*
 	 * Each hierarchy under its host name ("cpu,cpuacct", "systemd"),
@@ -1250,7 +1366,6 @@ static int v1_mount(const struct hull_cgroup *cg, int target_fd, unsigned long m
 	 * cgroup namespace the bind shows the same directory the namespace
 	 * has as its root.
 	 */
-	(void)cgroupns;
 	for (size_t i = 0; i < cg->layout->n_hierarchies; i++) {
 		const struct hull_cgroup_hierarchy *h = hier(cg, i);
 
@@ -1259,7 +1374,10 @@ static int v1_mount(const struct hull_cgroup *cg, int target_fd, unsigned long m
 		if (mkdirat(mnt, h->name, 0755) < 0 && errno != EEXIST)
 			return hull_error_errno(reterr, -errno, "create cgroup mount point '%s'",
 						h->name);
-		r = hull_cgroup_bind(cg->dirs[i], mnt, h->name, attr, reterr);
+		if (cgroupns)
+			r = mount_fresh(h, mnt, h->name, attr, reterr);
+		else
+			r = hull_cgroup_bind(cg->dirs[i], mnt, h->name, attr, reterr);
 		if (r < 0)
 			return r;
 		/* co-mounted controllers: "cpu" -> "cpu,cpuacct" */

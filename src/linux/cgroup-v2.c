@@ -47,7 +47,7 @@ static int enable_controllers(const char *dir, char *const *needed, struct hull_
 	_cleanup_free_ char *avail = NULL, *enabled = NULL, *all = NULL;
 	_cleanup_close_ int dfd = -EBADF;
 	size_t len = 0;
-	int r;
+	int r = 0;
 
 	dfd = hull_cgroup_open_dir(dir);
 	if (dfd < 0)
@@ -60,9 +60,9 @@ static int enable_controllers(const char *dir, char *const *needed, struct hull_
 
 	hull_strv_foreach (c, needed)
 		if (!word_in(avail, c))
-			return hull_error_set(reterr, -EOPNOTSUPP,
-					      "enable cgroup controller '%s' in '%s': not available",
-					      c, dir);
+			return hull_error_set(
+				reterr, -EOPNOTSUPP,
+				"enable cgroup controller '%s' in '%s': not available", c, dir);
 
 	all = malloc(strlen(avail) * 2 + 2);
 	if (!all)
@@ -84,8 +84,8 @@ static int enable_controllers(const char *dir, char *const *needed, struct hull_
 		if (hull_strv_contains(needed, c + 1)) {
 			r = hull_cgroup_write(dfd, "cgroup.subtree_control", c, reterr);
 			if (r < 0)
-				return hull_error_wrap(reterr, r, "enable cgroup controllers in '%s'",
-						       dir);
+				return hull_error_wrap(reterr, r,
+						       "enable cgroup controllers in '%s'", dir);
 		} else if (hull_write_string_at(dfd, "cgroup.subtree_control", c) < 0) {
 			hull_debug("cgroup: enabling '%s' in '%s' failed", c, dir);
 		}
@@ -99,7 +99,7 @@ int hull_cgroup_v2_mkdir(const char *mount_point, const char *path, char *const 
 	_cleanup_free_ char *cur = NULL;
 	size_t first = (size_t)-1, level = 0, mlen = strlen(mount_point);
 	const char *p = path;
-	int r;
+	int r = 0;
 
 	cur = malloc(mlen + strlen(path) + 1);
 	if (!cur)
@@ -145,11 +145,11 @@ static int needed_controllers(const struct hull_oci_resources *res, char ***ret)
 	    (res->memory.reservation.set && res->memory.reservation.v != 0) ||
 	    (res->memory.swap.set && res->memory.swap.v != 0))
 		r = hull_strv_push(&v, "memory");
-	if (r >= 0 && ((res->cpu.shares.set && res->cpu.shares.v) ||
-		       (res->cpu.quota.set && res->cpu.quota.v) ||
-		       (res->cpu.period.set && res->cpu.period.v) ||
-		       (res->cpu.burst.set && res->cpu.burst.v) ||
-		       (res->cpu.idle.set && res->cpu.idle.v)))
+	if (r >= 0 &&
+	    ((res->cpu.shares.set && res->cpu.shares.v) ||
+	     (res->cpu.quota.set && res->cpu.quota.v) ||
+	     (res->cpu.period.set && res->cpu.period.v) ||
+	     (res->cpu.burst.set && res->cpu.burst.v) || (res->cpu.idle.set && res->cpu.idle.v)))
 		r = hull_strv_push(&v, "cpu");
 	if (r >= 0 && ((res->cpu.cpus && *res->cpu.cpus) || (res->cpu.mems && *res->cpu.mems)))
 		r = hull_strv_push(&v, "cpuset");
@@ -183,7 +183,7 @@ done:
 static int set_memory(int dfd, const struct hull_oci_resources *res, struct hull_error **reterr)
 {
 	_cleanup_free_ char *swap = NULL;
-	int r;
+	int r = 0;
 
 	r = hull_cgroup_swap_to_v2(res, &swap, reterr);
 	if (r < 0)
@@ -232,7 +232,7 @@ static int set_cpu(int dfd, const struct hull_oci_resources *res, struct hull_er
 	bool quota = res->cpu.quota.set && res->cpu.quota.v != 0;
 	bool period = res->cpu.period.set && res->cpu.period.v != 0;
 	bool burst_later = false;
-	int r;
+	int r = 0;
 
 	if (res->cpu.shares.set && res->cpu.shares.v != 0) {
 		r = hull_cgroup_writef(dfd, "cpu.weight", reterr, "%" PRIu64,
@@ -289,7 +289,8 @@ static int set_cpu(int dfd, const struct hull_oci_resources *res, struct hull_er
 	}
 	if (res->cpu.idle.set) {
 		if (hull_cgroup_file_exists(dfd, "cpu.idle"))
-			r = hull_cgroup_writef(dfd, "cpu.idle", reterr, "%" PRId64, res->cpu.idle.v);
+			r = hull_cgroup_writef(dfd, "cpu.idle", reterr, "%" PRId64,
+					       res->cpu.idle.v);
 		else if (res->cpu.idle.v != 0)
 			r = hull_error_set(reterr, -EOPNOTSUPP,
 					   "linux.resources.cpu.idle: not supported by the kernel "
@@ -314,7 +315,7 @@ static int set_io(int dfd, const struct hull_oci_resources *res, struct hull_err
 {
 	static const char *const keys[] = { "rbps", "wbps", "riops", "wiops" };
 	bool bfq = hull_cgroup_file_exists(dfd, "io.bfq.weight");
-	int r;
+	int r = 0;
 
 	/* io.bfq.weight takes blkio's [1, 1000] as is; io.weight wants [1, 10000] */
 	if (res->block_io.weight.set && res->block_io.weight.v != 0) {
@@ -338,9 +339,9 @@ static int set_io(int dfd, const struct hull_oci_resources *res, struct hull_err
 					       "%" PRId64 ":%" PRId64 " %" PRIu64, d->major,
 					       d->minor, d->weight.v);
 		else
-			r = hull_cgroup_writef(dfd, "io.weight", reterr,
-					       "%" PRId64 ":%" PRId64 " %" PRIu64, d->major,
-					       d->minor, hull_cgroup_blkio_to_io_weight(d->weight.v));
+			r = hull_cgroup_writef(
+				dfd, "io.weight", reterr, "%" PRId64 ":%" PRId64 " %" PRIu64,
+				d->major, d->minor, hull_cgroup_blkio_to_io_weight(d->weight.v));
 		if (r < 0)
 			return r;
 	}
@@ -403,10 +404,11 @@ int hull_cgroup_v2_set_unified(int dfd, const struct hull_oci_resources *res,
 			return hull_error_set(reterr, -EINVAL,
 					      "linux.resources.unified: invalid key '%s'", p[0]);
 		if (!hull_cgroup_file_exists(dfd, p[0]))
-			return hull_error_set(reterr, -EINVAL,
-					      "linux.resources.unified: no cgroup file '%s' (is its "
-					      "controller available?)",
-					      p[0]);
+			return hull_error_set(
+				reterr, -EINVAL,
+				"linux.resources.unified: no cgroup file '%s' (is its "
+				"controller available?)",
+				p[0]);
 		r = hull_cgroup_write(dfd, p[0], p[1], reterr);
 		if (r < 0)
 			return r;
@@ -454,7 +456,8 @@ static int v2_set(const struct hull_cgroup *cg, const struct hull_oci_resources 
 		if (r < 0)
 			return r;
 	}
-	if ((r = set_io(dfd, res, reterr)) < 0 || (r = hull_cgroup_v2_set_hugetlb(dfd, res, reterr)) < 0)
+	if ((r = set_io(dfd, res, reterr)) < 0 ||
+	    (r = hull_cgroup_v2_set_hugetlb(dfd, res, reterr)) < 0)
 		return r;
 	if (res->network.class_id.set || res->network.priorities)
 		hull_debug("cgroup: network classID/priorities ignored on cgroup v2");
@@ -484,8 +487,8 @@ static int v2_create(struct hull_cgroup *cg, const struct hull_oci_resources *re
 	r = hull_cgroup_v2_mkdir(cg->layout->hierarchies[u].mount_point, cg->path, needed, &first,
 				 &e);
 	if (r < 0) {
-		if ((flags & HULL_CGROUP_ROOTLESS) && (r == -EACCES || r == -EPERM || r == -EROFS) &&
-		    !wants_anything(res)) {
+		if ((flags & HULL_CGROUP_ROOTLESS) &&
+		    (r == -EACCES || r == -EPERM || r == -EROFS) && !wants_anything(res)) {
 			hull_warn("%s: running without a cgroup", e ? e->msg : cg->path);
 			cg->skipped[u] = true;
 			return 0;
@@ -540,7 +543,7 @@ static int v2_open_fd(const struct hull_cgroup *cg, struct hull_error **reterr)
 int hull_cgroup_v2_is_frozen_dir(int dfd, bool *ret)
 {
 	uint64_t v;
-	int r;
+	int r = 0;
 
 	r = hull_cgroup_read_keyed(dfd, "cgroup.events", "frozen", &v);
 	if (r < 0)
@@ -551,11 +554,12 @@ int hull_cgroup_v2_is_frozen_dir(int dfd, bool *ret)
 
 int hull_cgroup_v2_freeze_dir(int dfd, bool frozen, struct hull_error **reterr)
 {
-	int r;
+	int r = 0;
 
 	if (!hull_cgroup_file_exists(dfd, "cgroup.freeze"))
-		return hull_error_set(reterr, -EOPNOTSUPP,
-				      "freeze: the kernel has no cgroup v2 freezer ('cgroup.freeze')");
+		return hull_error_set(
+			reterr, -EOPNOTSUPP,
+			"freeze: the kernel has no cgroup v2 freezer ('cgroup.freeze')");
 	r = hull_cgroup_write(dfd, "cgroup.freeze", frozen ? "1" : "0", reterr);
 	if (r < 0)
 		return r;
@@ -645,15 +649,18 @@ static int v2_kill(const struct hull_cgroup *cg, int sig, struct hull_error **re
 		return hull_cgroup_write(dfd, "cgroup.kill", "1", reterr);
 
 	/* frozen, nothing can fork away between listing and signalling */
-	(void)hull_cgroup_v2_is_frozen_dir(dfd, &was_frozen);
-	froze = hull_cgroup_v2_freeze_dir(dfd, true, NULL) >= 0;
+	if (sig != 0) {
+		(void)hull_cgroup_v2_is_frozen_dir(dfd, &was_frozen);
+		froze = hull_cgroup_v2_freeze_dir(dfd, true, NULL) >= 0;
+	}
 	r = hull_cgroup_collect_pids(cg->dirs[u], &pids, &n);
 	if (r >= 0)
 		hull_cgroup_signal_pids(pids, n, sig);
 	if (froze && (sig == SIGKILL || !was_frozen))
 		(void)hull_cgroup_v2_freeze_dir(dfd, false, NULL);
 	if (r < 0)
-		return hull_error_errno(reterr, r, "list the processes of cgroup '%s'", cg->dirs[u]);
+		return hull_error_errno(reterr, r, "list the processes of cgroup '%s'",
+					cg->dirs[u]);
 	return 0;
 }
 
@@ -685,6 +692,7 @@ static int v2_destroy(const struct hull_cgroup *cg, struct hull_error **reterr)
 	r = hull_cgroup_rmdir_tree(cg->dirs[u]);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "remove cgroup '%s'", cg->dirs[u]);
+	hull_cgroup_rmdir_parents(cg->layout->hierarchies[u].mount_point, cg->path);
 	return 0;
 }
 
@@ -732,6 +740,37 @@ static void stats_cpu(int dfd, struct json_object *data)
 	hull_cgroup_json_u64(thr, "periods", periods, true);
 	hull_cgroup_json_u64(thr, "throttledPeriods", throttled, true);
 	hull_cgroup_json_u64(thr, "throttledTime", ttime, true);
+}
+
+static void stats_cpuset(int dfd, struct json_object *data)
+{
+	static const char *const flags[] = {
+		"cpu_exclusive",      "mem_hardwall",	    "mem_exclusive",   "memory_migrate",
+		"memory_spread_page", "memory_spread_slab", "memory_pressure", "sched_load_balance",
+	};
+	struct json_object *cs;
+
+	if (!hull_cgroup_file_exists(dfd, "cpuset.cpus.effective") ||
+	    !(cs = hull_cgroup_json_child(data, "cpuset")))
+		return;
+	/* v2 has the effective sets; the v1 flags do not exist and read as 0 (runc) */
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_free_ char *s = NULL;
+		struct json_object *list;
+
+		if (hull_cgroup_read(dfd,
+				     i == 0 ? "cpuset.cpus.effective" : "cpuset.mems.effective",
+				     &s) < 0)
+			continue;
+		list = hull_cgroup_json_cpu_list(s);
+		if (list && json_object_array_length(list) > 0)
+			json_object_object_add(cs, i == 0 ? "cpus" : "mems", list);
+		else
+			json_object_put(list);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(flags); i++)
+		hull_cgroup_json_u64(cs, flags[i], 0, false);
+	json_object_object_add(cs, "sched_relax_domain_level", json_object_new_int64(0));
 }
 
 static void stats_memory(int dfd, struct json_object *data)
@@ -916,6 +955,7 @@ static int v2_stats(const struct hull_cgroup *cg, struct json_object **ret,
 	if (!data)
 		return -ENOMEM;
 	stats_cpu(dfd, data);
+	stats_cpuset(dfd, data);
 	stats_memory(dfd, data);
 	stats_pids(dfd, data);
 	stats_io(dfd, data);

@@ -24,6 +24,7 @@
 
 #include "linux/cgroup-internal.h"
 #include "util/file.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -34,9 +35,8 @@
 
 /* v1 controllers the kernel knows; anything else in the super options is an option. */
 static const char *const v1_controllers[] = {
-	"cpuset",   "cpu",     "cpuacct", "blkio", "memory", "devices", "freezer",
-	"net_cls",  "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc",
-	"debug",
+	"cpuset",     "cpu",	  "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls",
+	"perf_event", "net_prio", "hugetlb", "pids",  "rdma",	"misc",	   "debug",
 };
 
 static bool is_v1_controller(const char *opt)
@@ -116,7 +116,7 @@ static bool mi_split(char *line, struct mi_entry *e)
 static int layout_add(struct hull_cgroup_layout *l, char ***devnos, bool **at_root,
 		      const struct mi_entry *e)
 {
-	_cleanup_free_ char *mp = NULL;
+	_cleanup_free_ char *mp = NULL, *name = NULL;
 	_cleanup_strv_free_ char **ctrls = NULL;
 	bool unified = streq(e->fstype, "cgroup2");
 	bool root = streq(e->root, "/");
@@ -170,11 +170,12 @@ static int layout_add(struct hull_cgroup_layout *l, char ***devnos, bool **at_ro
 	}
 	base = strrchr(mp, '/');
 	base = base && base[1] ? base + 1 : (unified ? "unified" : ctrls[0]);
+	name = strdup(base);
+	if (!name)
+		return -ENOMEM;
 	nh = &l->hierarchies[l->n_hierarchies];
 	*nh = (struct hull_cgroup_hierarchy){ .unified = unified };
-	nh->name = strdup(base);
-	if (!nh->name)
-		return -ENOMEM;
+	nh->name = TAKE_PTR(name);
 	nh->mount_point = TAKE_PTR(mp);
 	nh->controllers = TAKE_PTR(ctrls);
 	l->n_hierarchies++;
@@ -421,7 +422,8 @@ int hull_cgroup_systemd_path(const char *spec, const char *id, char **ret,
 	if (!*name)
 		name = id;
 	if (!name || !*name || strchr(name, '/') || strchr(prefix, '/') || streq_dots(name))
-		return hull_error_set(reterr, -EINVAL, "linux.cgroupsPath: invalid unit name in '%s'",
+		return hull_error_set(reterr, -EINVAL,
+				      "linux.cgroupsPath: invalid unit name in '%s'",
 				      spec ? spec : "");
 	r = expand_slice(slice, &slice_path);
 	if (r == -EINVAL)
@@ -479,8 +481,9 @@ int hull_cgroup_swap_to_v2(const struct hull_oci_resources *res, char **ret,
 	else if (swap == 0)
 		s = NULL;
 	else if (limit <= 0)
-		return hull_error_set(reterr, -EINVAL,
-				      "linux.resources.memory.swap: a swap limit needs memory.limit");
+		return hull_error_set(
+			reterr, -EINVAL,
+			"linux.resources.memory.swap: a swap limit needs memory.limit");
 	else if (swap < limit)
 		return hull_error_set(reterr, -EINVAL,
 				      "linux.resources.memory.swap: must be greater than or equal "
@@ -531,10 +534,11 @@ static bool page_size_ok(const char *s)
 static int check_weight(uint64_t w, bool set, const char *field, struct hull_error **reterr)
 {
 	if (set && w != 0 && (w < 10 || w > 1000))
-		return hull_error_set(reterr, -EINVAL,
-				      "linux.resources.blockIO.%s: must be between 10 and 1000, not "
-				      "%" PRIu64,
-				      field, w);
+		return hull_error_set(
+			reterr, -EINVAL,
+			"linux.resources.blockIO.%s: must be between 10 and 1000, not "
+			"%" PRIu64,
+			field, w);
 	return 0;
 }
 
@@ -625,8 +629,8 @@ int hull_cgroup_validate(const struct hull_oci_resources *res, enum hull_cgroup_
 				      "linux.resources.cpu.mems: invalid memory node list '%s'",
 				      res->cpu.mems);
 
-	if ((r = check_weight(res->block_io.weight.v, res->block_io.weight.set, "weight",
-			      reterr)) < 0 ||
+	if ((r = check_weight(res->block_io.weight.v, res->block_io.weight.set, "weight", reterr)) <
+		    0 ||
 	    (r = check_weight(res->block_io.leaf_weight.v, res->block_io.leaf_weight.set,
 			      "leafWeight", reterr)) < 0)
 		return r;
@@ -661,13 +665,14 @@ int hull_cgroup_validate(const struct hull_oci_resources *res, enum hull_cgroup_
 	for (size_t i = 0; i < res->n_hugepage_limits; i++)
 		if (!res->hugepage_limits[i].page_size ||
 		    !page_size_ok(res->hugepage_limits[i].page_size))
-			return hull_error_set(reterr, -EINVAL,
-					      "linux.resources.hugepageLimits[%zu].pageSize: invalid "
-					      "page size '%s'",
-					      i,
-					      res->hugepage_limits[i].page_size
-						      ? res->hugepage_limits[i].page_size
-						      : "");
+			return hull_error_set(
+				reterr, -EINVAL,
+				"linux.resources.hugepageLimits[%zu].pageSize: invalid "
+				"page size '%s'",
+				i,
+				res->hugepage_limits[i].page_size
+					? res->hugepage_limits[i].page_size
+					: "");
 
 	for (size_t i = 0; i < res->n_devices; i++) {
 		const struct hull_oci_device_rule *d = &res->devices[i];
@@ -727,8 +732,7 @@ int hull_cgroup_write(int dfd, const char *file, const char *value, struct hull_
 	return 0;
 }
 
-int hull_cgroup_writef(int dfd, const char *file, struct hull_error **reterr, const char *fmt,
-		       ...)
+int hull_cgroup_writef(int dfd, const char *file, struct hull_error **reterr, const char *fmt, ...)
 {
 	_cleanup_free_ char *v = NULL;
 	va_list ap;
@@ -842,7 +846,7 @@ static size_t count_levels(const char *path)
 	return n;
 }
 
-int hull_cgroup_mkdir_levels(const char *mount_point, const char *path, bool cpuset,
+static int mkdir_levels_once(const char *mount_point, const char *path, bool cpuset,
 			     size_t *ret_first, struct hull_error **reterr)
 {
 	_cleanup_free_ char *cur = NULL;
@@ -891,6 +895,35 @@ fail:
 	if (first != (size_t)-1)
 		hull_cgroup_rmdir_levels(mount_point, path, first);
 	return r;
+}
+
+int hull_cgroup_mkdir_levels(const char *mount_point, const char *path, bool cpuset,
+			     size_t *ret_first, struct hull_error **reterr)
+{
+	int r;
+
+	/* a concurrent delete may remove an empty shared parent (/hull) under us: retry */
+	for (int attempt = 0;; attempt++) {
+		r = mkdir_levels_once(mount_point, path, cpuset, ret_first, reterr);
+		if (r != -ENOENT || attempt == 5)
+			return r;
+	}
+}
+
+void hull_cgroup_rmdir_parents(const char *mount_point, const char *path)
+{
+	_cleanup_free_ char *parent = NULL;
+	char *slash;
+
+	/* only hull's own subtree: an absolute cgroupsPath's parents belong to someone else */
+	if (!startswith(path, "/hull/"))
+		return;
+	parent = strdup(path);
+	if (!parent)
+		return;
+	slash = strrchr(parent, '/');
+	*slash = '\0';
+	hull_cgroup_rmdir_levels(mount_point, parent, 0);
 }
 
 void hull_cgroup_rmdir_levels(const char *mount_point, const char *path, size_t first)
@@ -1121,6 +1154,40 @@ void hull_cgroup_json_mem_entry(struct json_object *memory, const char *key, uin
 	hull_cgroup_json_u64(e, "usage", usage, true);
 	hull_cgroup_json_u64(e, "max", max, true);
 	hull_cgroup_json_u64(e, "failcnt", failcnt, false);
+}
+
+struct json_object *hull_cgroup_json_cpu_list(const char *s)
+{
+	_cleanup_json_ struct json_object *a = json_object_new_array();
+	size_t count = 0;
+
+	for (const char *p = s; a && *p;) {
+		unsigned long lo, hi;
+		char *end = NULL;
+
+		p += strspn(p, " ,\n");
+		if (!*p)
+			break;
+		errno = 0;
+		lo = strtoul(p, &end, 10);
+		if (errno || end == p)
+			return NULL;
+		hi = lo;
+		p = end;
+		if (*p == '-') {
+			hi = strtoul(p + 1, &end, 10);
+			if (errno || end == p + 1 || hi < lo)
+				return NULL;
+			p = end;
+		}
+		for (unsigned long i = lo; i <= hi; i++) {
+			/* cpuset ids are u16 in runc's stats; a range beyond that is garbage */
+			if (i > UINT16_MAX || ++count > 65536)
+				return NULL;
+			json_object_array_add(a, json_object_new_uint64(i));
+		}
+	}
+	return TAKE_PTR(a);
 }
 
 uint64_t hull_cgroup_mount_attr(unsigned long mount_flags)

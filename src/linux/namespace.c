@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/nsfs.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,5 +141,23 @@ int hull_timens_write_offsets(pid_t pid, const struct hull_oci_linux *lc,
 	r = hull_write_file_at(AT_FDCWD, path, buf, len);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "write '%s'", path);
+	return 0;
+}
+
+int hull_netns_loopback_up(struct hull_error **reterr)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct ifreq ifr = { .ifr_name = "lo" };
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return hull_error_errno(reterr, -errno, "socket for 'lo'");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return hull_error_errno(reterr, -errno, "get flags of 'lo'");
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return hull_error_errno(reterr, -errno, "bring 'lo' up");
 	return 0;
 }

@@ -35,3 +35,6 @@ int hull_idmap_write(pid_t pid, const struct hull_oci_idmap *uids, size_t n_uids
 /* Writes /proc/PID/timens_offsets (before the first process enters the time ns). */
 int hull_timens_write_offsets(pid_t pid, const struct hull_oci_linux *lc,
 			      struct hull_error **reterr);
+
+/* Brings the loopback interface of the current network namespace up (as runc does). */
+int hull_netns_loopback_up(struct hull_error **reterr);

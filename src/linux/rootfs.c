@@ -8,7 +8,9 @@
  * is attached with move_mount onto an O_PATH fd of the target.  The target
  * fd comes from resolving the destination inside the rootfs (openat2
  * RESOLVE_IN_ROOT), so no path string that could follow a symlink out of
- * the rootfs ever reaches the kernel, and nothing depends on /proc.
+ * the rootfs ever reaches the kernel.  No mount goes through a
+ * /proc/self/fd path either, so masking and read-only paths work after
+ * pivot_root whether or not the container mounted a proc.
  */
 #include "linux/rootfs.h"
 
@@ -17,7 +19,6 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 struct ctx {
 	const struct hull_rootfs_opts *o;
 	const struct hull_oci_linux *lc; /* may be NULL */
+	int bundle_fd;			 /* the bundle, opened in our mount namespace */
 	int root_fd;			 /* the rootfs mount (O_PATH) */
 	char *root_path;		 /* its path in our mount namespace, lazily */
 };
@@ -338,6 +340,35 @@ static int check_proc_target(struct ctx *c, const struct hull_oci_mount *m, int 
 
 /* ---- idmapped mounts ---- */
 
+/* Reads the child's /proc pid from `ready`, writes its maps, opens its user ns. */
+static int userns_map_child(int ready, const struct hull_oci_idmap *uids, size_t n_uids,
+			    const struct hull_oci_idmap *gids, size_t n_gids, int *ret_fd,
+			    struct hull_error **reterr)
+{
+	char buf[32], path[64];
+	pid_t procpid;
+	ssize_t n;
+	int fd, r;
+
+	n = hull_read_all(ready, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return hull_error_errno(reterr, n < 0 ? (int)n : -ECHILD,
+					"create idmap user namespace");
+	buf[n] = '\0';
+	r = hull_parse_int(buf, &procpid);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "create idmap user namespace");
+	r = hull_idmap_write(procpid, uids, n_uids, gids, n_gids, reterr);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)procpid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hull_error_errno(reterr, -errno, "open '%s'", path);
+	*ret_fd = fd;
+	return 0;
+}
+
 /*
  * A user namespace holding the given maps, for MOUNT_ATTR_IDMAP: a child
  * unshares it and waits while we write its maps and open its ns file.  The
@@ -348,72 +379,47 @@ static int userns_new(const struct hull_oci_idmap *uids, size_t n_uids,
 		      const struct hull_oci_idmap *gids, size_t n_gids, int *ret_fd,
 		      struct hull_error **reterr)
 {
-	int ready[2] = { -EBADF, -EBADF }, hold[2] = { -EBADF, -EBADF };
-	char buf[32] = "", path[64];
-	int r = 0, fd = -EBADF, status;
-	pid_t pid, procpid;
-	ssize_t n;
+	_cleanup_close_ int ready_r = -EBADF, ready_w = -EBADF, hold_r = -EBADF, hold_w = -EBADF;
+	int p[2], fd = -EBADF, r, status;
+	pid_t pid;
 
-	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(hold, O_CLOEXEC) < 0) {
-		r = hull_error_errno(reterr, -errno, "create idmap user namespace");
-		goto out;
-	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return hull_error_errno(reterr, -errno, "create idmap user namespace");
+	ready_r = p[0];
+	ready_w = p[1];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return hull_error_errno(reterr, -errno, "create idmap user namespace");
+	hold_r = p[0];
+	hold_w = p[1];
+
 	pid = fork();
-	if (pid < 0) {
-		r = hull_error_errno(reterr, -errno, "create idmap user namespace");
-		goto out;
-	}
+	if (pid < 0)
+		return hull_error_errno(reterr, -errno, "create idmap user namespace");
 	if (pid == 0) {
-		char self[32];
+		char self[32], c;
 		ssize_t len;
-		char c;
 
+		/* only the parent may hold the write end, or the read below never ends */
+		close(hold_w);
+		close(ready_r);
 		if (unshare(CLONE_NEWUSER) < 0)
 			_exit(1);
 		len = readlink("/proc/self", self, sizeof(self) - 1);
-		if (len <= 0)
+		if (len <= 0 || write(ready_w, self, (size_t)len) != len)
 			_exit(1);
-		if (write(ready[1], self, (size_t)len) != len)
-			_exit(1);
-		close(ready[1]);
-		(void)!read(hold[0], &c, 1); /* until the parent closes its end */
+		close(ready_w);
+		(void)!read(hold_r, &c, 1); /* until the parent closes its end */
 		_exit(0);
 	}
-	ready[1] = safe_close(ready[1]);
-	hold[0] = safe_close(hold[0]);
+	ready_w = safe_close(ready_w);
+	hold_r = safe_close(hold_r);
 
-	n = hull_read_all(ready[0], buf, sizeof(buf) - 1);
-	if (n <= 0) {
-		r = hull_error_errno(reterr, n < 0 ? (int)n : -ECHILD,
-				     "create idmap user namespace");
-		goto reap;
-	}
-	buf[n] = '\0';
-	r = hull_parse_int(buf, &procpid);
-	if (r < 0) {
-		hull_error_errno(reterr, r, "create idmap user namespace");
-		goto reap;
-	}
-	r = hull_idmap_write(procpid, uids, n_uids, gids, n_gids, reterr);
-	if (r < 0)
-		goto reap;
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)procpid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		r = hull_error_errno(reterr, -errno, "open '%s'", path);
-reap:
-	hold[1] = safe_close(hold[1]);
+	r = userns_map_child(ready_r, uids, n_uids, gids, n_gids, &fd, reterr);
+	hold_w = safe_close(hold_w); /* the namespace lives on in fd: let the child go */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-out:
-	safe_close(ready[0]);
-	safe_close(ready[1]);
-	safe_close(hold[0]);
-	safe_close(hold[1]);
-	if (r < 0) {
-		safe_close(fd);
+	if (r < 0)
 		return r;
-	}
 	*ret_fd = fd;
 	return 0;
 }
@@ -428,6 +434,16 @@ static int apply_idmap(struct ctx *c, const struct hull_oci_mount *m,
 
 	if (mo->idmap == HULL_MOUNT_IDMAP_NONE && n_uids == 0 && n_gids == 0)
 		return 0;
+	/*
+	 * Idmapping needs CAP_SYS_ADMIN over the filesystem's user namespace,
+	 * which a container's user namespace never has for the host's
+	 * filesystems; runc prepares such mounts on the host side instead.
+	 */
+	if (c->o->in_userns)
+		return hull_error_set(reterr, -EOPNOTSUPP,
+				      "mount '%s' on '%s': idmapped mounts in a user namespace are "
+				      "not supported",
+				      mount_name(m), m->destination);
 	if (n_uids == 0 && n_gids == 0 && c->lc) {
 		/* "idmap" alone: the container's own user namespace maps */
 		uids = c->lc->uid_mappings;
@@ -486,8 +502,9 @@ static int copy_data(int in, int out)
 static int copy_tree(int src, int dst, unsigned depth)
 {
 	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_close_ int dfd = -EBADF;
 	struct dirent *de;
-	int dfd, r;
+	int r;
 
 	if (depth > 256)
 		return -ELOOP;
@@ -495,10 +512,9 @@ static int copy_tree(int src, int dst, unsigned depth)
 	if (dfd < 0)
 		return -errno;
 	d = fdopendir(dfd);
-	if (!d) {
-		safe_close(dfd);
+	if (!d)
 		return -errno;
-	}
+	TAKE_FD(dfd); /* the DIR owns it now */
 	while ((errno = 0, de = readdir(d))) {
 		struct stat st;
 
@@ -570,7 +586,7 @@ static int mount_bind(struct ctx *c, const struct hull_oci_mount *m,
 		return hull_error_set(reterr, -EINVAL, "mount on '%s': a bind mount needs a source",
 				      m->destination);
 	/* the source is the host's (or the bundle's): the config is trusted there */
-	src_dirfd = m->source[0] == '/' ? AT_FDCWD : c->o->bundle_fd;
+	src_dirfd = m->source[0] == '/' ? AT_FDCWD : c->bundle_fd;
 	if (fstatat(src_dirfd, m->source, &st, 0) < 0)
 		return mount_error(reterr, -errno, m, NULL);
 
@@ -862,15 +878,42 @@ static int make_parent_private(int dir_fd)
 	return 0;
 }
 
-static int open_rootfs(const struct hull_rootfs_opts *o, struct hull_error **reterr)
+/*
+ * The bundle fd was most likely opened before the mount namespace was
+ * unshared, so it points into the old namespace's mounts, which open_tree()
+ * refuses (EINVAL).  Open the same directory again from here.
+ */
+static int reopen_bundle(int bundle_fd, struct hull_error **reterr)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct stat a, b;
+	int r;
+
+	if (bundle_fd == AT_FDCWD)
+		return AT_FDCWD;
+	r = fd_path(bundle_fd, &path);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "find the bundle directory");
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hull_error_errno(reterr, -errno, "open bundle '%s'", path);
+	if (fstat(fd, &a) < 0 || fstat(bundle_fd, &b) < 0)
+		return hull_error_errno(reterr, -errno, "open bundle '%s'", path);
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return hull_error_set(reterr, -ESTALE,
+				      "open bundle '%s': not the directory given (moved?)", path);
+	return TAKE_FD(fd);
+}
+
+static int open_rootfs(int bundle_fd, const struct hull_rootfs_opts *o, struct hull_error **reterr)
 {
 	const char *path = o->config->root.path;
 	int fd;
 
 	if (!path || !path[0])
 		return hull_error_set(reterr, -EINVAL, "root.path: missing");
-	fd = openat(path[0] == '/' ? AT_FDCWD : o->bundle_fd, path,
-		    O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(path[0] == '/' ? AT_FDCWD : bundle_fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return hull_error_errno(reterr, -errno, "open rootfs '%s'", path);
 	return fd;
@@ -880,7 +923,7 @@ int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
 			struct hull_error **reterr)
 {
 	const struct hull_oci_linux *lc = o->config->linux_config;
-	_cleanup_close_ int dir = -EBADF, root = -EBADF;
+	_cleanup_close_ int bundle = -EBADF, dir = -EBADF, root = -EBADF;
 	unsigned long prop = MS_SLAVE | MS_REC;
 	struct ctx c = { .o = o, .lc = lc };
 	const struct hull_oci_mount *dev_mount = NULL;
@@ -898,7 +941,11 @@ int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return hull_error_errno(reterr, -errno, "set propagation of '/'");
 
-	dir = open_rootfs(o, reterr);
+	bundle = reopen_bundle(o->bundle_fd, reterr);
+	if (bundle < 0 && bundle != AT_FDCWD)
+		return bundle;
+	c.bundle_fd = bundle;
+	dir = open_rootfs(bundle, o, reterr);
 	if (dir < 0)
 		return dir;
 	r = make_parent_private(dir);

@@ -45,14 +45,17 @@ int hull_rootfs_finalize(const struct hull_rootfs_opts *o, struct hull_error **r
 
 /*
  * Opens `path` below `root_fd` as if root_fd were "/": ".." and absolute
- * symlinks never leave it.  `flags` are open(2) flags (O_CLOEXEC is added).
+ * symlinks never leave it.  `flags` are open(2) flags (O_CLOEXEC is added;
+ * O_CREAT creates with mode 0644, O_TMPFILE is refused).
  */
 int hull_open_in_root(int root_fd, const char *path, int flags, struct hull_error **reterr);
 
 /*
  * Like hull_open_in_root() but creates missing directories on the way and
  * the final component (a directory, or an empty file when `file`), as bind
- * mount targets need.  Returns an O_PATH fd of the final component.
+ * mount targets need; a dangling symlink on the way gets what it points to
+ * created (inside the root), as mkdir -p would.  Returns an O_PATH fd of
+ * the final component.
  */
 int hull_mkdir_in_root(int root_fd, const char *path, bool file, mode_t mode,
 		       struct hull_error **reterr);

@@ -24,7 +24,8 @@ int hull_terminal_make_controlling(int slave, struct hull_error **reterr);
 /*
  * Bind-mounts the pty `slave` onto /dev/console (creating an empty file
  * there first), as runc does for a process with a terminal.  After
- * pivot_root.
+ * pivot_root, with `slave` opened in the container's mount namespace
+ * (hull_terminal_open there): open_tree() refuses fds of another one.
  */
 int hull_terminal_mount_console(int slave, struct hull_error **reterr);
 

@@ -252,9 +252,9 @@ static int parse_hook(const char *path, struct json_object *v, void *elem,
 	{                                                                                      \
 		struct hull_oci_hooks *h =                                                     \
 			container_of(field, struct hull_oci_hooks, hooks[kind]);               \
+		/* `field` is &h->hooks[kind] (gcc's analyzer loses track of it otherwise) */  \
 		return hull_oci_parse_array(path, v, sizeof(struct hull_oci_hook), parse_hook, \
-					    hook_done, (void **)&h->hooks[kind],               \
-					    &h->n_hooks[kind], reterr);                        \
+					    hook_done, field, &h->n_hooks[kind], reterr);      \
 	}
 
 DEFINE_HOOK_FIELD(parse_hooks_prestart, HULL_HOOK_PRESTART)

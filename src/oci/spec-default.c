@@ -12,9 +12,9 @@
 /*
  * runc's output with the parts that differ between the two variants cut out
  * as %s, in this order: devpts gid option, /sys mount, linux.resources or
- * the id mappings, the network namespace, the user namespace.
+ * the id mappings, the network namespace, the user namespace.  Macros, so
+ * the compiler checks them as format strings.
  */
-/* macros, so the compiler checks them as format strings */
 #define SPEC_TEMPLATE                                                                    \
 	"{\n"                                                                            \
 	"\t\"ociVersion\": \"1.0.2-dev\",\n"                                             \

@@ -6,6 +6,7 @@
  * `start`.  Both sides talk over a SOCK_SEQPACKET pair (sync.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -97,11 +98,29 @@ static int plan_namespaces(struct create_ctx *c, struct hull_error **reterr)
 		/* a new time namespace is made by the runtime itself so offsets can be written */
 		if (ns->type == HULL_NS_TIME)
 			continue;
+		/*
+		 * The container makes its cgroup namespace itself once it sits in its
+		 * cgroup, so the namespace's root is that cgroup, not the caller's.
+		 */
+		if (ns->type == HULL_NS_CGROUP) {
+			c->cgroupns = true;
+			continue;
+		}
+		if (ns->type == HULL_NS_NET)
+			c->new_netns = true;
 		c->clone_flags |= (unsigned long)hull_ns_type_clone_flag(ns->type);
 		if (ns->type == HULL_NS_USER)
 			c->new_userns = true;
-		if (ns->type == HULL_NS_CGROUP)
-			c->cgroupns = true;
+	}
+	if (c->new_userns) {
+		/*
+		 * As runc does: only the user (and pid) namespaces come with the
+		 * clone; the others are made by the container once it is root in its
+		 * user namespace, so what they create at birth (the mqueue and sysfs
+		 * roots) belongs to the container's root, not to the unmapped host root.
+		 */
+		c->unshare_flags = c->clone_flags & ~(unsigned long)(CLONE_NEWUSER | CLONE_NEWPID);
+		c->clone_flags &= ~c->unshare_flags;
 	}
 	if (!hull_oci_config_namespace(c->config, HULL_NS_MNT))
 		return hull_error_set(reterr, -EINVAL,
@@ -255,7 +274,8 @@ static int drive_setup(struct create_ctx *c, struct hull_error **reterr)
 
 		r = sync_recv(c->sync[0], &m, &fd);
 		if (r == -EPIPE)
-			return hull_error_set(reterr, -EPIPE, "container process exited during setup");
+			return hull_error_set(reterr, -EPIPE,
+					      "container process exited during setup");
 		if (r < 0)
 			return hull_error_errno(reterr, r, "sync with container process");
 		switch (m.type) {
@@ -320,6 +340,35 @@ static int drive_setup(struct create_ctx *c, struct hull_error **reterr)
 	}
 }
 
+/*
+ * The container process died without a word: say how, and name the likely
+ * cause when it was SIGKILLed under a memory limit (the OOM killer hits the
+ * half-built container when the limit is below what setup itself needs).
+ */
+static int explain_early_exit(struct create_ctx *c, struct hull_error **reterr)
+{
+	const struct hull_oci_resources *res = c->config->linux_config->resources;
+	int status;
+
+	if (RETRY_EINTR(waitpid(c->pid, &status, 0)) != c->pid)
+		return -EPIPE;
+	c->pid = 0;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && res && res->memory.limit.set &&
+	    res->memory.limit.v > 0)
+		return hull_error_set(
+			reterr, -ENOMEM,
+			"linux.resources.memory.limit: the container was killed by the "
+			"OOM killer during setup: %" PRId64 " bytes is too little",
+			res->memory.limit.v);
+	if (WIFSIGNALED(status))
+		return hull_error_set(reterr, -EPIPE,
+				      "container process was killed by signal %d during setup",
+				      WTERMSIG(status));
+	return hull_error_set(reterr, -EPIPE,
+			      "container process exited with status %d during setup",
+			      WEXITSTATUS(status));
+}
+
 static int prepare_state(struct create_ctx *c, struct hull_error **reterr)
 {
 	struct hull_state *s;
@@ -330,8 +379,7 @@ static int prepare_state(struct create_ctx *c, struct hull_error **reterr)
 		return hull_error_errno(reterr, -ENOMEM, "state");
 	s->id = strdup(c->id);
 	s->bundle = strdup(c->o->bundle);
-	s->rootfs = root[0] == '/' ? strdup(root)
-				   : hull_strdup_printf("%s/%s", c->o->bundle, root);
+	s->rootfs = root[0] == '/' ? strdup(root) : hull_strdup_printf("%s/%s", c->o->bundle, root);
 	s->created = now_rfc3339();
 	s->owner = strdup("");
 	s->annotations = hull_strv_copy(c->config->annotations);
@@ -383,6 +431,9 @@ static int setup_cgroup(struct create_ctx *c, struct hull_error **reterr)
 	r = hull_cgroup_new(lc->cgroups_path, c->id, c->rt->systemd_cgroup, &c->cgroup, reterr);
 	if (r < 0)
 		return r;
+	r = runtime_add_default_device_rules(c->config);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "device rules");
 	c->state->cgroup = strdup(hull_cgroup_path(c->cgroup));
 	if (!c->state->cgroup)
 		return hull_error_errno(reterr, -ENOMEM, "state");
@@ -455,6 +506,11 @@ int container_create(struct create_ctx *c, struct hull_error **reterr)
 				   "process.terminal: needs --console-socket to hand over the pty");
 		goto fail;
 	}
+	if (!c->config->process->terminal && c->o->console_socket) {
+		r = hull_error_set(reterr, -EINVAL,
+				   "--console-socket: process.terminal is false, there is no pty");
+		goto fail;
+	}
 	if (access(c->state->rootfs, F_OK) < 0) {
 		r = hull_error_errno(reterr, -errno, "root.path '%s'", c->state->rootfs);
 		goto fail;
@@ -482,6 +538,8 @@ int container_create(struct create_ctx *c, struct hull_error **reterr)
 	if (r < 0)
 		goto fail;
 	r = drive_setup(c, reterr);
+	if (r == -EPIPE)
+		r = explain_early_exit(c, reterr);
 	if (r < 0)
 		goto fail;
 	c->sync[0] = safe_close(c->sync[0]);

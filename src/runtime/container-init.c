@@ -51,6 +51,9 @@ static int setup_terminal(struct create_ctx *c, struct hull_error **reterr)
 	r = sync_send(c->sync[1], SYNC_PTY, 0, NULL, master);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "send pty to runtime");
+	r = hull_terminal_mount_console(slave, reterr);
+	if (r < 0)
+		return r;
 	return hull_terminal_make_controlling(slave, reterr);
 }
 
@@ -117,12 +120,21 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return hull_error_errno(reterr, -errno,
 						"become root in the user namespace");
+		if (c->unshare_flags && unshare((int)c->unshare_flags) < 0)
+			return hull_error_errno(reterr, -errno, "create namespaces");
 	}
 	c->ns_fds[HULL_NS_PID] = safe_close(c->ns_fds[HULL_NS_PID]);
 	c->ns_fds[HULL_NS_TIME] = safe_close(c->ns_fds[HULL_NS_TIME]);
 	r = hull_ns_join(c->ns_fds, reterr);
 	if (r < 0)
 		return r;
+	if (c->cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+		return hull_error_errno(reterr, -errno, "create cgroup namespace");
+	if (c->new_netns) {
+		r = hull_netns_loopback_up(reterr);
+		if (r < 0)
+			return r;
+	}
 
 	r = hull_rootfs_prepare(&ro, &rootfs_fd, reterr);
 	if (r < 0)
@@ -130,7 +142,8 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 	r = hull_uts_apply(cfg, reterr);
 	if (r < 0)
 		return r;
-	if (cfg->hooks.n_hooks[HULL_HOOK_PRESTART] || cfg->hooks.n_hooks[HULL_HOOK_CREATE_RUNTIME]) {
+	if (cfg->hooks.n_hooks[HULL_HOOK_PRESTART] ||
+	    cfg->hooks.n_hooks[HULL_HOOK_CREATE_RUNTIME]) {
 		r = sync_send(c->sync[1], SYNC_HOOKS, 0, NULL, -EBADF);
 		if (r < 0)
 			return hull_error_errno(reterr, r, "sync with runtime");
@@ -142,6 +155,14 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 			    reterr);
 	if (r < 0)
 		return r;
+	/* runc makes a missing cwd, inside the rootfs */
+	{
+		_cleanup_close_ int cwd =
+			hull_mkdir_in_root(rootfs_fd, p->cwd, false, 0755, reterr);
+
+		if (cwd < 0)
+			return hull_error_wrap(reterr, cwd, "process.cwd");
+	}
 	r = hull_rootfs_pivot(&ro, rootfs_fd, reterr);
 	if (r < 0)
 		return r;

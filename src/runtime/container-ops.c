@@ -15,7 +15,6 @@
 #include "util/log.h"
 #include "util/str.h"
 
-
 static int pidfd_signal(int pidfd, int sig)
 {
 	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
@@ -71,19 +70,13 @@ int container_start_locked(const struct hull_runtime *rt, int dir_fd, struct hul
 	r = state_load_config(dir_fd, &config, reterr);
 	if (r < 0)
 		return r;
-	if (config->hooks.n_hooks[HULL_HOOK_POSTSTART]) {
-		_cleanup_error_ struct hull_error *err = NULL;
-
-		/* runtime-spec: a failing poststart hook is a warning; the container runs on */
-		if (state_run_hooks(config, HULL_HOOK_POSTSTART, s, HULL_STATUS_RUNNING, &err) < 0)
-			hull_warn("%s", err->msg);
-	}
+	/* runtime-spec: a failing poststart hook is a warning; the others still run */
+	state_run_hooks_each(config, HULL_HOOK_POSTSTART, s, HULL_STATUS_RUNNING);
 	(void)rt;
 	return 0;
 }
 
-int hull_container_start(const struct hull_runtime *rt, const char *id,
-			 struct hull_error **reterr)
+int hull_container_start(const struct hull_runtime *rt, const char *id, struct hull_error **reterr)
 {
 	_cleanup_(hull_state_freep) struct hull_state *s = NULL;
 	_cleanup_close_ int fd = -EBADF;
@@ -174,14 +167,9 @@ int container_destroy_locked(const struct hull_runtime *rt, int dir_fd, struct h
 		if (r < 0)
 			return r;
 	}
-	if (s->bundle && state_load_config(dir_fd, &config, NULL) >= 0 &&
-	    config->hooks.n_hooks[HULL_HOOK_POSTSTOP]) {
-		_cleanup_error_ struct hull_error *err = NULL;
-
-		/* runtime-spec: a failing poststop hook is a warning; delete goes on */
-		if (state_run_hooks(config, HULL_HOOK_POSTSTOP, s, HULL_STATUS_STOPPED, &err) < 0)
-			hull_warn("%s", err->msg);
-	}
+	/* runtime-spec: a failing poststop hook is a warning; delete goes on */
+	if (s->bundle && state_load_config(dir_fd, &config, NULL) >= 0)
+		state_run_hooks_each(config, HULL_HOOK_POSTSTOP, s, HULL_STATUS_STOPPED);
 	r = container_dir_remove(rt, s->id);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "remove state of '%s'", s->id);
@@ -240,14 +228,12 @@ static int freeze(const struct hull_runtime *rt, const char *id, bool frozen,
 	return hull_cgroup_freeze(cg, frozen, reterr);
 }
 
-int hull_container_pause(const struct hull_runtime *rt, const char *id,
-			 struct hull_error **reterr)
+int hull_container_pause(const struct hull_runtime *rt, const char *id, struct hull_error **reterr)
 {
 	return freeze(rt, id, true, reterr);
 }
 
-int hull_container_resume(const struct hull_runtime *rt, const char *id,
-			  struct hull_error **reterr)
+int hull_container_resume(const struct hull_runtime *rt, const char *id, struct hull_error **reterr)
 {
 	return freeze(rt, id, false, reterr);
 }
@@ -276,8 +262,8 @@ static int open_cgroup(const struct hull_runtime *rt, const char *id, bool need_
 	return 0;
 }
 
-int hull_container_pids(const struct hull_runtime *rt, const char *id, pid_t **ret,
-			size_t *ret_n, struct hull_error **reterr)
+int hull_container_pids(const struct hull_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,
+			struct hull_error **reterr)
 {
 	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
 	int r;

@@ -20,7 +20,7 @@
 #include "util/file.h"
 #include "util/macro.h"
 
-static const int forwarded[] = { SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1,
+static const int forwarded[] = { SIGHUP,  SIGINT,  SIGQUIT,  SIGTERM, SIGUSR1,
 				 SIGUSR2, SIGCONT, SIGWINCH, SIGALRM, SIGPIPE };
 
 void wait_block_signals(sigset_t *ret_old)

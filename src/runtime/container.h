@@ -26,7 +26,7 @@
 struct hull_runtime {
 	const char *root;    /* state root */
 	bool systemd_cgroup; /* --systemd-cgroup */
-	bool rootless;       /* running without host root (euid != 0) */
+	bool rootless;	     /* running without host root (euid != 0) */
 };
 
 enum hull_status {
@@ -49,7 +49,7 @@ struct hull_state {
 	char *created; /* RFC 3339 */
 	char *owner;
 	char **annotations; /* alternating key, value */
-	char *cgroup;       /* resolved cgroup path */
+	char *cgroup;	    /* resolved cgroup path */
 	uint64_t pid_start; /* start time of pid in clock ticks, guards against pid reuse */
 	bool started;
 	bool systemd_cgroup;
@@ -65,9 +65,9 @@ struct json_object *hull_state_to_json(const struct hull_state *s);
 int hull_container_id_check(const char *id, struct hull_error **reterr);
 
 struct hull_create_opts {
-	const char *bundle;         /* bundle directory (made absolute) */
+	const char *bundle;	    /* bundle directory (made absolute) */
 	const char *console_socket; /* may be NULL */
-	const char *pid_file;       /* may be NULL */
+	const char *pid_file;	    /* may be NULL */
 	bool no_pivot;
 	bool no_new_keyring;
 	unsigned preserve_fds; /* fds 3 .. 3+n-1 are passed to the container */
@@ -75,8 +75,7 @@ struct hull_create_opts {
 
 int hull_container_create(const struct hull_runtime *rt, const char *id,
 			  const struct hull_create_opts *o, struct hull_error **reterr);
-int hull_container_start(const struct hull_runtime *rt, const char *id,
-			 struct hull_error **reterr);
+int hull_container_start(const struct hull_runtime *rt, const char *id, struct hull_error **reterr);
 
 /*
  * create + start.  Detached: returns once started.  Otherwise waits for the
@@ -88,8 +87,8 @@ int hull_container_run(const struct hull_runtime *rt, const char *id,
 		       const struct hull_create_opts *o, bool detach, bool keep, int *ret_exit,
 		       struct hull_error **reterr);
 
-int hull_container_state(const struct hull_runtime *rt, const char *id,
-			 struct hull_state **ret, struct hull_error **reterr);
+int hull_container_state(const struct hull_runtime *rt, const char *id, struct hull_state **ret,
+			 struct hull_error **reterr);
 /* All containers under the root, sorted by id. */
 int hull_container_list(const struct hull_runtime *rt, struct hull_state ***ret, size_t *ret_n,
 			struct hull_error **reterr);
@@ -99,17 +98,16 @@ int hull_container_kill(const struct hull_runtime *rt, const char *id, int sig, 
 			struct hull_error **reterr);
 int hull_container_delete(const struct hull_runtime *rt, const char *id, bool force,
 			  struct hull_error **reterr);
-int hull_container_pause(const struct hull_runtime *rt, const char *id,
-			 struct hull_error **reterr);
+int hull_container_pause(const struct hull_runtime *rt, const char *id, struct hull_error **reterr);
 int hull_container_resume(const struct hull_runtime *rt, const char *id,
 			  struct hull_error **reterr);
-int hull_container_pids(const struct hull_runtime *rt, const char *id, pid_t **ret,
-			size_t *ret_n, struct hull_error **reterr);
+int hull_container_pids(const struct hull_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,
+			struct hull_error **reterr);
 int hull_container_update(const struct hull_runtime *rt, const char *id,
 			  const struct hull_oci_resources *res, struct hull_error **reterr);
 /* runc's `events --stats` object: {"type":"stats","id":..,"data":{..}}. */
-int hull_container_stats(const struct hull_runtime *rt, const char *id,
-			 struct json_object **ret, struct hull_error **reterr);
+int hull_container_stats(const struct hull_runtime *rt, const char *id, struct json_object **ret,
+			 struct hull_error **reterr);
 
 /*
  * The container's own process (from its saved config.json), for `exec`

@@ -31,14 +31,16 @@ struct create_ctx {
 	struct hull_seccomp_program *seccomp;
 
 	unsigned long clone_flags;
+	unsigned long unshare_flags; /* namespaces the container makes itself after the id maps */
 	bool new_userns;
-	bool cgroupns;
+	bool cgroupns; /* a new cgroup namespace, made by the container after GO */
+	bool new_netns;
 	bool keep_pty; /* `run` in the foreground proxies the pty itself */
 	bool cloned_into_cgroup;
 	bool state_dir_made;
 	bool cgroup_made;
 
-	pid_t pid;      /* container init, host pid */
+	pid_t pid; /* container init, host pid */
 	int pidfd;
 	int pty_master; /* received from the container when process.terminal */
 };

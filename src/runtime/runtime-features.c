@@ -20,33 +20,43 @@ static struct json_object *strings(const char *const *v)
 
 struct json_object *hull_runtime_features(void)
 {
-	static const char *const hooks[] = { "prestart",	 "createRuntime", "createContainer",
-					     "startContainer", "poststart",	"poststop",
+	static const char *const hooks[] = { "prestart",
+					     "createRuntime",
+					     "createContainer",
+					     "startContainer",
+					     "poststart",
+					     "poststop",
 					     NULL };
 	static const char *const mount_options[] = {
-		"async",   "atime",    "bind",	     "defaults",    "dev",	  "diratime",
-		"dirsync", "exec",     "lazytime",   "mand",	    "noatime",	  "nodev",
-		"nodiratime", "noexec", "nolazytime", "nomand",	    "norelatime", "nostrictatime",
-		"nosuid",  "nosymfollow", "private", "ratime",	    "rbind",	  "rdev",
-		"rdiratime", "relatime", "remount",  "rexec",	    "rnoatime",	  "rnodev",
-		"rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid",
-		"rnosymfollow", "ro",	"rprivate",   "rrelatime",   "rro",	  "rrw",
-		"rshared", "rslave",   "rstrictatime", "rsuid",	    "rsymfollow", "runbindable",
-		"rw",	   "shared",   "slave",	     "strictatime", "suid",	  "symfollow",
-		"sync",	   "unbindable", NULL,
+		"async",       "atime",		 "bind",	"defaults",
+		"dev",	       "diratime",	 "dirsync",	"exec",
+		"lazytime",    "mand",		 "noatime",	"nodev",
+		"nodiratime",  "noexec",	 "nolazytime",	"nomand",
+		"norelatime",  "nostrictatime",	 "nosuid",	"nosymfollow",
+		"private",     "ratime",	 "rbind",	"rdev",
+		"rdiratime",   "relatime",	 "remount",	"rexec",
+		"rnoatime",    "rnodev",	 "rnodiratime", "rnoexec",
+		"rnorelatime", "rnostrictatime", "rnosuid",	"rnosymfollow",
+		"ro",	       "rprivate",	 "rrelatime",	"rro",
+		"rrw",	       "rshared",	 "rslave",	"rstrictatime",
+		"rsuid",       "rsymfollow",	 "runbindable", "rw",
+		"shared",      "slave",		 "strictatime", "suid",
+		"symfollow",   "sync",		 "unbindable",	NULL,
 	};
 	static const char *const actions[] = {
-		"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO",	   "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-		"SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
+		"SCMP_ACT_ALLOW",	"SCMP_ACT_ERRNO",
+		"SCMP_ACT_KILL",	"SCMP_ACT_KILL_PROCESS",
+		"SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+		"SCMP_ACT_NOTIFY",	"SCMP_ACT_TRACE",
 		"SCMP_ACT_TRAP",	NULL,
 	};
 	static const char *const operators[] = {
-		"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
+		"SCMP_CMP_EQ", "SCMP_CMP_GE",	     "SCMP_CMP_GT", "SCMP_CMP_LE",
 		"SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE", NULL,
 	};
 	static const char *const archs[] = {
-		"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
-		"SCMP_ARCH_X86_64", NULL,
+		"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM",	 "SCMP_ARCH_X86",
+		"SCMP_ARCH_X32",     "SCMP_ARCH_X86_64", NULL,
 	};
 	static const char *const flags[] = { "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
 					     "SECCOMP_FILTER_FLAG_SPEC_ALLOW", NULL };

@@ -24,8 +24,8 @@ int state_root_open(const struct hull_runtime *rt, bool create, int *ret_fd,
  * Opens <root>/<id> and takes its lock (exclusive or shared).  -ENOENT with
  * "container 'x' does not exist" when missing.
  */
-int container_dir_open(const struct hull_runtime *rt, const char *id, bool exclusive,
-		       int *ret_fd, struct hull_error **reterr);
+int container_dir_open(const struct hull_runtime *rt, const char *id, bool exclusive, int *ret_fd,
+		       struct hull_error **reterr);
 
 /* Reads state.json and computes the live status from the pid and the freezer. */
 int state_load(int dirfd, const char *id, struct hull_state **ret, struct hull_error **reterr);
@@ -51,7 +51,12 @@ int pid_file_write(const char *path, pid_t pid, struct hull_error **reterr);
 
 /* Runs the hooks of `kind` with the state JSON of `s` (status overridden by `status`). */
 int state_run_hooks(const struct hull_oci_config *c, enum hull_oci_hook_kind kind,
-		    const struct hull_state *s, enum hull_status status, struct hull_error **reterr);
+		    const struct hull_state *s, enum hull_status status,
+		    struct hull_error **reterr);
+
+/* Runs each hook of `kind` on its own; failures are warnings (poststart, poststop). */
+void state_run_hooks_each(const struct hull_oci_config *c, enum hull_oci_hook_kind kind,
+			  const struct hull_state *s, enum hull_status status);
 
 /* The state of a container whose cgroup is known: resolves it, or NULL when there is none. */
 int state_cgroup(const struct hull_state *s, struct hull_cgroup **ret, struct hull_error **reterr);
@@ -61,3 +66,6 @@ int container_dir_remove(const struct hull_runtime *rt, const char *id);
 
 /* Current time as RFC 3339 with nanoseconds, UTC. */
 char *now_rfc3339(void);
+
+/* Appends runc's default device cgroup rules (and linux.devices) to the config's resources. */
+int runtime_add_default_device_rules(struct hull_oci_config *c);

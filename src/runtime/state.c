@@ -19,6 +19,7 @@
 #include "runtime/runtime-internal.h"
 #include "util/file.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/str.h"
 
 static const char *const status_names[] = {
@@ -99,8 +100,8 @@ int state_root_open(const struct hull_runtime *rt, bool create, int *ret_fd,
 	return 0;
 }
 
-int container_dir_open(const struct hull_runtime *rt, const char *id, bool exclusive,
-		       int *ret_fd, struct hull_error **reterr)
+int container_dir_open(const struct hull_runtime *rt, const char *id, bool exclusive, int *ret_fd,
+		       struct hull_error **reterr)
 {
 	_cleanup_close_ int root = -EBADF, fd = -EBADF;
 	int r;
@@ -163,8 +164,9 @@ int proc_pid_start_time(pid_t pid, uint64_t *ret, bool *ret_zombie)
 	buf[n] = '\0';
 	/* comm may hold spaces and parentheses: parse after the last ')' */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-				"%*d %*d %llu",
+	if (!p || sscanf(p + 1,
+			 " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+			 "%*d %*d %llu",
 			 &st, &start) != 2)
 		return -EIO;
 	*ret = start;
@@ -267,8 +269,8 @@ int state_load(int dirfd, const char *id, struct hull_state **ret, struct hull_e
 		bool frozen = false;
 
 		s->status = HULL_STATUS_RUNNING;
-		if (state_cgroup(s, &cg, NULL) >= 0 && cg && hull_cgroup_is_frozen(cg, &frozen) >= 0 &&
-		    frozen)
+		if (state_cgroup(s, &cg, NULL) >= 0 && cg &&
+		    hull_cgroup_is_frozen(cg, &frozen) >= 0 && frozen)
 			s->status = HULL_STATUS_PAUSED;
 	}
 	*ret = TAKE_PTR(s);
@@ -314,8 +316,8 @@ struct json_object *hull_state_to_json(const struct hull_state *s)
 		return NULL;
 	json_object_object_add(o, "ociVersion", json_object_new_string(HULL_OCI_VERSION));
 	json_object_object_add(o, "id", json_object_new_string(s->id));
-	json_object_object_add(o, "pid", json_object_new_int(
-						 s->status == HULL_STATUS_STOPPED ? 0 : s->pid));
+	json_object_object_add(o, "pid",
+			       json_object_new_int(s->status == HULL_STATUS_STOPPED ? 0 : s->pid));
 	json_object_object_add(o, "status", json_object_new_string(hull_status_name(s->status)));
 	json_object_object_add(o, "bundle", json_object_new_string(s->bundle ? s->bundle : ""));
 	json_object_object_add(o, "rootfs", json_object_new_string(s->rootfs ? s->rootfs : ""));
@@ -381,24 +383,52 @@ int pid_file_write(const char *path, pid_t pid, struct hull_error **reterr)
 	return 0;
 }
 
+/* The state a hook reads on stdin: `status` as given, and the pid even when "stopped". */
+static struct json_object *hook_state_json(const struct hull_state *s, enum hull_status status)
+{
+	struct hull_state copy = *s;
+	struct json_object *o;
+
+	copy.status = status;
+	o = hull_state_to_json(&copy);
+	if (o)
+		json_object_object_add(o, "pid", json_object_new_int(s->pid));
+	return o;
+}
+
 int state_run_hooks(const struct hull_oci_config *c, enum hull_oci_hook_kind kind,
 		    const struct hull_state *s, enum hull_status status, struct hull_error **reterr)
 {
 	_cleanup_json_ struct json_object *o = NULL;
-	struct hull_state copy;
 
 	if (!c || c->hooks.n_hooks[kind] == 0)
 		return 0;
-	copy = *s;
-	copy.status = status;
-	o = hull_state_to_json(&copy);
+	o = hook_state_json(s, status);
 	if (!o)
 		return hull_error_errno(reterr, -ENOMEM, "hooks");
-	/* runtime-spec: hooks see the pid even when the state is "stopped" */
-	json_object_object_add(o, "pid", json_object_new_int(s->pid));
 	return hull_hooks_run(c->hooks.hooks[kind], c->hooks.n_hooks[kind],
 			      hull_oci_hook_kind_name(kind),
 			      json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), reterr);
+}
+
+void state_run_hooks_each(const struct hull_oci_config *c, enum hull_oci_hook_kind kind,
+			  const struct hull_state *s, enum hull_status status)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+
+	if (!c || c->hooks.n_hooks[kind] == 0)
+		return;
+	o = hook_state_json(s, status);
+	if (!o)
+		return;
+	for (size_t i = 0; i < c->hooks.n_hooks[kind]; i++) {
+		_cleanup_error_ struct hull_error *err = NULL;
+
+		if (hull_hooks_run(&c->hooks.hooks[kind][i], 1, hull_oci_hook_kind_name(kind),
+				   json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+				   &err) < 0)
+			hull_warn("%s", err->msg);
+	}
 }
 
 static int cmp_state(const void *a, const void *b)

@@ -11,15 +11,15 @@
 #include "util/error.h"
 
 enum sync_type {
-	SYNC_GO = 1,       /* parent -> child: ids mapped, cgroup joined; continue */
-	SYNC_HOOKS,        /* child -> parent: mounts done, run prestart/createRuntime */
+	SYNC_GO = 1,	   /* parent -> child: ids mapped, cgroup joined; continue */
+	SYNC_HOOKS,	   /* child -> parent: mounts done, run prestart/createRuntime */
 	SYNC_HOOKS_DONE,   /* parent -> child */
-	SYNC_PTY,          /* child -> parent: pty master attached */
+	SYNC_PTY,	   /* child -> parent: pty master attached */
 	SYNC_SECCOMP_FD,   /* child -> parent: seccomp listener attached */
 	SYNC_SECCOMP_DONE, /* parent -> child: listener forwarded */
-	SYNC_READY,        /* child -> parent: set up, about to wait for start / exec */
-	SYNC_ERROR,        /* child -> parent: text is the error message, value the -errno */
-	SYNC_PID,          /* grandchild pid (exec path) */
+	SYNC_READY,	   /* child -> parent: set up, about to wait for start / exec */
+	SYNC_ERROR,	   /* child -> parent: text is the error message, value the -errno */
+	SYNC_PID,	   /* grandchild pid (exec path) */
 };
 
 struct sync_msg {
@@ -30,7 +30,8 @@ struct sync_msg {
 
 /* Sends a message (text may be NULL), with fd attached when fd >= 0. */
 int sync_send(int sock, enum sync_type type, int value, const char *text, int fd);
-/* Receives one message; *ret_fd gets an attached fd or -EBADF (ret_fd may be NULL). -EPIPE at EOF. */
+/* Receives one message; *ret_fd gets an attached fd or -EBADF (ret_fd may be NULL). -EPIPE at EOF.
+ */
 int sync_recv(int sock, struct sync_msg *ret, int *ret_fd);
 /* Receives and checks the type; an SYNC_ERROR from the child becomes the returned error. */
 int sync_expect(int sock, enum sync_type type, struct sync_msg *ret, int *ret_fd,

@@ -40,6 +40,26 @@ static int run_one(int dirfd, const char *name, const char *shown)
 	return 0;
 }
 
+/* Runs dirfd/name when it is a regular file not starting with a dot. */
+static int run_entry(int dfd, const char *path, const char *name, size_t *count)
+{
+	_cleanup_free_ char *shown = NULL;
+	struct stat st;
+	int r;
+
+	if (name[0] == '.')
+		return 0;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (asprintf(&shown, "%s/%s", path, name) < 0)
+		return -ENOMEM;
+	r = run_one(dfd, name, shown);
+	if (r < 0)
+		return r;
+	(*count)++;
+	return 0;
+}
+
 static int run_dir(const char *path, size_t *count)
 {
 	_cleanup_(closedirp) DIR *d = NULL;
@@ -48,8 +68,9 @@ static int run_dir(const char *path, size_t *count)
 
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "open '%s': %s\n", path, strerror(errno));
-		return -errno;
+		r = -errno;
+		fprintf(stderr, "open '%s': %s\n", path, strerror(-r));
+		return r;
 	}
 	d = fdopendir(fd);
 	if (!d) {
@@ -58,20 +79,9 @@ static int run_dir(const char *path, size_t *count)
 		return r;
 	}
 	while ((de = readdir(d))) {
-		_cleanup_free_ char *shown = NULL;
-		struct stat st;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		if (asprintf(&shown, "%s/%s", path, de->d_name) < 0)
-			return -ENOMEM;
-		r = run_one(dirfd(d), de->d_name, shown);
+		r = run_entry(dirfd(d), path, de->d_name, count);
 		if (r < 0)
 			return r;
-		(*count)++;
 	}
 	return 0;
 }

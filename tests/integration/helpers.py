@@ -420,6 +420,11 @@ class Runtime:
 
     # -- lifecycle shortcuts -------------------------------------------------
 
+    def prepare(self, bundle, cid=None):
+        """Pick the id (as create/run do) and write config.json; returns the id.
+        For tests that build their own argv (e.g. a foreground run in Popen)."""
+        return self._prepare(bundle, cid)
+
     def _prepare(self, bundle, cid):
         cid = bundle.take_cid(cid)
         self.used_ids.add(cid)
@@ -700,6 +705,27 @@ def is_cgroup_v2_only():
 # leak checks
 
 
+def pid_alive(pid):
+    """True when pid exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+def wait_for(pred, timeout=10, what="condition"):
+    """Poll pred() until truthy; returns its value or raises AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
 def _rmdir_quiet(path):
     with contextlib.suppress(OSError):
         os.rmdir(path)
@@ -859,3 +885,35 @@ def remove_all_bundles():
         if not remove_bundle_dir(top):
             problems.append(f"bundle dir '{top}' could not be removed (mounted?)")
     return problems
+
+
+def assert_no_trace(runtime, cid, bundle=None):
+    """Nothing of container cid is left: no state entry under --root, no cgroup
+    dir /sys/fs/cgroup/*/hull/<cid>, no mount mentioning the bundle, no
+    process whose cmdline mentions the bundle."""
+    p = runtime("state", cid, check=False) if cid else None
+    if p is not None:
+        assert p.returncode != 0, f"container {cid!r} still exists:\n{p.stdout}"
+    if cid and "/" not in cid and cid not in (".", ".."):
+        assert not (runtime.root / cid).exists(), f"state dir entry '{runtime.root / cid}' left"
+        left = list(CGROUP_ROOT.glob(f"*/hull/{cid}"))
+        assert not left, f"cgroup dirs left: {left}"
+    try:
+        ids = [c["id"] for c in runtime.list()]
+    except (AssertionError, ValueError, TypeError, KeyError):
+        ids = []
+    assert cid not in ids, f"container {cid!r} still listed"
+    if bundle is not None:
+        with open("/proc/self/mountinfo") as f:
+            bad = [ln.strip() for ln in f if str(bundle.path) in ln]
+        assert not bad, "mounts left:\n" + "\n".join(bad)
+        procs = []
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit() and pid_alive(int(d.name)):
+                try:
+                    cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                if str(bundle.path) in cmd:
+                    procs.append(f"{d.name} {cmd}")
+        assert not procs, "processes left:\n" + "\n".join(procs)

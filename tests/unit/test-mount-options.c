@@ -111,8 +111,6 @@ static void test_table(void **state)
 
 		for (size_t j = 0; j < 4 && w->opts[j]; j++)
 			opts[j] = w->opts[j];
-		print_message("# options: %s%s%s\n", opts[0], opts[1] ? "," : "",
-			      opts[1] ? opts[1] : "");
 		assert_int_equal(hull_mount_options_parse((char *const *)opts, &o), 0);
 		assert_int_equal(o.flags, w->flags);
 		assert_int_equal(o.clear_flags, w->clear);

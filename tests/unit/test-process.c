@@ -315,10 +315,17 @@ static void test_oom_score_adj(void **state)
 	p.oom_score_adj.set = true;
 	pid = fork();
 	if (pid == 0) {
-		_cleanup_free_ char *text = NULL;
+		_cleanup_free_ char *before = NULL, *text = NULL;
 
 		cur_p = &p;
+		CHECK(hull_read_file_at(AT_FDCWD, "/proc/self/oom_score_adj", &before, NULL) == 0);
+		/* apply leaves it to the runtime, which writes it from outside */
 		CHECK_OK(apply_cur);
+		CHECK(hull_read_file_at(AT_FDCWD, "/proc/self/oom_score_adj", &text, NULL) == 0);
+		CHECK(streq(text, before));
+		CHECK(hull_process_set_oom_score_adj(getpid(), 500, NULL) == 0);
+		free(text);
+		text = NULL;
 		CHECK(hull_read_file_at(AT_FDCWD, "/proc/self/oom_score_adj", &text, NULL) == 0);
 		CHECK(streq(text, "500\n"));
 		_exit(0);

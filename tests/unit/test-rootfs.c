@@ -21,13 +21,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "linux/namespace.h"
 #include "linux/rootfs.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -39,7 +43,7 @@
 static const bool use_openat2 = true, use_walk = false;
 
 struct fixture {
-	char dir[64];	/* the bundle */
+	char dir[64]; /* the bundle */
 	int dir_fd;
 	char *report; /* what the grandchild said */
 };
@@ -181,11 +185,12 @@ static void report_node(int fd, const char *path)
 		return;
 	}
 	report(fd, key, "%c %u:%u %04o %u:%u",
-	       S_ISCHR(st.st_mode)   ? 'c'
-	       : S_ISBLK(st.st_mode) ? 'b'
-	       : S_ISLNK(st.st_mode) ? 'l'
-	       : S_ISDIR(st.st_mode) ? 'd'
-				     : 'f',
+	       S_ISCHR(st.st_mode)    ? 'c'
+	       : S_ISBLK(st.st_mode)  ? 'b'
+	       : S_ISLNK(st.st_mode)  ? 'l'
+	       : S_ISDIR(st.st_mode)  ? 'd'
+	       : S_ISFIFO(st.st_mode) ? 'p'
+				      : 'f',
 	       major(st.st_rdev), minor(st.st_rdev), st.st_mode & 07777, st.st_uid, st.st_gid);
 }
 
@@ -251,7 +256,8 @@ static void report_busybox(int fd, const char *key, char *const argv[])
 
 struct run {
 	const struct hull_rootfs_opts *opts;
-	bool enter; /* pivot and finalize, then look from inside */
+	bool enter;  /* pivot and finalize, then look from inside */
+	bool userns; /* in a user namespace (identity-mapped by the parent) */
 	void (*inspect)(int fd, const struct fixture *f);
 };
 
@@ -280,48 +286,95 @@ static void grandchild(int fd, const struct fixture *f, const struct run *run)
 	_exit(0);
 }
 
+/* Shows what a child said, as TAP comments. */
+static void print_report(const char *r)
+{
+	for (const char *l = r; l && *l;) {
+		size_t len = strcspn(l, "\n");
+
+		print_message("# %.*s\n", (int)len, l);
+		l += len + (l[len] ? 1 : 0);
+	}
+}
+
 /* Runs `run` in a new mount + pid namespace and collects the report into f->report. */
 static void run_in_namespaces(struct fixture *f, const struct run *run)
 {
-	int p[2], status;
+	static const struct hull_oci_idmap ids[] = { { 0, 0, 65536 } };
+	int p[2], go[2], ready[2], status;
+	char c = 0;
 	pid_t pid;
 
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	fflush(NULL); /* or the children inherit unwritten TAP lines */
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		pid_t gc;
 
 		close(p[0]);
+		close(go[1]);
+		close(ready[0]);
+		/* a test killed by its timeout takes its children along */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (run->userns) {
+			/* the parent writes our maps in between */
+			if (unshare(CLONE_NEWUSER) < 0 || write(ready[1], "u", 1) != 1 ||
+			    read(go[0], &c, 1) != 1) {
+				report(p[1], "unshare-user", "%d", -errno);
+				_exit(1);
+			}
+		}
 		if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0) {
 			report(p[1], "unshare", "%d", -errno);
 			_exit(1);
 		}
 		gc = fork();
-		if (gc == 0)
+		if (gc == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			grandchild(p[1], f, run);
+		}
 		if (gc < 0 || waitpid(gc, &status, 0) < 0)
 			_exit(1);
 		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 	}
 	close(p[1]);
+	close(go[0]);
+	close(ready[1]);
+	if (run->userns) {
+		struct hull_error *err = NULL;
+
+		assert_int_equal(read(ready[0], &c, 1), 1);
+		if (hull_idmap_write(pid, ids, 1, ids, 1, &err) < 0)
+			print_message("# %s\n", err->msg);
+		assert_null(err);
+		assert_int_equal(write(go[1], "g", 1), 1);
+	}
+	close(go[1]);
+	close(ready[0]);
 	free(f->report);
 	f->report = NULL;
 	assert_int_equal(hull_read_fd(p[0], &f->report, NULL), 0);
 	close(p[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	print_message("%s", f->report);
+	print_report(f->report);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* ---- the parent's side ---- */
 
-/* The value of "key=" in the report (a static copy), NULL when absent. */
+/*
+ * The value of the last "key=" line in the report (a static copy; the last,
+ * so the top of stacked mounts wins), NULL when absent.
+ */
 static const char *get(const struct fixture *f, const char *key)
 {
 	static char value[1024];
 	size_t klen = strlen(key);
+	bool found = false;
 
 	for (const char *l = f->report; l && *l;) {
 		const char *e = strchr(l, '\n');
@@ -329,11 +382,11 @@ static const char *get(const struct fixture *f, const char *key)
 
 		if (len > klen && strncmp(l, key, klen) == 0 && l[klen] == '=') {
 			snprintf(value, sizeof(value), "%.*s", (int)(len - klen - 1), l + klen + 1);
-			return value;
+			found = true;
 		}
 		l += len + (e ? 1 : 0);
 	}
-	return NULL;
+	return found ? value : NULL;
 }
 
 static void assert_value(const struct fixture *f, const char *key, const char *want)
@@ -390,8 +443,9 @@ static void set_mode(void **state, const bool *openat2)
 
 /* ---- a full container rootfs ---- */
 
-static struct hull_oci_idmap idmap_uids[] = { { 1000, 0, 1 } };
-static struct hull_oci_idmap idmap_gids[] = { { 2000, 0, 1 } };
+/* on-disk ids (the container's) 0 show as 1000 and 2000 through the mount */
+static struct hull_oci_idmap idmap_uids[] = { { 0, 1000, 1 } };
+static struct hull_oci_idmap idmap_gids[] = { { 0, 2000, 1 } };
 
 static struct hull_oci_mount full_mounts[] = {
 	{ .destination = S("/proc"), .type = S("proc"), .source = S("proc") },
@@ -402,8 +456,8 @@ static struct hull_oci_mount full_mounts[] = {
 	{ .destination = S("/dev/pts"),
 	  .type = S("devpts"),
 	  .source = S("devpts"),
-	  .options = STRV("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
-			  "gid=5") },
+	  .options =
+		  STRV("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5") },
 	{ .destination = S("/dev/shm"),
 	  .type = S("tmpfs"),
 	  .source = S("shm"),
@@ -493,7 +547,8 @@ static void inspect_full(int fd, const struct fixture *f)
 	report_node(fd, "/proc/keys");
 	report_write(fd, "/proc/sys/kernel/hostname");
 	if (statfs("/proc/acpi", &sfs) == 0)
-		report(fd, "statfs:/proc/acpi", "%s%s", sfs.f_type == TMPFS_MAGIC ? "tmpfs" : "other",
+		report(fd, "statfs:/proc/acpi", "%s%s",
+		       sfs.f_type == TMPFS_MAGIC ? "tmpfs" : "other",
 		       (sfs.f_flags & ST_RDONLY) ? " ro" : "");
 	/* the host is gone */
 	report(fd, "host-bundle", "%d", access(f->dir, F_OK) < 0 ? -errno : 0);
@@ -532,8 +587,7 @@ static void check_full(const struct fixture *f)
 	assert_value(f, "node:/dev/urandom", "c 1:9 0666 0:0");
 	assert_value(f, "node:/dev/tty", "c 5:0 0666 0:0");
 	assert_value(f, "node:/dev/hull-null", "c 1:3 0640 1:2");
-	assert_true(strncmp(get(f, "node:/dev/sub/fifo"), "f 0:0 0666", 10) == 0 ||
-		    strncmp(get(f, "node:/dev/sub/fifo"), "p", 1) == 0);
+	assert_value(f, "node:/dev/sub/fifo", "p 0:0 0666 0:0");
 	assert_value(f, "node:/dev/pts", "d 0:0 0755 0:0");
 	assert_value(f, "node:/dev/shm", "d 0:0 1777 0:0");
 	assert_value(f, "link:/dev/ptmx", "pts/ptmx");
@@ -578,13 +632,16 @@ static void check_full(const struct fixture *f)
 	assert_value(f, "busybox", "0");
 }
 
+static char **full_masked = STRV("/proc/kcore", "/proc/keys", "/proc/acpi", "/proc/scsi");
+static char **full_readonly = STRV("/proc/sys", "/proc/bus", "/proc/sysrq-trigger");
+
 static void full_config(struct hull_oci_config *c, struct hull_oci_linux *lc)
 {
 	*lc = (struct hull_oci_linux){
 		.devices = full_devices,
 		.n_devices = ELEMENTSOF(full_devices),
-		.masked_paths = STRV("/proc/kcore", "/proc/keys", "/proc/acpi", "/proc/scsi"),
-		.readonly_paths = STRV("/proc/sys", "/proc/bus", "/proc/sysrq-trigger"),
+		.masked_paths = full_masked,
+		.readonly_paths = full_readonly,
 		.rootfs_propagation = S("shared"),
 	};
 	*c = (struct hull_oci_config){
@@ -676,9 +733,97 @@ static void test_no_pivot(void **state)
 	assert_value(f, "host-bundle", "-2");
 }
 
+/* ---- in a user namespace: host devices are bound, sysfs falls back to /sys ---- */
+
+static struct hull_oci_mount userns_mounts[] = {
+	{ .destination = S("/proc"), .type = S("proc"), .source = S("proc") },
+	{ .destination = S("/dev"),
+	  .type = S("tmpfs"),
+	  .source = S("tmpfs"),
+	  .options = STRV("nosuid", "strictatime", "mode=755", "size=65536k") },
+	{ .destination = S("/dev/pts"),
+	  .type = S("devpts"),
+	  .source = S("devpts"),
+	  .options = STRV("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620") },
+	{ .destination = S("/sys"),
+	  .type = S("sysfs"),
+	  .source = S("sysfs"),
+	  .options = STRV("nosuid", "noexec", "nodev", "ro") },
+	{ .destination = S("/data"),
+	  .type = S("bind"),
+	  .source = S("shared"),
+	  .options = STRV("rbind", "ro") },
+};
+
+static struct hull_oci_device userns_devices[] = {
+	{ .type = 'c', .path = S("/dev/net/tun"), .major = 10, .minor = 200 },
+};
+
+static void inspect_userns(int fd, const struct fixture *f)
+{
+	report_mounts(fd);
+	report_node(fd, "/dev/null");
+	report_node(fd, "/dev/net/tun");
+	report_link(fd, "/proc/self");
+	report_write(fd, "/sys/kernel/x");
+	report_content(fd, "/data/hello");
+	report_node(fd, "/proc/keys");
+}
+
+static void test_userns(void **state)
+{
+	struct fixture *f = *state;
+	struct hull_oci_linux lc = {
+		.devices = userns_devices,
+		.n_devices = ELEMENTSOF(userns_devices),
+		.masked_paths = full_masked,
+		.readonly_paths = full_readonly,
+	};
+	struct hull_oci_config c = {
+		.root = { .path = S("rootfs"), .readonly = true },
+		.mounts = userns_mounts,
+		.n_mounts = ELEMENTSOF(userns_mounts),
+		.linux_config = &lc,
+	};
+	struct hull_rootfs_opts o = { .config = &c, .bundle_fd = f->dir_fd, .in_userns = true };
+	struct run run = { .opts = &o, .enter = true, .userns = true, .inspect = inspect_userns };
+
+	unsetenv("HULL_NO_OPENAT2");
+	run_in_namespaces(f, &run);
+	assert_value(f, "prepare", "ok");
+	assert_value(f, "pivot", "ok");
+	assert_value(f, "finalize", "ok");
+	assert_mount(f, "/", "ext4", "ro", NULL);
+	assert_value(f, "link:/proc/self", "1");
+	/* the host's nodes, bound onto empty files */
+	assert_mount(f, "/dev/null", "devtmpfs", NULL, NULL);
+	assert_value(f, "node:/dev/null", "c 1:3 0666 0:0");
+	assert_mount(f, "/dev/net/tun", "devtmpfs", NULL, NULL);
+	assert_true(strncmp(get(f, "node:/dev/net/tun"), "c 10:200 ", 9) == 0);
+	/* sysfs of a network namespace we do not own: the host's /sys, read-only throughout */
+	assert_mount(f, "/sys", "sysfs", "ro,nosuid,nodev,noexec", NULL);
+	assert_mount(f, "/sys/fs/cgroup", "tmpfs", "ro", NULL);
+	assert_value(f, "write:/sys/kernel/x", "-30");
+	assert_mount(f, "/data", "ext4", "ro", NULL);
+	assert_value(f, "read:/data/hello", "hello");
+	assert_value(f, "node:/proc/keys", "c 1:3 0666 0:0");
+	assert_mount(f, "/proc/sys", "proc", "ro", NULL);
+}
+
 /* ---- symlinks in the rootfs never lead a mount out of it ---- */
 
-static char *escape_rootfs;
+/* True when mountinfo has a line containing `needle` (" /mount/point "). */
+static bool mounted(const char *needle)
+{
+	char *info = NULL;
+	bool found;
+
+	if (hull_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL) < 0)
+		return false;
+	found = strstr(info, needle) != NULL;
+	free(info);
+	return found;
+}
 
 static void inspect_escape(int fd, const struct fixture *f)
 {
@@ -689,9 +834,11 @@ static void inspect_escape(int fd, const struct fixture *f)
 
 	/* proc landed on the rootfs itself (rootfs/proc -> "/") */
 	snprintf(path, sizeof(path), "%s/rootfs", f->dir);
-	report(fd, "rootfs-is-proc", "%d", statfs(path, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC);
+	report(fd, "rootfs-is-proc", "%d",
+	       statfs(path, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC);
 	/* and nowhere near the host's / */
-	report(fd, "host-root-is-proc", "%d", statfs("/", &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC);
+	report(fd, "host-root-is-proc", "%d",
+	       statfs("/", &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC);
 	/* the host keeps exactly one mount at /proc */
 	if (hull_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL) == 0) {
 		for (char *l = info; (l = strstr(l, " /proc ")); l++)
@@ -699,9 +846,15 @@ static void inspect_escape(int fd, const struct fixture *f)
 		free(info);
 	}
 	report(fd, "host-proc-mounts", "%d", n);
-	/* the bind through "evil -> ../../../../../../etc" went to rootfs/etc */
-	snprintf(path, sizeof(path), "%s/rootfs/etc/hull-escape/hello", f->dir);
-	report(fd, "inside-bind", "%d", access(path, F_OK) < 0 ? -errno : 0);
+	/*
+	 * The bind through "evil -> ../../../../../../etc" and the tmpfs through
+	 * "abs -> /tmp" landed in the rootfs (proc now covers it, so ask
+	 * mountinfo rather than the paths).
+	 */
+	snprintf(path, sizeof(path), " %s/rootfs/etc/hull-escape ", f->dir);
+	report(fd, "inside-bind", "%d", mounted(path));
+	snprintf(path, sizeof(path), " %s/rootfs/tmp/hull-escape-tmp ", f->dir);
+	report(fd, "inside-tmpfs", "%d", mounted(path));
 	report(fd, "host-etc", "%d", access("/etc/hull-escape", F_OK) < 0 ? -errno : 0);
 	report(fd, "host-tmp", "%d", access("/tmp/hull-escape-tmp", F_OK) < 0 ? -errno : 0);
 }
@@ -726,7 +879,6 @@ static void test_symlink_escape(void **state)
 	struct hull_rootfs_opts o = { .config = &c, .bundle_fd = f->dir_fd };
 	struct run run = { .opts = &o, .enter = false, .inspect = inspect_escape };
 
-	escape_rootfs = f->dir;
 	assert_int_equal(symlinkat("/", f->dir_fd, "rootfs/proc"), 0);
 	assert_int_equal(symlinkat("../../../../../../etc", f->dir_fd, "rootfs/evil"), 0);
 	assert_int_equal(symlinkat("/tmp", f->dir_fd, "rootfs/abs"), 0);
@@ -737,7 +889,8 @@ static void test_symlink_escape(void **state)
 		assert_value(f, "rootfs-is-proc", "1");
 		assert_value(f, "host-root-is-proc", "0");
 		assert_value(f, "host-proc-mounts", "1");
-		assert_value(f, "inside-bind", "0");
+		assert_value(f, "inside-bind", "1");
+		assert_value(f, "inside-tmpfs", "1");
 		assert_value(f, "host-etc", "-2");
 		assert_value(f, "host-tmp", "-2");
 	}
@@ -751,76 +904,79 @@ static struct hull_oci_mount bad_type_mounts[] = {
 	{ .destination = S("/x"), .type = S("hull-no-such-fs"), .source = S("none") },
 };
 static struct hull_oci_mount bad_source_mounts[] = {
-	{ .destination = S("/y"), .type = S("bind"), .source = S("no-such-dir"), .options = STRV("rbind") },
+	{ .destination = S("/y"),
+	  .type = S("bind"),
+	  .source = S("no-such-dir"),
+	  .options = STRV("rbind") },
+};
+static struct hull_oci_mount bad_option_mounts[] = {
+	{ .destination = S("/z"),
+	  .type = S("tmpfs"),
+	  .source = S("tmpfs"),
+	  .options = STRV("mode=banana") },
 };
 static struct hull_oci_mount proc_target_mounts[] = {
 	{ .destination = S("/proc"), .type = S("proc"), .source = S("proc") },
 	{ .destination = S("/proc/self/attr"), .type = S("tmpfs"), .source = S("tmpfs") },
 };
 
-static void inspect_nothing(int fd, const struct fixture *f)
+/*
+ * Runs hull_rootfs_prepare() with `mounts` in a new mount namespace and
+ * checks it fails with `code` and exactly `msg`.
+ */
+static void assert_prepare_fails(struct fixture *f, struct hull_oci_mount *mounts, size_t n,
+				 int code, const char *msg)
 {
+	struct hull_oci_config c = { .root = { .path = S("rootfs") },
+				     .mounts = mounts,
+				     .n_mounts = n };
+	struct hull_rootfs_opts o = { .config = &c, .bundle_fd = f->dir_fd };
+	int p[2], status;
+	pid_t pid;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	fflush(NULL); /* or the children inherit unwritten TAP lines */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct hull_error *err = NULL;
+		int rootfs = -EBADF, r;
+
+		close(p[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (unshare(CLONE_NEWNS) < 0)
+			_exit(1);
+		r = hull_rootfs_prepare(&o, &rootfs, &err);
+		dprintf(p[1], "%d\n%s", r, err && err->msg ? err->msg : "");
+		_exit(0);
+	}
+	close(p[1]);
+	free(f->report);
+	f->report = NULL;
+	assert_int_equal(hull_read_fd(p[0], &f->report, NULL), 0);
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	print_report(f->report);
+	assert_int_equal(atoi(f->report), code);
+	assert_string_equal(strchr(f->report, '\n') + 1, msg);
 }
 
 static void test_errors(void **state)
 {
 	struct fixture *f = *state;
-	struct hull_oci_config c = { .root = { .path = S("rootfs") } };
-	struct hull_rootfs_opts o = { .config = &c, .bundle_fd = f->dir_fd };
-	struct run run = { .opts = &o, .enter = false, .inspect = inspect_nothing };
-	int status;
-	pid_t pid;
 
 	unsetenv("HULL_NO_OPENAT2");
-	c.mounts = bad_type_mounts;
-	c.n_mounts = 1;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		/* the run fails, so collect the report without asserting success */
-		int p[2];
-		pid_t gc;
-
-		if (pipe2(p, 0) < 0 || unshare(CLONE_NEWNS) < 0)
-			_exit(2);
-		(void)p;
-		gc = fork();
-		if (gc == 0) {
-			struct hull_error *err = NULL;
-			int rootfs = -EBADF;
-			int r;
-
-			r = hull_rootfs_prepare(&o, &rootfs, &err);
-			if (r != -ENODEV || !err ||
-			    !streq(err->msg, "mount 'none' on '/x': No such device"))
-				_exit(10);
-			c.mounts = bad_source_mounts;
-			hull_error_free(err);
-			err = NULL;
-			r = hull_rootfs_prepare(&o, &rootfs, &err);
-			if (r != -ENOENT || !err ||
-			    !streq(err->msg, "mount 'no-such-dir' on '/y': No such file or directory"))
-				_exit(11);
-			c.mounts = proc_target_mounts;
-			c.n_mounts = 2;
-			hull_error_free(err);
-			err = NULL;
-			r = hull_rootfs_prepare(&o, &rootfs, &err);
-			if (r != -EPERM || !err ||
-			    !streq(err->msg,
-				   "mount 'tmpfs' on '/proc/self/attr': the target is inside /proc"))
-				_exit(12);
-			hull_error_free(err);
-			_exit(0);
-		}
-		if (gc < 0 || waitpid(gc, &status, 0) < 0)
-			_exit(2);
-		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 3);
-	}
-	(void)run;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_prepare_fails(f, bad_type_mounts, ELEMENTSOF(bad_type_mounts), -ENODEV,
+			     "mount 'none' on '/x': No such device");
+	assert_prepare_fails(f, bad_source_mounts, ELEMENTSOF(bad_source_mounts), -ENOENT,
+			     "mount 'no-such-dir' on '/y': No such file or directory");
+	assert_prepare_fails(f, proc_target_mounts, ELEMENTSOF(proc_target_mounts), -EPERM,
+			     "mount 'tmpfs' on '/proc/self/attr': the target is inside /proc");
+	assert_prepare_fails(
+		f, bad_option_mounts, ELEMENTSOF(bad_option_mounts), -EINVAL,
+		"mount 'tmpfs' on '/z' (tmpfs: Bad value for 'mode'): Invalid argument");
 }
 
 int main(void)
@@ -829,6 +985,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_openat2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_pivot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_userns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_escape, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	};

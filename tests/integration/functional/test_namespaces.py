@@ -8,11 +8,8 @@ import uuid
 
 import pytest
 
+import helpers
 from helpers import inside
-
-
-def make(bundle, args):
-    return bundle(list(args))
 
 
 def namespaces(b):
@@ -39,7 +36,7 @@ NS_FILES = {"pid": "pid", "mount": "mnt", "network": "net", "ipc": "ipc", "uts":
 
 def test_pid_namespace_makes_the_process_pid_1(hull, bundle):
     # The trailing "true" keeps sh from exec()ing ps as its last command.
-    b = make(bundle, ["sh", "-c", "echo $$; ps -o pid,comm; true"])
+    b = bundle(["sh", "-c", "echo $$; ps -o pid,comm; true"])
     p = hull.run(b)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
@@ -53,7 +50,7 @@ def test_pid_namespace_makes_the_process_pid_1(hull, bundle):
 @pytest.mark.parametrize("ns_type", sorted(NS_FILES))
 def test_new_namespaces_differ_from_the_host(hull, bundle, ns_type):
     f = NS_FILES[ns_type]
-    b = make(bundle, ["readlink", f"/proc/self/ns/{f}"])
+    b = bundle(["readlink", f"/proc/self/ns/{f}"])
     assert ns_type in namespaces(b)
     p = hull.run(b)
     assert p.returncode == 0, p.stderr
@@ -63,7 +60,7 @@ def test_new_namespaces_differ_from_the_host(hull, bundle, ns_type):
 
 
 def test_without_network_namespace_the_host_netns_is_shared(hull, bundle):
-    b = make(bundle, ["readlink", "/proc/self/ns/net"])
+    b = bundle(["readlink", "/proc/self/ns/net"])
     drop_namespace(b, "network")
     p = hull.run(b)
     assert p.returncode == 0, p.stderr
@@ -71,7 +68,7 @@ def test_without_network_namespace_the_host_netns_is_shared(hull, bundle):
 
 
 def test_mount_namespace_hides_host_mounts(hull, bundle):
-    b = make(bundle, ["cat", "/proc/self/mountinfo"])
+    b = bundle(["cat", "/proc/self/mountinfo"])
     out = hull.run(b)
     assert out.returncode == 0, out.stderr
     points = [line.split()[4] for line in out.stdout.splitlines()]
@@ -83,7 +80,7 @@ def test_mount_namespace_hides_host_mounts(hull, bundle):
 
 def test_network_namespace_has_only_loopback(hull, bundle):
     script = "ip -o link show; echo ---; ip -o -4 addr show"
-    out = inside(hull, make(bundle, ["sh"]), script)
+    out = inside(hull, bundle(["sh"]), script)
     links, addrs = out.split("---\n")
     names = [line.split(":")[1].strip() for line in links.splitlines() if line.strip()]
     assert names == ["lo"]
@@ -94,10 +91,10 @@ def test_network_namespace_has_only_loopback(hull, bundle):
 
 def test_loopback_carries_traffic_inside(hull, bundle):
     script = (
-        "nc -l -p 5555 > /tmp/got & sleep 0.3; "
-        "echo hello-lo | nc -w 2 127.0.0.1 5555; wait; cat /tmp/got"
+        "nc -l -p 5555 > /tmp/got & l=$!; sleep 0.3; "
+        "echo hello-lo | nc -w 2 127.0.0.1 5555; sleep 0.2; kill $l 2>/dev/null; cat /tmp/got"
     )
-    b = make(bundle, ["sh"])
+    b = bundle(["sh"])
     b.config["root"]["readonly"] = False
     assert inside(hull, b, script).strip() == "hello-lo"
 
@@ -110,7 +107,7 @@ def test_ipc_namespace_hides_host_sysv_objects(hull, bundle):
     try:
         with open("/proc/sysvipc/msg") as f:
             assert any(line.split()[1] == str(qid) for line in f.readlines()[1:])
-        out = inside(hull, make(bundle, ["sh"]), "tail -n +2 /proc/sysvipc/msg | wc -l")
+        out = inside(hull, bundle(["sh"]), "tail -n +2 /proc/sysvipc/msg | wc -l")
         assert out.strip() == "0"
     finally:
         libc.msgctl(qid, IPC_RMID, None)
@@ -118,7 +115,7 @@ def test_ipc_namespace_hides_host_sysv_objects(hull, bundle):
 
 def test_uts_namespace_hostname(hull, bundle):
     host_before = os.uname().nodename
-    b = make(bundle, ["sh"])
+    b = bundle(["sh"])
     b.config["hostname"] = "hull-uts-box"
     out = inside(hull, b, "hostname; cat /proc/sys/kernel/hostname")
     assert out.split() == ["hull-uts-box", "hull-uts-box"]
@@ -126,7 +123,7 @@ def test_uts_namespace_hostname(hull, bundle):
 
 
 def test_cgroup_namespace_shows_root(hull, bundle):
-    b = make(bundle, ["cat", "/proc/self/cgroup"])
+    b = bundle(["cat", "/proc/self/cgroup"])
     set_namespace(b, "cgroup")
     p = hull.run(b)
     assert p.returncode == 0, p.stderr
@@ -137,7 +134,7 @@ def test_cgroup_namespace_shows_root(hull, bundle):
 
 
 def test_without_cgroup_namespace_the_cgroup_path_shows(hull, bundle):
-    b = make(bundle, ["cat", "/proc/self/cgroup"])
+    b = bundle(["cat", "/proc/self/cgroup"])
     drop_namespace(b, "cgroup")
     p = hull.run(b)
     assert p.returncode == 0, p.stderr
@@ -154,7 +151,7 @@ MAP_SIZE = 65536
 
 
 def userns_bundle(bundle, args):
-    b = make(bundle, args)
+    b = bundle(args)
     set_namespace(b, "user")
     b.config["linux"]["uidMappings"] = [
         {"containerID": 0, "hostID": HOST_ID, "size": MAP_SIZE}
@@ -193,8 +190,7 @@ def test_user_namespace_maps_ids(hull, bundle):
 
 def test_user_namespace_unmapped_ids_are_nobody(hull, bundle):
     b = userns_bundle(bundle, ["sh"])
-    # /proc/1 of the host is not visible (pid ns), but a file owned by a host
-    # id outside the mapping shows up as the overflow id.
+    # A file owned by a host id outside the mapping shows up as the overflow id.
     outside = os.path.join(b.rootfs, "tmp", "host-owned")
     with open(outside, "w") as f:
         f.write("x")
@@ -230,7 +226,7 @@ def test_time_namespace_offsets(hull, bundle):
     if not os.path.exists("/proc/self/ns/time"):
         pytest.skip("kernel without time namespaces")
     offset = 10 * 86400
-    b = make(bundle, ["cat", "/proc/uptime"])
+    b = bundle(["cat", "/proc/uptime"])
     set_namespace(b, "time")
     b.config["linux"]["timeOffsets"] = {
         "boottime": {"secs": offset, "nanosecs": 0},
@@ -250,7 +246,7 @@ def test_time_namespace_differs_from_host(hull, bundle):
         pytest.skip("runc 1.1.5 has no time namespace support")
     if not os.path.exists("/proc/self/ns/time"):
         pytest.skip("kernel without time namespaces")
-    b = make(bundle, ["readlink", "/proc/self/ns/time"])
+    b = bundle(["readlink", "/proc/self/ns/time"])
     set_namespace(b, "time")
     p = hull.run(b)
     assert p.returncode == 0, p.stderr
@@ -261,7 +257,7 @@ def test_time_namespace_differs_from_host(hull, bundle):
 
 @pytest.fixture
 def netns():
-    name = f"hull-test-{uuid.uuid4().hex[:10]}"
+    name = f"hull-test-{helpers.SESSION}-{uuid.uuid4().hex[:8]}"
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
         subprocess.run(
@@ -273,7 +269,7 @@ def netns():
 
 
 def test_join_network_namespace_by_path(hull, bundle, netns):
-    b = make(bundle, ["sh"])
+    b = bundle(["sh"])
     path = f"/run/netns/{netns}"
     set_namespace(b, "network", path)
     out = inside(hull, b, "readlink /proc/self/ns/net; ip -o link show")
@@ -291,7 +287,7 @@ def test_join_network_namespace_by_path(hull, bundle, netns):
 
 
 def test_join_namespace_of_wrong_type_fails(hull, bundle, netns):
-    b = make(bundle, ["true"])
+    b = bundle(["true"])
     # A network namespace file given as the uts namespace.
     set_namespace(b, "uts", f"/run/netns/{netns}")
     b.config.pop("hostname", None)
@@ -301,12 +297,12 @@ def test_join_namespace_of_wrong_type_fails(hull, bundle, netns):
 
 
 def test_join_uts_namespace_of_another_container(hull, bundle):
-    first = make(bundle, ["sleep", "10"])
+    first = bundle(["sleep", "10"])
     first.config["hostname"] = "hull-first"
     cid = hull.create(first)
     try:
         pid = hull.state(cid)["pid"]
-        second = make(bundle, ["sh", "-c", "hostname; readlink /proc/self/ns/uts"])
+        second = bundle(["sh", "-c", "hostname; readlink /proc/self/ns/uts"])
         set_namespace(second, "uts", f"/proc/{pid}/ns/uts")
         # Joining a uts namespace: setting a hostname is not allowed.
         second.config.pop("hostname", None)
@@ -320,7 +316,7 @@ def test_join_uts_namespace_of_another_container(hull, bundle):
 
 
 def test_state_reports_running_container_namespaces_are_distinct(hull, bundle):
-    b = make(bundle, ["sleep", "10"])
+    b = bundle(["sleep", "10"])
     cid = hull.create(b)
     try:
         st = hull.state(cid)

@@ -3,6 +3,7 @@ argument filters, architectures, flags, and SCMP_ACT_NOTIFY with a listener
 that receives the notify fd and the container process state."""
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -275,8 +276,6 @@ class Listener:
         self.thread.start()
 
     def _serve(self):
-        import fcntl
-
         try:
             conn, _ = self.sock.accept()
             with conn:

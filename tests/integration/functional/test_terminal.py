@@ -2,8 +2,11 @@
 handed to the socket, consoleSize is applied, the process has a controlling
 terminal and /dev/console is the pty."""
 
+import fcntl
 import json
 import os
+import struct
+import termios
 
 from helpers import console_socket
 
@@ -57,10 +60,6 @@ def test_dev_console_is_the_pty(hull, bundle):
 
 
 def test_terminal_window_resize_reaches_the_process(hull, bundle):
-    import fcntl
-    import struct
-    import termios
-
     b = tty_bundle(bundle, rows=10, cols=20)
     with console_socket() as cs:
         cid = hull.create(b, extra=["--console-socket", cs.path])

@@ -1,0 +1,189 @@
+"""No file descriptor of the runtime reaches the container (init and exec),
+the container process is the workload binary, never the runtime, and the
+runtime's fds and cwd cannot be used to reach the host (CVE-2024-21626)."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import helpers
+from helpers import inside
+
+# The shell's own fds: sh expands the glob itself, readlink runs in a child.
+LIST_FDS = 'for f in /proc/self/fd/*; do echo "${f##*/} $(readlink $f)"; done'
+
+
+def fds_of(pid):
+    d = f"/proc/{pid}/fd"
+    return {int(n): os.readlink(os.path.join(d, n)) for n in os.listdir(d)}
+
+
+def is_busybox(b, pid):
+    # readlink of /proc/PID/exe shows the path in the container's mount
+    # namespace; compare the inodes instead.
+    return os.path.samefile(f"/proc/{pid}/exe", os.path.join(b.rootfs, "bin/busybox"))
+
+
+def test_container_init_sees_only_stdio(hull, bundle):
+    # `ls` lists its own fds: 0-2 and the /proc/self/fd directory it opened.
+    out = inside(hull, bundle(), "ls /proc/self/fd")
+    assert out.split() == ["0", "1", "2", "3"]
+
+
+def test_shell_fds_are_only_stdio(hull, bundle):
+    # The shell's own fds (the glob is expanded by sh itself; readlink runs in
+    # a child that inherits them all).
+    out = inside(hull, bundle(), LIST_FDS)
+    fds = dict(line.split(" ", 1) for line in out.splitlines())
+    assert set(fds) <= {"0", "1", "2", "3"}, fds
+    # fd 3, if present, is readlink's own open of the directory; never a
+    # runtime file such as a state dir, a cgroup, the bundle or a socket.
+    for n, target in fds.items():
+        assert "hull" not in target and "runc" not in target, fds
+        assert not target.startswith(("/sys/fs/cgroup", "/run", "socket:", "anon_inode:")), fds
+
+
+def test_init_fds_from_host(hull, bundle):
+    b = bundle(["sleep", "10"])
+    cid = hull.create(b)
+    hull.start(cid)
+    pid = hull.state(cid)["pid"]
+    fds = fds_of(pid)
+    assert sorted(fds) == [0, 1, 2], fds
+    assert is_busybox(b, pid)
+
+
+def test_exec_sees_only_stdio(hull, bundle):
+    b = bundle(["sleep", "10"])
+    cid = hull.create(b)
+    hull.start(cid)
+    p = hull("exec", cid, "ls", "/proc/self/fd")
+    assert p.stdout.split() == ["0", "1", "2", "3"]
+    p = hull("exec", cid, "sh", "-c", LIST_FDS)
+    fds = dict(line.split(" ", 1) for line in p.stdout.splitlines())
+    assert set(fds) <= {"0", "1", "2", "3"}, fds
+    p = hull("exec", cid, "readlink", "/proc/self/exe")
+    assert p.stdout == "/bin/busybox\n"
+
+
+def test_exec_detached_process_fds_from_host(hull, bundle):
+    b = bundle(["sleep", "10"])
+    cid = hull.create(b)
+    hull.start(cid)
+    pidfile = os.path.join(b.path, "exec.pid")
+    hull("exec", "--detach", "--pid-file", pidfile, cid, "sleep", "10")
+    with open(pidfile) as f:
+        pid = int(f.read())
+    assert sorted(fds_of(pid)) == [0, 1, 2]
+    assert is_busybox(b, pid)
+
+
+def test_inherited_fds_of_the_caller_are_not_passed(hull, bundle):
+    # An fd the caller leaks to the runtime (no O_CLOEXEC) must not reach the
+    # container (runc passes only --preserve-fds ones).
+    b = bundle()
+    fd = os.open(str(b.path), os.O_RDONLY | os.O_DIRECTORY)
+    os.set_inheritable(fd, True)
+    try:
+        b.config["process"]["args"] = ["sh", "-c", LIST_FDS]
+        b.save(runtime=hull)
+        argv = hull.argv("run", "--bundle", b.path, b.take_cid())
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30, pass_fds=(fd,))
+        assert p.returncode == 0, p.stderr
+        fds = dict(line.split(" ", 1) for line in p.stdout.splitlines())
+        assert str(fd) not in fds or fd == 3, fds
+        assert not any(str(b.path) in t for t in fds.values()), fds
+    finally:
+        os.close(fd)
+
+
+def test_preserve_fds(hull, bundle):
+    # --preserve-fds 1 passes exactly the caller's fd 3.
+    b = bundle()
+    with tempfile.TemporaryFile("w+") as tf:
+        tf.write("preserved\n")
+        tf.flush()
+        tf.seek(0)
+        b.config["process"]["args"] = ["sh", "-c", "cat <&3; ls /proc/self/fd"]
+        b.save(runtime=hull)
+        argv = hull.argv("run", "--preserve-fds", "1", "--bundle", b.path, b.take_cid())
+        # A small wrapper puts the temp file on fd 3 and execs the runtime.
+        wrapper = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.execv(sys.argv[2], sys.argv[2:])"
+        p = subprocess.run(
+            [sys.executable, "-c", wrapper, str(tf.fileno()), *argv],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            pass_fds=(tf.fileno(),),
+        )
+        assert p.returncode == 0, p.stderr
+        lines = p.stdout.split()
+        assert lines[0] == "preserved"
+        # 3 is the preserved file, 4 is ls's own directory fd.
+        assert lines[1:] == ["0", "1", "2", "3", "4"]
+
+
+def test_container_process_is_never_the_runtime_binary(hull, bundle):
+    b = bundle(["sleep", "10"])
+    cid = hull.create(b)
+    pid = hull.state(cid)["pid"]
+    hull.start(cid)
+    deadline = time.monotonic() + 5
+    while not is_busybox(b, pid):
+        assert time.monotonic() < deadline, os.readlink(f"/proc/{pid}/exe")
+        time.sleep(0.02)
+    assert not os.path.samefile(f"/proc/{pid}/exe", os.path.realpath(hull.bin))
+    # The same for a process started by exec.
+    pidfile = os.path.join(b.path, "exec.pid")
+    hull("exec", "--detach", "--pid-file", pidfile, cid, "sleep", "10")
+    with open(pidfile) as f:
+        epid = int(f.read())
+    assert is_busybox(b, epid)
+
+
+def test_cwd_through_leaked_fd_cannot_reach_host(hull, bundle):
+    # CVE-2024-21626: process.cwd "/proc/self/fd/N/../../.." resolving through
+    # an fd the runtime leaked into the container (e.g. of /sys/fs/cgroup).
+    marker = f"hull-test-{helpers.SESSION}-cwd-marker"
+    host_marker = os.path.join("/tmp", marker)
+    with open(host_marker, "w") as f:
+        f.write("host\n")
+    try:
+        for n in range(3, 12):
+            b = bundle(["sh", "-c", f"pwd; ls -a; cat ../../../tmp/{marker} tmp/{marker} 2>/dev/null; true"])
+            b.config["process"]["cwd"] = f"/proc/self/fd/{n}/../../.."
+            p = hull.run(b)
+            assert "host" not in p.stdout.splitlines(), (n, p.stdout)
+            if p.returncode == 0:
+                # If the runtime accepted the cwd it resolved inside the container.
+                assert "work" not in p.stdout.split(), (n, p.stdout)
+    finally:
+        os.unlink(host_marker)
+
+
+def test_runtime_cwd_not_leaked(hull, bundle):
+    # The runtime is started from a host directory: the container must not
+    # be able to reach it through /proc/1/cwd or any inherited handle.
+    with tempfile.TemporaryDirectory(prefix=f"hull-test-{helpers.SESSION}-cwd-") as d:
+        with open(os.path.join(d, "secret"), "w") as f:
+            f.write("host-secret\n")
+        b = bundle(
+            ["sh", "-c", "readlink /proc/1/cwd; cat /proc/1/cwd/secret 2>&1; ls /proc/1/root/; true"]
+        )
+        b.save(runtime=hull)
+        argv = hull.argv("run", "--bundle", b.path, b.take_cid())
+        p = helpers.run_captured(argv, cwd=d, timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert "host-secret" not in p.stdout
+        assert p.stdout.splitlines()[0] == "/"
+
+
+def test_state_json_pid_is_the_workload(hull, bundle):
+    b = bundle(["sleep", "10"])
+    cid = hull.create(b)
+    hull.start(cid)
+    st = hull.state(cid)
+    with open(f"/proc/{st['pid']}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[:2] == [b"sleep", b"10"]

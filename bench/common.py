@@ -51,33 +51,30 @@ class Runtime:
 
 
 def spawn(argv, capture=False):
-    """Runs argv; returns (exit code, max RSS KiB of exactly that process, stdout, stderr)."""
-    out_r = err_r = None
-    if capture:
-        out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            null = os.open(os.devnull, os.O_RDWR)
-            os.dup2(null, 0)
-            os.dup2(out_w if capture else null, 1)
-            os.dup2(err_w, 2)
-            os.execvp(argv[0], argv)
-        finally:
-            os._exit(127)
-    os.close(err_w)
-    if capture:
-        os.close(out_w)
-    out = os.read(out_r, 1 << 20).decode(errors="replace") if capture else ""
-    err = os.read(err_r, 1 << 16).decode(errors="replace")
-    while True:
-        wpid, status, ru = os.wait4(pid, 0)
-        if wpid == pid:
-            break
-    if capture:
-        os.close(out_r)
-    os.close(err_r)
+    """Runs argv; returns (exit code, max RSS KiB of exactly that process, stdout, stderr).
+
+    Output goes to temp files, not pipes: a created container inherits the
+    runtime's stdio and would hold a pipe open until it exits.
+    """
+    with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(null, 0)
+                os.dup2(out_f.fileno() if capture else null, 1)
+                os.dup2(err_f.fileno(), 2)
+                os.execvp(argv[0], argv)
+            finally:
+                os._exit(127)
+        while True:
+            wpid, status, ru = os.wait4(pid, 0)
+            if wpid == pid:
+                break
+        out_f.seek(0)
+        err_f.seek(0)
+        out = out_f.read().decode(errors="replace") if capture else ""
+        err = err_f.read().decode(errors="replace")
     return os.waitstatus_to_exitcode(status), ru.ru_maxrss, out, err
 
 

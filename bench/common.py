@@ -15,6 +15,7 @@ import time
 import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RSS_EXEC = os.path.join(REPO, "build", "bench", "rss-exec")
 HULL = os.environ.get("HULL_RUNTIME", os.path.join(REPO, "build", "src", "cli", "hull-runtime"))
 
 # crun 1.8 refuses this host's hybrid cgroup layout; ENGINES.md: hide the unified
@@ -39,12 +40,20 @@ class Runtime:
         self.argv0 = argv0
         self.root = root
         self.peak_rss_kb = 0
+        self.measure_rss = False
 
     def call(self, *args, check=True, capture=False):
-        """Runs one runtime command, recording the peak RSS of that process."""
+        """Runs one runtime command; with measure_rss, records its peak RSS too."""
         argv = [*self.argv0, "--root", self.root, *args]
-        status, rss, out, err = spawn(argv, capture=capture)
-        self.peak_rss_kb = max(self.peak_rss_kb, rss)
+        if self.measure_rss:
+            fd, path = tempfile.mkstemp(prefix="hull-rss-")
+            os.close(fd)
+            status, _, out, err = spawn([RSS_EXEC, path, *argv], capture=capture)
+            with open(path) as f:
+                self.peak_rss_kb = max(self.peak_rss_kb, int(f.read().split()[1]))
+            os.unlink(path)
+        else:
+            status, _, out, err = spawn(argv, capture=capture)
         if check and status != 0:
             raise RuntimeError(f"{self.name} {' '.join(args)}: exit {status}: {err.strip()}")
         return status, out
@@ -78,9 +87,31 @@ def spawn(argv, capture=False):
     return os.waitstatus_to_exitcode(status), ru.ru_maxrss, out, err
 
 
+def rss_baseline_kb():
+    """The peak RSS rss-exec reports for /bin/true: the floor under every figure."""
+    fd, path = tempfile.mkstemp(prefix="hull-rss-")
+    os.close(fd)
+    spawn([RSS_EXEC, path, "/bin/true"])
+    with open(path) as f:
+        kb = int(f.read().split()[1])
+    os.unlink(path)
+    return kb
+
+
+def measure_rss(rts, one, n=5):
+    """Runs `one(rt, tag)` n more times per runtime with every call under rss-exec."""
+    for rt in rts:
+        rt.measure_rss = True
+        for i in range(n):
+            one(rt, f"rss{i}")
+        rt.measure_rss = False
+
+
 def available_runtimes(root_base):
     """hull, runc and crun (through the wrapper) where installed."""
     rts = []
+    if not os.access(RSS_EXEC, os.X_OK):
+        sys.exit(f"{RSS_EXEC} not built: run 'make build' first")
     if os.access(HULL, os.X_OK):
         rts.append(Runtime("hull", [HULL], os.path.join(root_base, "hull")))
     else:

@@ -621,7 +621,7 @@ static int v1_create(struct hull_cgroup *cg, const struct hull_oci_resources *re
 {
 	_cleanup_error_ struct hull_error *e = NULL;
 	_cleanup_free_ size_t *first = NULL;
-	_cleanup_strv_free_ char **unified_needed = NULL;
+	_cleanup_strv_free_ char **unified_needed = NULL, **skipped = NULL;
 	size_t n = cg->layout->n_hierarchies;
 	int r = 0;
 
@@ -658,13 +658,22 @@ static int v1_create(struct hull_cgroup *cg, const struct hull_oci_resources *re
 		}
 		if ((flags & HULL_CGROUP_ROOTLESS) &&
 		    (r == -EACCES || r == -EPERM || r == -EROFS) && !hierarchy_wanted(cg, i, res)) {
-			hull_warn("%s: continuing without the '%s' cgroup", e ? e->msg : cg->path,
-				  h->name);
+			hull_debug("cgroup: %s: continuing without the '%s' cgroup",
+				   e ? e->msg : cg->path, h->name);
 			hull_error_free(TAKE_PTR(e));
+			if (hull_strv_push(&skipped, h->name) < 0)
+				return -ENOMEM;
 			cg->skipped[i] = true;
 			continue;
 		}
 		goto fail;
+	}
+	if (skipped) {
+		_cleanup_free_ char *list = hull_strv_join(skipped, ", ");
+
+		/* one line for all: the usual rootless case is "none of them" */
+		hull_warn("cgroups not delegated to uid %u: running without the %s cgroup%s",
+			  (unsigned)geteuid(), list ? list : "", skipped[1] ? "s" : "");
 	}
 	r = v1_set(cg, res, &e);
 	if (r >= 0)

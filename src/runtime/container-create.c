@@ -431,9 +431,15 @@ static int setup_cgroup(struct create_ctx *c, struct hull_error **reterr)
 	r = hull_cgroup_new(lc->cgroups_path, c->id, c->rt->systemd_cgroup, &c->cgroup, reterr);
 	if (r < 0)
 		return r;
-	r = runtime_add_default_device_rules(c->config);
-	if (r < 0)
-		return hull_error_errno(reterr, r, "device rules");
+	/* unprivileged, the device cgroup is not ours to program (runc ignores it too) */
+	if (!c->rt->rootless) {
+		r = runtime_add_default_device_rules(c->config);
+		if (r < 0)
+			return hull_error_errno(reterr, r, "device rules");
+	} else if (lc->resources && lc->resources->n_devices) {
+		hull_warn("linux.resources.devices: ignored without root");
+		lc->resources->n_devices = 0;
+	}
 	c->state->cgroup = strdup(hull_cgroup_path(c->cgroup));
 	if (!c->state->cgroup)
 		return hull_error_errno(reterr, -ENOMEM, "state");

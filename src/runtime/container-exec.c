@@ -45,6 +45,7 @@ struct exec_ctx {
 	int pty_master;
 	pid_t pid;
 	bool cloned_into_cgroup;
+	bool double_fork; /* unprivileged: a helper child joins the namespaces and forks */
 };
 
 static void exec_ctx_done(struct exec_ctx *e)
@@ -94,14 +95,38 @@ static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
 	int keep[1];
 	int r;
 
+	if (e->double_fork) {
+		/*
+		 * Unprivileged, the runtime cannot enter the pid namespace itself
+		 * (setns needs CAP_SYS_ADMIN in its own user namespace): this child
+		 * joins everything, user namespace first, and clones the process
+		 * as a sibling (CLONE_PARENT), so the runtime still reaps it.
+		 */
+		/* with CLONE_PARENT the exit signal is ours (SIGCHLD): clone3 wants 0 here */
+		struct clone_args args = { .flags = CLONE_PARENT };
+		pid_t pid;
+
+		r = hull_ns_join(e->ns_fds, reterr);
+		if (r < 0)
+			return r;
+		pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+		if (pid < 0)
+			return hull_error_errno(reterr, -errno, "clone process");
+		if (pid > 0) {
+			r = sync_send(e->sync[1], SYNC_PID, pid, NULL, -EBADF);
+			_exit(r < 0 ? 127 : 0);
+		}
+	}
 	r = sync_recv(e->sync[1], &m, NULL);
 	if (r < 0 || m.type != SYNC_GO)
 		return hull_error_errno(reterr, r < 0 ? r : -EBADMSG, "wait for runtime");
-	e->ns_fds[HULL_NS_PID] = safe_close(e->ns_fds[HULL_NS_PID]);
-	e->ns_fds[HULL_NS_TIME] = safe_close(e->ns_fds[HULL_NS_TIME]);
-	r = hull_ns_join(e->ns_fds, reterr);
-	if (r < 0)
-		return r;
+	if (!e->double_fork) {
+		e->ns_fds[HULL_NS_PID] = safe_close(e->ns_fds[HULL_NS_PID]);
+		e->ns_fds[HULL_NS_TIME] = safe_close(e->ns_fds[HULL_NS_TIME]);
+		r = hull_ns_join(e->ns_fds, reterr);
+		if (r < 0)
+			return r;
+	}
 	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return hull_error_errno(reterr, -errno, "become root in the user namespace");
 	if (e->p->terminal) {
@@ -181,12 +206,12 @@ static int spawn(struct exec_ctx *e, struct hull_error **reterr)
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)cgfd;
 	}
-	if (e->ns_fds[HULL_NS_PID] >= 0) {
+	if (e->ns_fds[HULL_NS_PID] >= 0 && !e->double_fork) {
 		self_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 		if (self_pid < 0 || setns(e->ns_fds[HULL_NS_PID], CLONE_NEWPID) < 0)
 			return hull_error_errno(reterr, -errno, "join pid namespace");
 	}
-	if (e->ns_fds[HULL_NS_TIME] >= 0) {
+	if (e->ns_fds[HULL_NS_TIME] >= 0 && !e->double_fork) {
 		self_time = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
 		if (self_time < 0 || setns(e->ns_fds[HULL_NS_TIME], CLONE_NEWTIME) < 0)
 			r = hull_error_errno(reterr, -errno, "join time namespace");
@@ -202,9 +227,20 @@ static int spawn(struct exec_ctx *e, struct hull_error **reterr)
 		(void)setns(self_time, CLONE_NEWTIME);
 	if (r < 0)
 		return r;
+	e->sync[1] = safe_close(e->sync[1]);
+	if (e->double_fork) {
+		struct sync_msg m;
+		int status;
+
+		r = sync_expect(e->sync[0], SYNC_PID, &m, NULL, reterr);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (r < 0)
+			return r;
+		pid = m.value;
+	}
 	e->pid = pid;
 	e->cloned_into_cgroup = cgfd >= 0;
-	e->sync[1] = safe_close(e->sync[1]);
 	e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (e->pidfd < 0)
 		return hull_error_errno(reterr, -errno, "pidfd_open");
@@ -321,6 +357,7 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 	r = open_container_namespaces(&e, reterr);
 	if (r < 0)
 		goto out;
+	e.double_fork = rt->rootless && e.ns_fds[HULL_NS_PID] >= 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, e.sync) < 0) {
 		r = hull_error_errno(reterr, -errno, "socketpair");
 		goto out;

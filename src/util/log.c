@@ -2,6 +2,7 @@
 #include "util/log.h"
 
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -69,7 +70,8 @@ void hull_log(enum hull_log_level level, const char *fmt, ...)
 			     "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
 			     level_names[level], esc, when);
 	} else if (log_fd == STDERR_FILENO) {
-		n = snprintf(line, sizeof(line), "hull: %s: %s\n", level_names[level], msg);
+		n = snprintf(line, sizeof(line), "%s: %s: %s\n", program_invocation_short_name,
+			     level_names[level], msg);
 	} else {
 		n = snprintf(line, sizeof(line), "time=\"%s\" level=%s msg=\"%s\"\n", when,
 			     level_names[level], msg);

@@ -80,6 +80,25 @@ bool hull_strv_contains(char *const *v, const char *s)
 	return false;
 }
 
+char *hull_strv_join(char *const *v, const char *sep)
+{
+	size_t len = 1, seplen = strlen(sep);
+	char *s, *p;
+
+	hull_strv_foreach (x, v)
+		len += strlen(x) + seplen;
+	s = p = malloc(len);
+	if (!s)
+		return NULL;
+	*p = '\0';
+	for (size_t i = 0; v && v[i]; i++) {
+		if (i > 0)
+			p = stpcpy(p, sep);
+		p = stpcpy(p, v[i]);
+	}
+	return s;
+}
+
 int hull_parse_u64(const char *s, uint64_t *ret)
 {
 	unsigned long long v;

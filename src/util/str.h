@@ -42,6 +42,8 @@ int hull_strv_consume(char ***v, char *s);
 /* Returns a deep copy, or NULL on allocation failure (or if v is NULL). */
 char **hull_strv_copy(char *const *v);
 bool hull_strv_contains(char *const *v, const char *s);
+/* "a, b, c": the elements joined by sep; malloc'ed, NULL on allocation failure. */
+char *hull_strv_join(char *const *v, const char *sep);
 
 #define hull_strv_foreach(s, v) for (char *const *_it_ = (v), *s; _it_ && (s = *_it_); _it_++)
 

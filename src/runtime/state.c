@@ -58,7 +58,7 @@ int hull_container_id_check(const char *id, struct hull_error **reterr)
 {
 	if (!id || !*id)
 		return hull_error_set(reterr, -EINVAL, "container id must not be empty");
-	if (streq_dots(id) || strlen(id) > 1024)
+	if (streq_dots(id) || strlen(id) > 255) /* it names a directory */
 		return hull_error_set(reterr, -EINVAL, "invalid container id '%s'", id);
 	for (const char *p = id; *p; p++)
 		if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||

@@ -7,6 +7,9 @@
 #include <string.h>
 
 static int set(struct hull_error **reterr, int code, bool with_errno, const char *fmt, va_list ap)
+	_printf_(4, 0);
+
+static int set(struct hull_error **reterr, int code, bool with_errno, const char *fmt, va_list ap)
 {
 	struct hull_error *e;
 	char *text = NULL;

@@ -155,6 +155,17 @@ int hull_json_dispatch(const char *path, struct json_object *obj,
 	return 0;
 }
 
+/* A JSON string may hold "\u0000"; a C string would silently end there. */
+static bool has_nul(struct json_object *v)
+{
+	return strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v);
+}
+
+static int nul_error(const char *path, struct hull_error **reterr)
+{
+	return hull_error_set(reterr, -EINVAL, "%s: must not contain a NUL character", path);
+}
+
 int hull_json_parse_string(const char *path, struct json_object *v, void *field,
 			   struct hull_error **reterr)
 {
@@ -163,6 +174,8 @@ int hull_json_parse_string(const char *path, struct json_object *v, void *field,
 
 	if (!json_object_is_type(v, json_type_string))
 		return hull_json_type_error(path, "a string", reterr);
+	if (has_nul(v))
+		return nul_error(path, reterr);
 	s = strdup(json_object_get_string(v));
 	if (!s)
 		return hull_error_errno(reterr, -ENOMEM, "%s", path);
@@ -283,6 +296,11 @@ int hull_json_parse_strv(const char *path, struct json_object *v, void *field,
 
 			return hull_json_type_error(sub ? sub : path, "a string", reterr);
 		}
+		if (has_nul(e)) {
+			_cleanup_free_ char *sub = hull_json_path_index(path, i);
+
+			return nul_error(sub ? sub : path, reterr);
+		}
 		out[i] = strdup(json_object_get_string(e));
 		if (!out[i])
 			return hull_error_errno(reterr, -ENOMEM, "%s", path);
@@ -308,6 +326,14 @@ int hull_json_parse_string_map(const char *path, struct json_object *v, void *fi
 			_cleanup_free_ char *sub = hull_json_path_member(path, key);
 
 			return hull_json_type_error(sub ? sub : path, "a string", reterr);
+		}
+		if (has_nul(val) || strlen(key) == 0) {
+			_cleanup_free_ char *sub = hull_json_path_member(path, key);
+
+			if (strlen(key) == 0)
+				return hull_error_set(reterr, -EINVAL, "%s: keys must not be empty",
+						      path);
+			return nul_error(sub ? sub : path, reterr);
 		}
 		if (hull_strv_push(&out, key) < 0 ||
 		    hull_strv_push(&out, json_object_get_string(val)) < 0)

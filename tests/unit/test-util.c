@@ -150,6 +150,11 @@ static void test_json_dispatch(void **state)
 	sample_done(&s);
 
 	memset(&s, 0, sizeof(s));
+	assert_int_equal(parse_sample("{\"name\":\"ro\\u0000ot\"}", &s, &err), -EINVAL);
+	assert_string_equal(err->msg, "user.name: must not contain a NUL character");
+	sample_done(&s);
+
+	memset(&s, 0, sizeof(s));
 	assert_int_equal(parse_sample("{\"name\":\"x\",\"bogus\":1}", &s, &err), -EINVAL);
 	assert_string_equal(err->msg, "user.bogus: unknown field");
 	sample_done(&s);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -50,6 +51,28 @@ static void print_version(void)
 	       HULL_OCI_VERSION, v->major, v->minor, v->micro);
 }
 
+/*
+ * Without host root: either an unprivileged uid, or uid 0 of a user namespace
+ * someone else made (rootless podman runs its runtime so), told apart from a
+ * real root in a container by $USER, as runc does.
+ */
+static bool running_rootless(void)
+{
+	_cleanup_free_ char *map = NULL;
+	const char *user;
+	unsigned long inside, outside, count;
+
+	if (geteuid() != 0)
+		return true;
+	if (hull_read_file_at(AT_FDCWD, "/proc/self/uid_map", &map, NULL) < 0)
+		return false;
+	if (sscanf(map, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 &&
+	    outside == 0 && count == 4294967295UL)
+		return false; /* the initial user namespace */
+	user = getenv("USER");
+	return !user || !streq(user, "root");
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -79,12 +102,15 @@ int main(int argc, char **argv)
 	enum hull_log_level level = HULL_LOG_WARN;
 	const char *log_path = NULL, *verb_name;
 	int log_fd = STDERR_FILENO, c, r = 0;
+	char rootless_root[4096];
+	bool root_given = false;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOT:
 			cli.rt.root = optarg;
+			root_given = true;
 			break;
 		case OPT_LOG:
 			log_path = optarg;
@@ -131,7 +157,16 @@ int main(int argc, char **argv)
 		}
 	}
 	hull_log_setup(log_fd, format, level);
-	cli.rt.rootless = geteuid() != 0;
+	cli.rt.rootless = running_rootless();
+	if (cli.rt.rootless && !root_given) {
+		/* as runc: an unprivileged user keeps state in its own runtime dir */
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+		if (xdg && *xdg &&
+		    snprintf(rootless_root, sizeof(rootless_root), "%s/hull", xdg) <
+			    (int)sizeof(rootless_root))
+			cli.rt.root = rootless_root;
+	}
 
 	if (optind >= argc) {
 		print_help();

@@ -5,10 +5,12 @@ The suite creates a test user with subordinate ids and removes it again.
 cgroups are not delegated to that user here, so runs go on without them after
 one warning.
 """
+import contextlib
 import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -171,7 +173,53 @@ def test_exec_detached_pid_file(rl):
     helpers.wait_for(lambda: not helpers.pid_alive(pid), what="the exec'd process to go")
 
 
-def test_podman_rootless():
-    pytest.skip("podman rootless needs a per-user storage and a user session (XDG_RUNTIME_DIR, "
-                "a systemd --user or catatonit pause process) that this machine does not give "
-                "a freshly made user; hull-runtime itself is covered rootless above")
+def test_podman_rootless(user):
+    """Rootless podman (its own user namespace from the user's subordinate ids)."""
+    if not shutil.which("podman"):
+        pytest.skip("podman is not installed")
+    subprocess.run([os.path.join(helpers.REPO, "scripts", "make-busybox-images.sh")],
+                   check=True, stdout=subprocess.DEVNULL)
+    tar = os.path.join(helpers.REPO, ".cache", "images", "busybox-rootfs.tar")
+    top = tempfile.mkdtemp(prefix=f"hull-test-{helpers.SESSION}-podman-rl-", dir="/tmp")
+    os.chmod(top, 0o755)
+    run_dir = os.path.join(top, "run")
+    os.mkdir(run_dir, 0o700)
+    os.chown(top, user.pw_uid, user.pw_gid)
+    os.chown(run_dir, user.pw_uid, user.pw_gid)
+    env = {"PATH": os.environ["PATH"], "HOME": top, "XDG_RUNTIME_DIR": run_dir,
+           "USER": user.pw_name}
+    podman = ["runuser", "-u", user.pw_name, "--", "env", f"HOME={top}",
+              f"XDG_RUNTIME_DIR={run_dir}", "podman", "--root", f"{top}/storage",
+              "--runroot", f"{top}/runroot", "--storage-driver", "vfs",
+              "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+              "--runtime", helpers.resolve_runtime_bin()]
+
+    def pod(*args, check=True):
+        p = helpers.run_captured([*podman, *args], env=env, timeout=120)
+        if check:
+            assert p.returncode == 0, helpers.describe(p, "failed")
+        return p
+
+    try:
+        pod("import", tar, "localhost/bb")
+        p = pod("run", "--rm", "--network", "none", "localhost/bb", "sh", "-c",
+                "id -u; cat /proc/self/uid_map")
+        lines = p.stdout.split("\n")
+        assert lines[0] == "0"
+        # podman's user namespace: the user's own uid, then its subordinate ids
+        assert lines[1].split() == ["0", str(user.pw_uid), "1"]
+        with open("/etc/subuid") as f:
+            first = next(x for x in f if x.startswith(user.pw_name + ":")).strip().split(":")
+        assert lines[2].split() == ["1", first[1], first[2]]
+        pod("run", "-d", "--name", "rl1", "--network", "none", "localhost/bb", "sleep", "1000")
+        assert pod("exec", "rl1", "sh", "-c", "echo exec ok; exit 4", check=False).stdout == "exec ok\n"
+        pod("rm", "-f", "-t", "0", "rl1")
+    finally:
+        pidfile = os.path.join(run_dir, "libpod", "tmp", "pause.pid")
+        if os.path.exists(pidfile):
+            with open(pidfile) as f:
+                pid = int(f.read().strip() or 0)
+            if pid > 0:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(top, ignore_errors=True)

@@ -112,7 +112,17 @@ static int plan_namespaces(struct create_ctx *c, struct hull_error **reterr)
 		if (ns->type == HULL_NS_USER)
 			c->new_userns = true;
 	}
-	if (c->new_userns) {
+	if (c->new_userns && joins_other) {
+		/*
+		 * A namespace joined by path belongs to the host's user namespace:
+		 * the container must join it while it is still host root, so it
+		 * makes its user namespace (and the others, pid via a fork) after.
+		 */
+		c->late_userns = true;
+		c->unshare_flags = c->clone_flags & ~(unsigned long)CLONE_NEWUSER;
+		c->clone_flags = 0;
+	}
+	if (c->new_userns && !c->late_userns) {
 		/*
 		 * As runc does: only the user (and pid) namespaces come with the
 		 * clone; the others are made by the container once it is root in its
@@ -125,10 +135,6 @@ static int plan_namespaces(struct create_ctx *c, struct hull_error **reterr)
 	if (!hull_oci_config_namespace(c->config, HULL_NS_MNT))
 		return hull_error_set(reterr, -EINVAL,
 				      "linux.namespaces: a mount namespace is required");
-	if (c->new_userns && joins_other)
-		return hull_error_set(reterr, -EOPNOTSUPP,
-				      "linux.namespaces: joining a namespace by path together with "
-				      "a new user namespace is not supported");
 	if (c->new_userns && lc->n_uid_mappings == 0)
 		return hull_error_set(reterr, -EINVAL,
 				      "linux.uidMappings: required with a new user namespace");
@@ -241,6 +247,25 @@ static int spawn_init(struct create_ctx *c, struct hull_error **reterr)
 	return 0;
 }
 
+/* Reaps the helper that forked `pid` and makes `pid` the container's init. */
+static int follow_child(struct create_ctx *c, pid_t pid, struct hull_error **reterr)
+{
+	int r;
+
+	while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	c->pid = pid;
+	c->pidfd = safe_close(c->pidfd);
+	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (c->pidfd < 0)
+		return hull_error_errno(reterr, -errno, "pidfd_open");
+	r = proc_pid_start_time(pid, &c->state->pid_start, NULL);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "read start time of %d", (int)pid);
+	c->state->pid = pid;
+	return 0;
+}
+
 /* Runs the runtime side of the setup conversation until the container is ready. */
 static int drive_setup(struct create_ctx *c, struct hull_error **reterr)
 {
@@ -250,6 +275,11 @@ static int drive_setup(struct create_ctx *c, struct hull_error **reterr)
 
 	if (c->cgroup && !c->cloned_into_cgroup) {
 		r = hull_cgroup_enter(c->cgroup, c->pid, reterr);
+		if (r < 0)
+			return r;
+	}
+	if (c->late_userns) {
+		r = sync_expect(c->sync[0], SYNC_USERNS, NULL, NULL, reterr);
 		if (r < 0)
 			return r;
 	}
@@ -327,6 +357,14 @@ static int drive_setup(struct create_ctx *c, struct hull_error **reterr)
 			r = sync_send(c->sync[0], SYNC_SECCOMP_DONE, 0, NULL, -EBADF);
 			break;
 		}
+		case SYNC_PID:
+			/* the container's pid namespace came with a fork: follow the child */
+			safe_close(fd);
+			r = follow_child(c, m.value, reterr);
+			if (r < 0)
+				return r;
+			r = sync_send(c->sync[0], SYNC_GO, c->pid, NULL, -EBADF);
+			break;
 		case SYNC_READY:
 			safe_close(fd);
 			return 0;

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "linux/cgroup.h"
@@ -88,6 +90,32 @@ static int wait_for_start(struct create_ctx *c, struct hull_error **reterr)
 	return 0;
 }
 
+/*
+ * unshare(CLONE_NEWPID) only places our children: clone the container's
+ * pid 1 as a sibling (CLONE_PARENT, so the runtime can wait for it), hand
+ * its pid to the runtime and leave.  Returns in the new process only.
+ */
+static int fork_into_pid_namespace(struct create_ctx *c, struct sync_msg *m,
+				   struct hull_error **reterr)
+{
+	struct clone_args args = { .flags = CLONE_PARENT }; /* exit signal: ours */
+	pid_t pid;
+	int r;
+
+	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0)
+		return hull_error_errno(reterr, -errno, "clone into the pid namespace");
+	if (pid > 0) {
+		r = sync_send(c->sync[1], SYNC_PID, pid, NULL, -EBADF);
+		_exit(r < 0 ? 127 : 0);
+	}
+	r = wait_for_parent(c->sync[1], SYNC_GO, m, reterr);
+	if (r < 0)
+		return r;
+	c->state->pid = m->value;
+	return 0;
+}
+
 static int init_run(struct create_ctx *c, struct hull_error **reterr)
 {
 	const struct hull_oci_config *cfg = c->config;
@@ -106,6 +134,18 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 	struct sync_msg m;
 	int r;
 
+	if (c->late_userns) {
+		c->ns_fds[HULL_NS_PID] = safe_close(c->ns_fds[HULL_NS_PID]);
+		c->ns_fds[HULL_NS_TIME] = safe_close(c->ns_fds[HULL_NS_TIME]);
+		r = hull_ns_join(c->ns_fds, reterr);
+		if (r < 0)
+			return r;
+		if (unshare(CLONE_NEWUSER) < 0)
+			return hull_error_errno(reterr, -errno, "create user namespace");
+		r = sync_send(c->sync[1], SYNC_USERNS, 0, NULL, -EBADF);
+		if (r < 0)
+			return hull_error_errno(reterr, r, "sync with runtime");
+	}
 	r = wait_for_parent(c->sync[1], SYNC_GO, &m, reterr);
 	if (r < 0)
 		return r;
@@ -122,6 +162,11 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 						"become root in the user namespace");
 		if (c->unshare_flags && unshare((int)c->unshare_flags) < 0)
 			return hull_error_errno(reterr, -errno, "create namespaces");
+		if (c->unshare_flags & CLONE_NEWPID) {
+			r = fork_into_pid_namespace(c, &m, reterr);
+			if (r < 0)
+				return r;
+		}
 	}
 	c->ns_fds[HULL_NS_PID] = safe_close(c->ns_fds[HULL_NS_PID]);
 	c->ns_fds[HULL_NS_TIME] = safe_close(c->ns_fds[HULL_NS_TIME]);

@@ -33,7 +33,8 @@ struct create_ctx {
 	unsigned long clone_flags;
 	unsigned long unshare_flags; /* namespaces the container makes itself after the id maps */
 	bool new_userns;
-	bool cgroupns; /* a new cgroup namespace, made by the container after GO */
+	bool late_userns; /* joins namespaces by path first, then makes its user namespace */
+	bool cgroupns;	  /* a new cgroup namespace, made by the container after GO */
 	bool new_netns;
 	bool keep_pty; /* `run` in the foreground proxies the pty itself */
 	bool cloned_into_cgroup;

@@ -19,7 +19,8 @@ enum sync_type {
 	SYNC_SECCOMP_DONE, /* parent -> child: listener forwarded */
 	SYNC_READY,	   /* child -> parent: set up, about to wait for start / exec */
 	SYNC_ERROR,	   /* child -> parent: text is the error message, value the -errno */
-	SYNC_PID,	   /* grandchild pid (exec path) */
+	SYNC_PID,	   /* child -> parent: the pid of the process that goes on */
+	SYNC_USERNS,	   /* child -> parent: user namespace made, write its id maps */
 };
 
 struct sync_msg {

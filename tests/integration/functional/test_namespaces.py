@@ -286,6 +286,24 @@ def test_join_network_namespace_by_path(hull, bundle, netns):
     assert p.returncode == 0
 
 
+def test_join_network_namespace_with_a_new_user_namespace(hull, bundle, netns):
+    # A pod's network namespace (host-owned) joined by a container with its
+    # own user namespace: the join must come before the user namespace.
+    b = userns_bundle(bundle, ["sh"])
+    path = f"/run/netns/{netns}"
+    set_namespace(b, "network", path)
+    b.config["mounts"] = [m for m in b.config["mounts"]
+                          if m["destination"] not in ("/sys", "/sys/fs/cgroup")]
+    out = inside(hull, b, "echo $$; readlink /proc/self/ns/net; cat /proc/self/uid_map; "
+                          "stat -c %U /dev/mqueue; ip -o link show hulldummy0 >/dev/null && echo dummy")
+    lines = out.split("\n")
+    assert lines[0] == "1"
+    assert lines[1] == f"net:[{os.stat(path).st_ino}]"
+    assert lines[2].split() == ["0", str(HOST_ID), str(MAP_SIZE)]
+    assert lines[3] == "root"
+    assert lines[4] == "dummy"
+
+
 def test_join_namespace_of_wrong_type_fails(hull, bundle, netns):
     b = bundle(["true"])
     # A network namespace file given as the uts namespace.

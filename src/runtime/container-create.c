@@ -209,6 +209,23 @@ static void leave_for_children(int saved[2])
 	saved[1] = safe_close(saved[1]);
 }
 
+/* Makes `pid` (our child) the container's init: pidfd, start time, state. */
+static int adopt_init(struct create_ctx *c, pid_t pid, struct hull_error **reterr)
+{
+	int r;
+
+	c->pid = pid;
+	c->pidfd = safe_close(c->pidfd);
+	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (c->pidfd < 0)
+		return hull_error_errno(reterr, -errno, "pidfd_open");
+	r = proc_pid_start_time(pid, &c->state->pid_start, NULL);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "read start time of %d", (int)pid);
+	c->state->pid = pid;
+	return 0;
+}
+
 static int spawn_init(struct create_ctx *c, struct hull_error **reterr)
 {
 	_cleanup_close_ int cgroup_fd = -EBADF;
@@ -235,35 +252,16 @@ static int spawn_init(struct create_ctx *c, struct hull_error **reterr)
 	leave_for_children(saved);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "clone container process");
-	c->pid = pid;
 	c->sync[1] = safe_close(c->sync[1]);
-	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (c->pidfd < 0)
-		return hull_error_errno(reterr, -errno, "pidfd_open");
-	r = proc_pid_start_time(pid, &c->state->pid_start, NULL);
-	if (r < 0)
-		return hull_error_errno(reterr, r, "read start time of %d", (int)pid);
-	c->state->pid = pid;
-	return 0;
+	return adopt_init(c, pid, reterr);
 }
 
 /* Reaps the helper that forked `pid` and makes `pid` the container's init. */
 static int follow_child(struct create_ctx *c, pid_t pid, struct hull_error **reterr)
 {
-	int r;
-
 	while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	c->pid = pid;
-	c->pidfd = safe_close(c->pidfd);
-	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (c->pidfd < 0)
-		return hull_error_errno(reterr, -errno, "pidfd_open");
-	r = proc_pid_start_time(pid, &c->state->pid_start, NULL);
-	if (r < 0)
-		return hull_error_errno(reterr, r, "read start time of %d", (int)pid);
-	c->state->pid = pid;
-	return 0;
+	return adopt_init(c, pid, reterr);
 }
 
 /* Runs the runtime side of the setup conversation until the container is ready. */
@@ -328,35 +326,13 @@ static int drive_setup(struct create_ctx *c, struct hull_error **reterr)
 			if (fd < 0)
 				return hull_error_set(reterr, -EBADMSG, "container sent no pty");
 			break;
-		case SYNC_SECCOMP_FD: {
-			_cleanup_close_ int lfd = fd;
-			_cleanup_json_ struct json_object *st = NULL, *ps = NULL;
-
-			st = hull_state_to_json(c->state);
-			ps = json_object_new_object();
-			if (!st || !ps)
-				return hull_error_errno(reterr, -ENOMEM, "seccomp listener");
-			json_object_object_add(st, "status", json_object_new_string("creating"));
-			json_object_object_add(ps, "ociVersion",
-					       json_object_new_string(HULL_OCI_VERSION));
-			json_object_object_add(ps, "fds", json_object_new_array());
-			json_object_array_add(json_object_object_get(ps, "fds"),
-					      json_object_new_string("seccompFd"));
-			json_object_object_add(ps, "pid", json_object_new_int(c->pid));
-			json_object_object_add(
-				ps, "metadata",
-				json_object_new_string(lc->seccomp->listener_metadata
-							       ? lc->seccomp->listener_metadata
-							       : ""));
-			json_object_object_add(ps, "state", json_object_get(st));
-			r = hull_seccomp_send_listener(
-				lc->seccomp->listener_path, lfd,
-				json_object_to_json_string_ext(ps, JSON_C_TO_STRING_PLAIN), reterr);
+		case SYNC_SECCOMP_FD:
+			r = state_send_seccomp_listener(lc->seccomp, fd, c->state, c->pid,
+							HULL_STATUS_CREATING, reterr);
 			if (r < 0)
 				return r;
 			r = sync_send(c->sync[0], SYNC_SECCOMP_DONE, 0, NULL, -EBADF);
 			break;
-		}
 		case SYNC_PID:
 			/* the container's pid namespace came with a fork: follow the child */
 			safe_close(fd);

@@ -281,25 +281,16 @@ static int drive(struct exec_ctx *e, struct hull_error **reterr)
 			safe_close(e->pty_master);
 			e->pty_master = fd;
 			break;
-		case SYNC_SECCOMP_FD: {
-			_cleanup_close_ int lfd = fd;
-			const struct hull_oci_seccomp *sc = e->config->linux_config->seccomp;
-			char json[512];
-
-			snprintf(json, sizeof(json),
-				 "{\"ociVersion\":\"%s\",\"fds\":[\"seccompFd\"],\"pid\":%d,"
-				 "\"metadata\":\"\",\"state\":{\"ociVersion\":\"%s\",\"id\":\"%s\","
-				 "\"status\":\"running\",\"pid\":%d}}",
-				 HULL_OCI_VERSION, (int)e->pid, HULL_OCI_VERSION, e->state->id,
-				 (int)e->state->pid);
-			r = hull_seccomp_send_listener(sc->listener_path, lfd, json, reterr);
+		case SYNC_SECCOMP_FD:
+			r = state_send_seccomp_listener(e->config->linux_config->seccomp, fd,
+							e->state, e->pid, HULL_STATUS_RUNNING,
+							reterr);
 			if (r < 0)
 				return r;
 			r = sync_send(e->sync[0], SYNC_SECCOMP_DONE, 0, NULL, -EBADF);
 			if (r < 0)
 				return hull_error_errno(reterr, r, "sync with process");
 			break;
-		}
 		case SYNC_READY:
 			safe_close(fd);
 			return 0;
@@ -329,10 +320,7 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 				   "exec: a detached terminal needs --console-socket");
 		goto out;
 	}
-	r = container_dir_open(rt, id, false, &e.dir_fd, reterr);
-	if (r < 0)
-		goto out;
-	r = state_load(e.dir_fd, id, &e.state, reterr);
+	r = container_open_state(rt, id, false, &e.dir_fd, &e.state, reterr);
 	if (r < 0)
 		goto out;
 	if (e.state->status != HULL_STATUS_RUNNING && e.state->status != HULL_STATUS_CREATED) {

@@ -82,10 +82,7 @@ int hull_container_start(const struct hull_runtime *rt, const char *id, struct h
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	r = container_dir_open(rt, id, true, &fd, reterr);
-	if (r < 0)
-		return r;
-	r = state_load(fd, id, &s, reterr);
+	r = container_open_state(rt, id, true, &fd, &s, reterr);
 	if (r < 0)
 		return r;
 	return container_start_locked(rt, fd, s, reterr);
@@ -98,10 +95,7 @@ int hull_container_kill(const struct hull_runtime *rt, const char *id, int sig, 
 	_cleanup_close_ int fd = -EBADF, pidfd = -EBADF;
 	int r;
 
-	r = container_dir_open(rt, id, false, &fd, reterr);
-	if (r < 0)
-		return r;
-	r = state_load(fd, id, &s, reterr);
+	r = container_open_state(rt, id, false, &fd, &s, reterr);
 	if (r < 0)
 		return r;
 	if (all) {
@@ -211,10 +205,7 @@ static int freeze(const struct hull_runtime *rt, const char *id, bool frozen,
 	enum hull_status want = frozen ? HULL_STATUS_RUNNING : HULL_STATUS_PAUSED;
 	int r;
 
-	r = container_dir_open(rt, id, true, &fd, reterr);
-	if (r < 0)
-		return r;
-	r = state_load(fd, id, &s, reterr);
+	r = container_open_state(rt, id, true, &fd, &s, reterr);
 	if (r < 0)
 		return r;
 	if (s->status != want && !(frozen && s->status == HULL_STATUS_CREATED))
@@ -246,10 +237,7 @@ static int open_cgroup(const struct hull_runtime *rt, const char *id, bool need_
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	r = container_dir_open(rt, id, false, &fd, reterr);
-	if (r < 0)
-		return r;
-	r = state_load(fd, id, &s, reterr);
+	r = container_open_state(rt, id, false, &fd, &s, reterr);
 	if (r < 0)
 		return r;
 	if (need_running && s->status == HULL_STATUS_STOPPED)

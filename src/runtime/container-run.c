@@ -48,13 +48,11 @@ int hull_container_run(const struct hull_runtime *rt, const char *id,
 		_cleanup_(hull_state_freep) struct hull_state *s = NULL;
 		_cleanup_close_ int fd = -EBADF;
 
-		r = container_dir_open(rt, id, true, &fd, reterr);
+		r = container_open_state(rt, id, true, &fd, &s, reterr);
 		if (r == -ENOENT) {
 			r = 0; /* someone deleted it already */
 			goto out;
 		}
-		if (r >= 0)
-			r = state_load(fd, id, &s, reterr);
 		if (r >= 0)
 			r = container_destroy_locked(rt, fd, s, reterr);
 	}

@@ -27,6 +27,18 @@ int state_root_open(const struct hull_runtime *rt, bool create, int *ret_fd,
 int container_dir_open(const struct hull_runtime *rt, const char *id, bool exclusive, int *ret_fd,
 		       struct hull_error **reterr);
 
+/* container_dir_open() + state_load(): the locked dir fd and the live state. */
+int container_open_state(const struct hull_runtime *rt, const char *id, bool exclusive, int *ret_fd,
+			 struct hull_state **ret, struct hull_error **reterr);
+
+/*
+ * Hands a seccomp listener fd (taken over) to linux.seccomp.listenerPath with
+ * the runtime-spec containerProcessState of process `pid`.
+ */
+int state_send_seccomp_listener(const struct hull_oci_seccomp *sc, int listener_fd,
+				const struct hull_state *s, pid_t pid, enum hull_status status,
+				struct hull_error **reterr);
+
 /* Reads state.json and computes the live status from the pid and the freezer. */
 int state_load(int dirfd, const char *id, struct hull_state **ret, struct hull_error **reterr);
 int state_save(int dirfd, const struct hull_state *s, struct hull_error **reterr);

@@ -53,6 +53,11 @@ int hull_oci_parse_oi64(const char *path, struct json_object *v, void *field,
 int hull_oci_parse_ou64(const char *path, struct json_object *v, void *field,
 			struct hull_error **reterr);
 /* char *, which must start with '/'. */
+/* A device major / minor number (int64_t field): 0 up to what a dev_t holds. */
+int hull_oci_parse_dev_major(const char *path, struct json_object *v, void *field,
+			     struct hull_error **reterr);
+int hull_oci_parse_dev_minor(const char *path, struct json_object *v, void *field,
+			     struct hull_error **reterr);
 int hull_oci_parse_abs_path(const char *path, struct json_object *v, void *field,
 			    struct hull_error **reterr);
 

@@ -181,14 +181,14 @@ static int parse_dev_number(const char *path, struct json_object *v, int64_t max
 	return 0;
 }
 
-static int parse_device_major(const char *path, struct json_object *v, void *field,
-			      struct hull_error **reterr)
+int hull_oci_parse_dev_major(const char *path, struct json_object *v, void *field,
+			     struct hull_error **reterr)
 {
 	return parse_dev_number(path, v, DEV_MAJOR_MAX, field, reterr);
 }
 
-static int parse_device_minor(const char *path, struct json_object *v, void *field,
-			      struct hull_error **reterr)
+int hull_oci_parse_dev_minor(const char *path, struct json_object *v, void *field,
+			     struct hull_error **reterr)
 {
 	return parse_dev_number(path, v, DEV_MINOR_MAX, field, reterr);
 }
@@ -230,8 +230,8 @@ static int parse_ou32(const char *path, struct json_object *v, void *field,
 static const struct hull_json_field device_table[] = {
 	{ "type", parse_device_type, offsetof(struct hull_oci_device, type), true },
 	{ "path", hull_oci_parse_abs_path, offsetof(struct hull_oci_device, path), true },
-	{ "major", parse_device_major, offsetof(struct hull_oci_device, major) },
-	{ "minor", parse_device_minor, offsetof(struct hull_oci_device, minor) },
+	{ "major", hull_oci_parse_dev_major, offsetof(struct hull_oci_device, major) },
+	{ "minor", hull_oci_parse_dev_minor, offsetof(struct hull_oci_device, minor) },
 	{ "fileMode", parse_device_mode, offsetof(struct hull_oci_device, file_mode) },
 	{ "uid", parse_ou32, offsetof(struct hull_oci_device, uid) },
 	{ "gid", parse_ou32, offsetof(struct hull_oci_device, gid) },

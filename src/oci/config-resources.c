@@ -13,10 +13,6 @@
 #include "util/json.h"
 #include "util/str.h"
 
-/* the largest device numbers a 32-bit dev_t holds (12 bits major, 20 minor) */
-#define DEV_MAJOR_MAX 0xfff
-#define DEV_MINOR_MAX 0xfffff
-
 /* An optional signed value that must be -1 (unlimited/unset) or more. */
 static int parse_oi64_min1(const char *path, struct json_object *v, void *field,
 			   struct hull_error **reterr)
@@ -62,35 +58,6 @@ static int parse_ou32(const char *path, struct json_object *v, void *field,
 		      struct hull_error **reterr)
 {
 	return parse_ou64_max(path, v, UINT32_MAX, field, reterr);
-}
-
-/* A block device number: 0 up to what a 32-bit dev_t holds. */
-static int parse_blk_number(const char *path, struct json_object *v, int64_t max, int64_t *ret,
-			    struct hull_error **reterr)
-{
-	int64_t x;
-	int r;
-
-	r = hull_json_get_i64(path, v, &x, reterr);
-	if (r < 0)
-		return r;
-	if (x < 0 || x > max)
-		return hull_error_set(reterr, -ERANGE, "%s: must be between 0 and %" PRId64, path,
-				      max);
-	*ret = x;
-	return 0;
-}
-
-static int parse_blk_major(const char *path, struct json_object *v, void *field,
-			   struct hull_error **reterr)
-{
-	return parse_blk_number(path, v, DEV_MAJOR_MAX, field, reterr);
-}
-
-static int parse_blk_minor(const char *path, struct json_object *v, void *field,
-			   struct hull_error **reterr)
-{
-	return parse_blk_number(path, v, DEV_MINOR_MAX, field, reterr);
 }
 
 /* ---- devices (cgroup device rules) ------------------------------------ */
@@ -323,8 +290,8 @@ static int parse_pids(const char *path, struct json_object *v, void *field,
 /* ---- blockIO --------------------------------------------------------- */
 
 static const struct hull_json_field weight_device_table[] = {
-	{ "major", parse_blk_major, offsetof(struct hull_oci_weight_device, major), true },
-	{ "minor", parse_blk_minor, offsetof(struct hull_oci_weight_device, minor), true },
+	{ "major", hull_oci_parse_dev_major, offsetof(struct hull_oci_weight_device, major), true },
+	{ "minor", hull_oci_parse_dev_minor, offsetof(struct hull_oci_weight_device, minor), true },
 	{ "weight", parse_ou16, offsetof(struct hull_oci_weight_device, weight) },
 	{ "leafWeight", parse_ou16, offsetof(struct hull_oci_weight_device, leaf_weight) },
 	{},
@@ -338,8 +305,10 @@ static int parse_weight_device(const char *path, struct json_object *v, void *el
 }
 
 static const struct hull_json_field throttle_device_table[] = {
-	{ "major", parse_blk_major, offsetof(struct hull_oci_throttle_device, major), true },
-	{ "minor", parse_blk_minor, offsetof(struct hull_oci_throttle_device, minor), true },
+	{ "major", hull_oci_parse_dev_major, offsetof(struct hull_oci_throttle_device, major),
+	  true },
+	{ "minor", hull_oci_parse_dev_minor, offsetof(struct hull_oci_throttle_device, minor),
+	  true },
 	{ "rate", hull_json_parse_u64, offsetof(struct hull_oci_throttle_device, rate), true },
 	{},
 };

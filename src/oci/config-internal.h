@@ -65,6 +65,9 @@ int hull_oci_parse_abs_path(const char *path, struct json_object *v, void *field
 int hull_oci_parse_idmap(const char *path, struct json_object *v, void *elem,
 			 struct hull_error **reterr);
 /* Checks the number of mappings against the kernel's limit. */
+/* An array of id mappings, checked as a whole (hull_oci_check_idmaps). */
+int hull_oci_parse_idmaps(const char *path, struct json_object *v, struct hull_oci_idmap **maps,
+			  size_t *n, struct hull_error **reterr);
 int hull_oci_check_idmaps(const char *path, size_t n, struct hull_error **reterr);
 
 /* Field parsers for the sub-objects that live in their own files. */

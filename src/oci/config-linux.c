@@ -84,8 +84,8 @@ static int parse_namespaces(const char *path, struct json_object *v, void *field
 
 /* ---- id mappings ----------------------------------------------------- */
 
-static int parse_idmaps(const char *path, struct json_object *v, struct hull_oci_idmap **maps,
-			size_t *n, struct hull_error **reterr)
+int hull_oci_parse_idmaps(const char *path, struct json_object *v, struct hull_oci_idmap **maps,
+			  size_t *n, struct hull_error **reterr)
 {
 	int r = hull_oci_parse_array(path, v, sizeof(struct hull_oci_idmap), hull_oci_parse_idmap,
 				     NULL, (void **)maps, n, reterr);
@@ -99,7 +99,7 @@ static int parse_uid_mappings(const char *path, struct json_object *v, void *fie
 {
 	struct hull_oci_linux *l = container_of(field, struct hull_oci_linux, uid_mappings);
 
-	return parse_idmaps(path, v, &l->uid_mappings, &l->n_uid_mappings, reterr);
+	return hull_oci_parse_idmaps(path, v, &l->uid_mappings, &l->n_uid_mappings, reterr);
 }
 
 static int parse_gid_mappings(const char *path, struct json_object *v, void *field,
@@ -107,7 +107,7 @@ static int parse_gid_mappings(const char *path, struct json_object *v, void *fie
 {
 	struct hull_oci_linux *l = container_of(field, struct hull_oci_linux, gid_mappings);
 
-	return parse_idmaps(path, v, &l->gid_mappings, &l->n_gid_mappings, reterr);
+	return hull_oci_parse_idmaps(path, v, &l->gid_mappings, &l->n_gid_mappings, reterr);
 }
 
 /* ---- timeOffsets ----------------------------------------------------- */
@@ -268,10 +268,12 @@ HULL_OCI_DEFINE_ARRAY_FIELD(parse_devices, struct hull_oci_linux, devices, n_dev
 
 /* ---- seccomp --------------------------------------------------------- */
 
-static const struct {
+struct named_value {
 	const char *name;
-	enum hull_seccomp_action action;
-} seccomp_actions[] = {
+	int value;
+};
+
+static const struct named_value seccomp_actions[] = {
 	{ "SCMP_ACT_KILL", HULL_SECCOMP_KILL },
 	{ "SCMP_ACT_KILL_PROCESS", HULL_SECCOMP_KILL_PROCESS },
 	{ "SCMP_ACT_KILL_THREAD", HULL_SECCOMP_KILL_THREAD },
@@ -283,10 +285,7 @@ static const struct {
 	{ "SCMP_ACT_NOTIFY", HULL_SECCOMP_NOTIFY },
 };
 
-static const struct {
-	const char *name;
-	enum hull_seccomp_op op;
-} seccomp_ops[] = {
+static const struct named_value seccomp_ops[] = {
 	{ "SCMP_CMP_NE", HULL_SCMP_NE },
 	{ "SCMP_CMP_LT", HULL_SCMP_LT },
 	{ "SCMP_CMP_LE", HULL_SCMP_LE },
@@ -314,36 +313,43 @@ static const char *const seccomp_flags[] = {
 	NULL,
 };
 
-static int parse_seccomp_action(const char *path, struct json_object *v, void *field,
-				struct hull_error **reterr)
+/* A string that must be one of table[0..n); `what` names it in the error. */
+static int parse_named(const char *path, struct json_object *v, const struct named_value *table,
+		       size_t n, const char *what, int *ret, struct hull_error **reterr)
 {
 	const char *s;
 
 	if (!json_object_is_type(v, json_type_string))
 		return hull_json_type_error(path, "a string", reterr);
 	s = json_object_get_string(v);
-	for (size_t i = 0; i < ELEMENTSOF(seccomp_actions); i++)
-		if (streq(seccomp_actions[i].name, s)) {
-			*(enum hull_seccomp_action *)field = seccomp_actions[i].action;
+	for (size_t i = 0; i < n; i++)
+		if (streq(table[i].name, s)) {
+			*ret = table[i].value;
 			return 0;
 		}
-	return hull_error_set(reterr, -EINVAL, "%s: unknown action '%s'", path, s);
+	return hull_error_set(reterr, -EINVAL, "%s: unknown %s '%s'", path, what, s);
+}
+
+static int parse_seccomp_action(const char *path, struct json_object *v, void *field,
+				struct hull_error **reterr)
+{
+	int x = 0, r = parse_named(path, v, seccomp_actions, ELEMENTSOF(seccomp_actions), "action",
+				   &x, reterr);
+
+	if (r >= 0)
+		*(enum hull_seccomp_action *)field = (enum hull_seccomp_action)x;
+	return r;
 }
 
 static int parse_seccomp_op(const char *path, struct json_object *v, void *field,
 			    struct hull_error **reterr)
 {
-	const char *s;
+	int x = 0,
+	    r = parse_named(path, v, seccomp_ops, ELEMENTSOF(seccomp_ops), "operator", &x, reterr);
 
-	if (!json_object_is_type(v, json_type_string))
-		return hull_json_type_error(path, "a string", reterr);
-	s = json_object_get_string(v);
-	for (size_t i = 0; i < ELEMENTSOF(seccomp_ops); i++)
-		if (streq(seccomp_ops[i].name, s)) {
-			*(enum hull_seccomp_op *)field = seccomp_ops[i].op;
-			return 0;
-		}
-	return hull_error_set(reterr, -EINVAL, "%s: unknown operator '%s'", path, s);
+	if (r >= 0)
+		*(enum hull_seccomp_op *)field = (enum hull_seccomp_op)x;
+	return r;
 }
 
 /* A string list whose entries must come from `allowed`; `what` names an entry. */

@@ -155,22 +155,12 @@ static void mount_done(void *elem)
 	free(m->gid_mappings);
 }
 
-static int parse_mount_idmaps(const char *path, struct json_object *v, struct hull_oci_idmap **maps,
-			      size_t *n, struct hull_error **reterr)
-{
-	int r = hull_oci_parse_array(path, v, sizeof(struct hull_oci_idmap), hull_oci_parse_idmap,
-				     NULL, (void **)maps, n, reterr);
-	if (r < 0)
-		return r;
-	return hull_oci_check_idmaps(path, *n, reterr);
-}
-
 static int parse_mount_uid_mappings(const char *path, struct json_object *v, void *field,
 				    struct hull_error **reterr)
 {
 	struct hull_oci_mount *m = container_of(field, struct hull_oci_mount, uid_mappings);
 
-	return parse_mount_idmaps(path, v, &m->uid_mappings, &m->n_uid_mappings, reterr);
+	return hull_oci_parse_idmaps(path, v, &m->uid_mappings, &m->n_uid_mappings, reterr);
 }
 
 static int parse_mount_gid_mappings(const char *path, struct json_object *v, void *field,
@@ -178,7 +168,7 @@ static int parse_mount_gid_mappings(const char *path, struct json_object *v, voi
 {
 	struct hull_oci_mount *m = container_of(field, struct hull_oci_mount, gid_mappings);
 
-	return parse_mount_idmaps(path, v, &m->gid_mappings, &m->n_gid_mappings, reterr);
+	return hull_oci_parse_idmaps(path, v, &m->gid_mappings, &m->n_gid_mappings, reterr);
 }
 
 static const struct hull_json_field mount_table[] = {

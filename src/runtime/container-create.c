@@ -402,6 +402,9 @@ static int prepare_state(struct create_ctx *c, struct hull_error **reterr)
 	    (c->config->annotations && !s->annotations))
 		return hull_error_errno(reterr, -ENOMEM, "state");
 	s->status = HULL_STATUS_CREATING;
+	for (int k = 0; k < _HULL_HOOK_MAX; k++)
+		if (c->config->hooks.n_hooks[k])
+			s->hooks |= 1 << k;
 	return 0;
 }
 

@@ -67,6 +67,8 @@ int container_start_locked(const struct hull_runtime *rt, int dir_fd, struct hul
 	r = state_save(dir_fd, s, reterr);
 	if (r < 0)
 		return r;
+	if (!state_has_hooks(s, HULL_HOOK_POSTSTART))
+		return 0;
 	r = state_load_config(dir_fd, &config, reterr);
 	if (r < 0)
 		return r;
@@ -162,7 +164,8 @@ int container_destroy_locked(const struct hull_runtime *rt, int dir_fd, struct h
 			return r;
 	}
 	/* runtime-spec: a failing poststop hook is a warning; delete goes on */
-	if (s->bundle && state_load_config(dir_fd, &config, NULL) >= 0)
+	if (s->bundle && state_has_hooks(s, HULL_HOOK_POSTSTOP) &&
+	    state_load_config(dir_fd, &config, NULL) >= 0)
 		state_run_hooks_each(config, HULL_HOOK_POSTSTOP, s, HULL_STATUS_STOPPED);
 	r = container_dir_remove(rt, s->id);
 	if (r < 0)

@@ -53,6 +53,7 @@ struct hull_state {
 	uint64_t pid_start; /* start time of pid in clock ticks, guards against pid reuse */
 	bool started;
 	bool systemd_cgroup;
+	int hooks; /* bit (1 << kind) per hook kind the config has; -1 when unknown */
 };
 
 void hull_state_free(struct hull_state *s);

@@ -43,6 +43,12 @@ int state_send_seccomp_listener(const struct hull_oci_seccomp *sc, int listener_
 int state_load(int dirfd, const char *id, struct hull_state **ret, struct hull_error **reterr);
 int state_save(int dirfd, const struct hull_state *s, struct hull_error **reterr);
 
+/*
+ * Whether the config may have hooks of `kind` (recorded at create, so start
+ * and delete parse the saved config only when there is a hook to run).
+ */
+bool state_has_hooks(const struct hull_state *s, enum hull_oci_hook_kind kind);
+
 /* Loads the copy of config.json saved in the container's directory. */
 int state_load_config(int dirfd, struct hull_oci_config **ret, struct hull_error **reterr);
 

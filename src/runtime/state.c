@@ -228,6 +228,7 @@ static const struct hull_json_field state_fields[] = {
 	{ "started", hull_json_parse_bool, offsetof(struct hull_state, started), false },
 	{ "systemdCgroup", hull_json_parse_bool, offsetof(struct hull_state, systemd_cgroup),
 	  false },
+	{ "hooks", hull_json_parse_int, offsetof(struct hull_state, hooks), false },
 	{},
 };
 
@@ -257,6 +258,7 @@ int state_load(int dirfd, const char *id, struct hull_state **ret, struct hull_e
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return hull_error_errno(reterr, -ENOMEM, "state of '%s'", id);
+	s->hooks = -1;
 	r = hull_json_dispatch("", o, state_fields, s, HULL_JSON_ALLOW_UNKNOWN, reterr);
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "state of '%s'", id);
@@ -302,6 +304,7 @@ int state_save(int dirfd, const struct hull_state *s, struct hull_error **reterr
 		json_object_object_add(o, "cgroup", json_object_new_string(s->cgroup));
 	json_object_object_add(o, "started", json_object_new_boolean(s->started));
 	json_object_object_add(o, "systemdCgroup", json_object_new_boolean(s->systemd_cgroup));
+	json_object_object_add(o, "hooks", json_object_new_int(s->hooks));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	r = hull_write_file_atomic_at(dirfd, STATE_FILE, text, strlen(text), 0600, 0);
 	if (r < 0)
@@ -332,6 +335,11 @@ struct json_object *hull_state_to_json(const struct hull_state *s)
 		json_object_object_add(o, "annotations", ann);
 	}
 	return o;
+}
+
+bool state_has_hooks(const struct hull_state *s, enum hull_oci_hook_kind kind)
+{
+	return s->hooks < 0 || (s->hooks & (1 << kind));
 }
 
 int state_load_config(int dirfd, struct hull_oci_config **ret, struct hull_error **reterr)

@@ -1,12 +1,25 @@
-"""Shared helpers for hull's benchmarks: runtimes side by side, bundles, stats.
+"""Shared helpers for hull's benchmarks: runtimes side by side, fairly.
 
-Every benchmark runs hull-runtime and its peers (runc, crun) interleaved in one
-run, so machine noise hits all of them alike, and prints medians and ratios.
+Fairness rules (docs/performance.md explains why each one matters):
+- The whole benchmark runs in ONE private mount namespace where the cgroup2
+  mount at /sys/fs/cgroup/unified is hidden, for every runtime alike (crun 1.8
+  refuses this host's hybrid layout otherwise); every runtime is then called
+  directly, with no wrapper shell that only one of them would pay for.
+- The order of the runtimes is shuffled every round: a runtime that runs right
+  after runc pays for runc's asynchronous teardown.
+- Every container gets a fresh id and a fresh cgroup (linux.cgroupsPath
+  /hullbench/<session>-<runtime>-<n>), removed afterwards: reusing one cgroup
+  path flatters whoever runs second.
+- Reported: median, p90, and the ratios hull/crun and hull/runc.
+- Everything a benchmark makes (containers, state dirs, cgroups, temp files)
+  is removed on the way out, also on failure, Ctrl-C or SIGTERM.
 """
 import ctypes
 import json
 import os
+import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -17,14 +30,28 @@ import uuid
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RSS_EXEC = os.path.join(REPO, "build", "bench", "rss-exec")
 HULL = os.environ.get("HULL_RUNTIME", os.path.join(REPO, "build", "src", "cli", "hull-runtime"))
-
-# crun 1.8 refuses this host's hybrid cgroup layout; ENGINES.md: hide the unified
-# mount in a private mount namespace and it works.
-CRUN_WRAPPER = """#!/bin/sh
-exec unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"' crun "$@"
-"""
+UNIFIED = "/sys/fs/cgroup/unified"
+CGROUP_PARENT = "/hullbench"
+NS_MARK = "HULL_BENCH_MOUNTNS"
 
 PR_SET_CHILD_SUBREAPER = 36
+
+
+def enter_private_mountns():
+    """Re-executes this benchmark in a private mount namespace without the cgroup2 mount.
+
+    unshare(1) without --fork execs the command in the same process, so no
+    extra process stays around; the namespace ends with the benchmark.
+    """
+    if os.environ.get(NS_MARK) != str(os.getpid()):
+        if os.geteuid() != 0:
+            sys.exit("the benchmarks run as root")
+        env = dict(os.environ)
+        env[NS_MARK] = str(os.getpid())
+        os.execvpe("unshare", ["unshare", "-m", "--propagation", "private", sys.executable,
+                               os.path.abspath(sys.argv[0]), *sys.argv[1:]], env)
+    if os.path.ismount(UNIFIED):
+        subprocess.run(["umount", UNIFIED], check=True)
 
 
 def become_subreaper():
@@ -32,6 +59,16 @@ def become_subreaper():
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def sigterm_as_interrupt():
+    """SIGINT (even when started ignoring it, as a background job does), SIGTERM and SIGHUP
+    unwind like Ctrl-C, so every `finally` cleans up."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
 
 
 class Runtime:
@@ -48,10 +85,12 @@ class Runtime:
         if self.measure_rss:
             fd, path = tempfile.mkstemp(prefix="hull-rss-")
             os.close(fd)
-            status, _, out, err = spawn([RSS_EXEC, path, *argv], capture=capture)
-            with open(path) as f:
-                self.peak_rss_kb = max(self.peak_rss_kb, int(f.read().split()[1]))
-            os.unlink(path)
+            try:
+                status, _, out, err = spawn([RSS_EXEC, path, *argv], capture=capture)
+                with open(path) as f:
+                    self.peak_rss_kb = max(self.peak_rss_kb, int(f.read().split()[1]))
+            finally:
+                os.unlink(path)
         else:
             status, _, out, err = spawn(argv, capture=capture)
         if check and status != 0:
@@ -76,10 +115,15 @@ def spawn(argv, capture=False):
                 os.execvp(argv[0], argv)
             finally:
                 os._exit(127)
-        while True:
-            wpid, status, ru = os.wait4(pid, 0)
-            if wpid == pid:
-                break
+        try:
+            while True:
+                wpid, status, ru = os.wait4(pid, 0)
+                if wpid == pid:
+                    break
+        except BaseException:
+            # Ctrl-C while a runtime runs: let it finish (it is short), then unwind
+            os.wait4(pid, 0)
+            raise
         out_f.seek(0)
         err_f.seek(0)
         out = out_f.read().decode(errors="replace") if capture else ""
@@ -91,55 +135,169 @@ def rss_baseline_kb():
     """The peak RSS rss-exec reports for /bin/true: the floor under every figure."""
     fd, path = tempfile.mkstemp(prefix="hull-rss-")
     os.close(fd)
-    spawn([RSS_EXEC, path, "/bin/true"])
-    with open(path) as f:
-        kb = int(f.read().split()[1])
-    os.unlink(path)
-    return kb
-
-
-def measure_rss(rts, one, n=5):
-    """Runs `one(rt, tag)` n more times per runtime with every call under rss-exec."""
-    for rt in rts:
-        rt.measure_rss = True
-        for i in range(n):
-            one(rt, f"rss{i}")
-        rt.measure_rss = False
+    try:
+        spawn([RSS_EXEC, path, "/bin/true"])
+        with open(path) as f:
+            return int(f.read().split()[1])
+    finally:
+        os.unlink(path)
 
 
 def available_runtimes(root_base):
-    """hull, runc and crun (through the wrapper) where installed."""
-    rts = []
+    """hull, runc and crun where installed, each with its own state root."""
     if not os.access(RSS_EXEC, os.X_OK):
         sys.exit(f"{RSS_EXEC} not built: run 'make build' first")
-    if os.access(HULL, os.X_OK):
-        rts.append(Runtime("hull", [HULL], os.path.join(root_base, "hull")))
-    else:
+    if not os.access(HULL, os.X_OK):
         sys.exit(f"hull-runtime not built at {HULL}: run 'make build' first")
-    if shutil.which("runc"):
-        rts.append(Runtime("runc", ["runc"], os.path.join(root_base, "runc")))
-    if shutil.which("crun"):
-        wrapper = os.path.join(root_base, "crun-wrapper")
-        with open(wrapper, "w") as f:
-            f.write(CRUN_WRAPPER)
-        os.chmod(wrapper, 0o755)
-        rts.append(Runtime("crun", [wrapper], os.path.join(root_base, "crun")))
+    rts = [Runtime("hull", [HULL], os.path.join(root_base, "hull"))]
+    for name in ("runc", "crun"):
+        if shutil.which(name):
+            rts.append(Runtime(name, [name], os.path.join(root_base, name)))
+    for rt in rts:
+        os.makedirs(rt.root, exist_ok=True)
     return rts
 
 
-def make_bundle(base, args, rootfs_src):
-    """A busybox bundle with runc's default config running args."""
-    bundle = os.path.join(base, "bundle-" + uuid.uuid4().hex[:8])
-    os.makedirs(bundle)
-    shutil.copytree(rootfs_src, os.path.join(bundle, "rootfs"), symlinks=True)
-    subprocess.run(["runc", "spec", "--bundle", bundle], check=True)
-    with open(os.path.join(bundle, "config.json")) as f:
-        cfg = json.load(f)
+def cgroup_mounts():
+    """Mount points of the cgroup hierarchies visible here (v1 and v2)."""
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            fstype = fields[fields.index("-") + 1]
+            if fstype in ("cgroup", "cgroup2"):
+                points.append(fields[4])
+    return points
+
+
+class Session:
+    """One benchmark run: a temp dir, a shared rootfs, per-container bundles and cgroups."""
+
+    def __init__(self, args):
+        self.token = uuid.uuid4().hex[:6]
+        self.base = tempfile.mkdtemp(prefix="hull-bench-")
+        self.rootfs = os.path.join(self.base, "rootfs")
+        shutil.copytree(busybox_rootfs(), self.rootfs, symlinks=True)
+        self.config = base_config(args)
+        self.runtimes = available_runtimes(os.path.join(self.base, "state"))
+        self.seed = int(os.environ.get("HULL_BENCH_SEED", random.randrange(1 << 30)))
+        self.rng = random.Random(self.seed)
+        self.counter = 0
+
+    def order(self):
+        """This round's order of the runtimes."""
+        rts = list(self.runtimes)
+        self.rng.shuffle(rts)
+        return rts
+
+    def container(self, rt, tag=None):
+        """A fresh id and a bundle whose config has a fresh linux.cgroupsPath."""
+        self.counter += 1
+        name = f"hb{self.token}-{rt.name}-{tag if tag is not None else self.counter}"
+        bundle = os.path.join(self.base, "bundles", name)
+        os.makedirs(bundle)
+        cfg = json.loads(json.dumps(self.config))
+        cfg["root"]["path"] = self.rootfs
+        cfg["linux"]["cgroupsPath"] = f"{CGROUP_PARENT}/{name}"
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        return name, bundle
+
+    def done(self, name, bundle):
+        """Removes a finished container's bundle and whatever cgroup directory is left."""
+        shutil.rmtree(bundle, ignore_errors=True)
+        remove_cgroup(f"{CGROUP_PARENT}/{name}")
+
+    def cleanup(self):
+        """Deletes every container, cgroup, state dir and temp file of this session."""
+        for rt in self.runtimes:
+            try:
+                rc, out = rt.call("list", "-q", check=False, capture=True)
+                for cid in out.split():
+                    rt.call("delete", "--force", cid, check=False)
+            except Exception as e:  # go on cleaning the rest
+                print(f"cleanup {rt.name}: {e}", file=sys.stderr)
+        reap()
+        prefix = f"hb{self.token}-"
+        for mnt in cgroup_mounts():
+            parent = mnt + CGROUP_PARENT
+            try:
+                names = [n for n in os.listdir(parent) if n.startswith(prefix)]
+            except FileNotFoundError:
+                continue
+            for n in names:
+                remove_cgroup(f"{CGROUP_PARENT}/{n}", kill=True)
+        for mnt in cgroup_mounts():
+            try:
+                os.rmdir(mnt + CGROUP_PARENT)
+            except OSError:
+                pass  # another session still uses it, or it never existed
+        shutil.rmtree(self.base, ignore_errors=True)
+        restore_dev_null()
+
+
+def remove_cgroup(path, kill=False):
+    """rmdir of path (and its children) in every hierarchy; with kill, SIGKILLs its processes
+    first (they are this benchmark's own containers: the cgroup name carries its session)."""
+    for mnt in cgroup_mounts():
+        top = mnt + path
+        if not os.path.isdir(top):
+            continue
+        dirs = [d for d, _, _ in os.walk(top)]
+        for d in reversed(dirs):
+            for attempt in range(50):
+                if kill:
+                    try:
+                        with open(os.path.join(d, "cgroup.procs")) as f:
+                            for pid in f.read().split():
+                                try:
+                                    os.kill(int(pid), signal.SIGKILL)
+                                except ProcessLookupError:
+                                    pass
+                    except OSError:
+                        pass
+                    reap()
+                try:
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+            else:
+                print(f"cannot remove cgroup {d}", file=sys.stderr)
+
+
+def reap():
+    """Waits for the container inits reparented to us (we are their subreaper)."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def restore_dev_null():
+    """crun 1.8.1 can chown the host's /dev/null (ENGINES.md): put it back."""
+    st = os.stat("/dev/null")
+    if st.st_uid != 0 or st.st_gid != 0:
+        os.chown("/dev/null", 0, 0)
+    if st.st_mode & 0o777 != 0o666:
+        os.chmod("/dev/null", 0o666)
+
+
+def base_config(args):
+    """runc's default config (`hull-runtime spec`, or runc's) running args without a terminal."""
+    d = tempfile.mkdtemp(prefix="hull-bench-spec-")
+    try:
+        subprocess.run([HULL, "spec", "--bundle", d], check=True)
+        with open(os.path.join(d, "config.json")) as f:
+            cfg = json.load(f)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
     cfg["process"]["terminal"] = False
     cfg["process"]["args"] = args
-    with open(os.path.join(bundle, "config.json"), "w") as f:
-        json.dump(cfg, f)
-    return bundle
+    return cfg
 
 
 def busybox_rootfs():
@@ -149,8 +307,15 @@ def busybox_rootfs():
     return path
 
 
-def median_ms(samples):
-    return statistics.median(samples) * 1000.0
+def percentile(samples, p):
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(len(s) * p))]
+
+
+def summarize(samples, scale=1000.0):
+    """{runtime: [seconds]} -> rows with median and p90 (in ms by default)."""
+    return {name: {"name": name, "n": len(v), "median": statistics.median(v) * scale,
+                   "p90": percentile(v, 0.9) * scale} for name, v in samples.items() if v}
 
 
 def print_table(title, rows, columns):
@@ -162,19 +327,37 @@ def print_table(title, rows, columns):
         print("  ".join(fmt.format(r[k]).ljust(w) for (k, _, fmt), w in zip(columns, widths)))
 
 
-def cleanup_root(rt):
-    """Force-deletes whatever a failed iteration left and removes the state root."""
-    try:
-        rc, out = rt.call("list", "-q", check=False, capture=True)
-        for cid in out.split():
-            rt.call("delete", "--force", cid, check=False)
-    finally:
-        shutil.rmtree(rt.root, ignore_errors=True)
+def print_ratios(stats, key="median"):
+    hull = stats.get("hull")
+    for peer in ("crun", "runc"):
+        if hull and peer in stats:
+            print(f"hull/{peer} {key} ratio {hull[key] / stats[peer][key]:.2f}")
+
+
+def print_rss(rts, baseline_kb):
+    print("peak RSS MiB (static vfork+exec wrapper; /bin/true measures "
+          f"{baseline_kb / 1024.0:.1f}): "
+          + ", ".join(f"{rt.name} {rt.peak_rss_kb / 1024.0:.1f}" for rt in rts))
 
 
 def now():
     return time.perf_counter()
 
 
-def tmpdir():
-    return tempfile.mkdtemp(prefix="hull-bench-")
+def main_wrapper(args, run):
+    """Enters the private mount namespace, then runs run(session) with cleanup guaranteed;
+    args is the container's process.args."""
+    enter_private_mountns()
+    become_subreaper()
+    sigterm_as_interrupt()
+    session = None
+    try:
+        session = Session(args)
+        return run(session)
+    except KeyboardInterrupt:
+        print("interrupted: cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        if session is not None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # cleanup is not interrupted
+            session.cleanup()

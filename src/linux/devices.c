@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -55,45 +57,143 @@ static mode_t type_bits(char type)
 	}
 }
 
-/* Binds the host's node at the same path onto an empty file in the rootfs. */
-static int bind_device(int root_fd, const struct device *d)
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452
+#endif
+
+/*
+ * chmod of the inode an O_PATH fd holds, never of a path: fchmodat2 with
+ * AT_EMPTY_PATH (Linux 6.6), else the fd's /proc/self/fd link, which names
+ * the inode itself and is never resolved again.
+ */
+static int fd_chmod(int fd, mode_t mode)
 {
-	_cleanup_close_ int target = -EBADF;
+	char path[64];
+
+	if (syscall(__NR_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return chmod(path, mode) < 0 ? -errno : 0;
+}
+
+static bool node_matches(const struct stat *st, mode_t type, dev_t dev)
+{
+	if ((st->st_mode & S_IFMT) != type)
+		return false;
+	return type == S_IFIFO || st->st_rdev == dev;
+}
+
+/*
+ * Opens parent/name without following a symlink and checks it is a node of
+ * `type` and `dev`; -ENODEV when something else is there.
+ */
+static int open_node(int parent, const char *name, mode_t type, dev_t dev)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!node_matches(&st, type, dev))
+		return -ENODEV;
+	return TAKE_FD(fd);
+}
+
+/*
+ * Makes parent/name something a bind mount may land on: what is there (a
+ * file, a device node) is kept, a symlink is replaced by an empty regular
+ * file, so the mount can only land on this very entry.  A directory is
+ * refused.  Returns an O_PATH fd of it.
+ */
+static int make_bind_target(int parent, const char *name)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	for (int attempt = 0;; attempt++) {
+		fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			if (fstat(fd, &st) < 0)
+				return -errno;
+			if (S_ISDIR(st.st_mode))
+				return -EISDIR;
+			if (!S_ISLNK(st.st_mode))
+				return TAKE_FD(fd);
+			fd = safe_close(fd);
+			if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
+				return -errno;
+		} else if (errno != ENOENT) {
+			return -errno;
+		}
+		if (attempt > 0)
+			return -EEXIST; /* something keeps swapping it */
+		fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0644);
+		if (fd < 0 && errno != EEXIST)
+			return -errno;
+		fd = safe_close(fd);
+	}
+}
+
+/* Binds the host's node at the same path onto an empty file in the rootfs. */
+static int bind_device(int parent, const char *name, const struct device *d)
+{
+	_cleanup_close_ int target = -EBADF, src = -EBADF;
+	struct stat st;
 	int r;
 
-	target = hull_mkdir_in_root(root_fd, d->path, true, 0644, NULL);
+	/* the host's node (the config is trusted on the host side), but a node */
+	src = open(d->path, O_PATH | O_CLOEXEC);
+	if (src < 0)
+		return -errno;
+	if (fstat(src, &st) < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISFIFO(st.st_mode))
+		return -ENODEV;
+	target = make_bind_target(parent, name);
 	if (target < 0)
 		return target;
-	r = hull_mount_bind_fd(AT_FDCWD, d->path, target, false, 0, 0);
+	r = hull_mount_bind_fd(src, NULL, target, false, 0, 0);
 	if (r < 0)
 		return r;
 	safe_close(r);
 	return 0;
 }
 
+/*
+ * mknod, keeping a matching node the rootfs already has and replacing
+ * anything else (a symlink to a host file must never be taken for
+ * /dev/null); mode and owner are set on an fd of the checked node.
+ */
 static int mknod_device(int parent, const char *name, const struct device *d)
 {
+	_cleanup_close_ int fd = -EBADF;
 	mode_t t = type_bits(d->type);
 	dev_t dev = t == S_IFIFO ? 0 : makedev(d->major, d->minor);
-	struct stat st;
+	int r;
 
-	if (mknodat(parent, name, t | (d->mode & 07777), dev) < 0) {
-		if (errno != EEXIST)
+	for (int attempt = 0;; attempt++) {
+		if (mknodat(parent, name, t | (d->mode & 07777), dev) < 0 && errno != EEXIST)
 			return -errno;
-		/* the rootfs had something there: keep a matching node, replace the rest */
-		if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		fd = open_node(parent, name, t, dev);
+		if (fd >= 0)
+			break;
+		if (fd != -ENODEV || attempt > 0)
+			return fd;
+		if (unlinkat(parent, name, 0) < 0 &&
+		    (errno != EISDIR || unlinkat(parent, name, AT_REMOVEDIR) < 0))
 			return -errno;
-		if ((st.st_mode & S_IFMT) != t || st.st_rdev != dev) {
-			if (unlinkat(parent, name, 0) < 0)
-				return -errno;
-			if (mknodat(parent, name, t | (d->mode & 07777), dev) < 0)
-				return -errno;
-		}
 	}
 	/* the mode without the umask, then the owner */
-	if (fchmodat(parent, name, d->mode & 07777, 0) < 0)
-		return -errno;
-	if (fchownat(parent, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+	r = fd_chmod(fd, d->mode & 07777);
+	if (r < 0)
+		return r;
+	if (fchownat(fd, "", d->uid, d->gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
 }
@@ -109,13 +209,13 @@ static int create_device(int root_fd, const struct device *d, bool bind, struct 
 	if (name[0] == '\0' || streq_dots(name))
 		return hull_error_set(reterr, -EINVAL, "create device '%s': not a file path",
 				      d->path);
+	dir = slash ? strndup(d->path, (size_t)(slash - d->path)) : strdup("");
+	if (!dir)
+		return hull_error_errno(reterr, -ENOMEM, "create device '%s'", d->path);
+	parent = hull_mkdir_in_root(root_fd, dir[0] ? dir : "/", false, 0755, NULL);
+	if (parent < 0)
+		return hull_error_errno(reterr, parent, "create device '%s'", d->path);
 	if (!bind) {
-		dir = slash ? strndup(d->path, (size_t)(slash - d->path)) : strdup("");
-		if (!dir)
-			return hull_error_errno(reterr, -ENOMEM, "create device '%s'", d->path);
-		parent = hull_mkdir_in_root(root_fd, dir[0] ? dir : "/", false, 0755, NULL);
-		if (parent < 0)
-			return hull_error_errno(reterr, parent, "create device '%s'", d->path);
 		r = mknod_device(parent, name, d);
 		if (r >= 0)
 			return 0;
@@ -124,10 +224,70 @@ static int create_device(int root_fd, const struct device *d, bool bind, struct 
 		/* no CAP_MKNOD (a user namespace the caller did not tell us about) */
 		hull_debug("mknod '%s' not permitted, binding the host's node", d->path);
 	}
-	r = bind_device(root_fd, d);
+	r = bind_device(parent, name, d);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "bind device '%s'", d->path);
 	return 0;
+}
+
+static int open_checked(int root_fd, const char *path, int flags, mode_t type, dev_t dev,
+			struct stat *ret_st)
+{
+	_cleanup_close_ int fd = -EBADF;
+
+	fd = hull_open_in_root(root_fd, path, flags, NULL);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, ret_st) < 0)
+		return -errno;
+	if (!node_matches(ret_st, type, dev))
+		return -ENODEV;
+	return TAKE_FD(fd);
+}
+
+int hull_open_device_in_root(int root_fd, const char *path, int flags, mode_t type, unsigned major,
+			     unsigned minor, struct hull_error **reterr)
+{
+	_cleanup_close_ int fd = -EBADF;
+	dev_t dev = makedev(major, minor);
+	struct stat a, b;
+
+	/* O_PATH first: nothing but the device itself is ever opened for real */
+	fd = open_checked(root_fd, path, O_PATH | (flags & O_NOFOLLOW), type, dev, &a);
+	if (fd >= 0 && !(flags & O_PATH)) {
+		safe_close(fd);
+		fd = open_checked(root_fd, path, flags, type, dev, &b);
+		if (fd >= 0 && (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+			fd = -ENODEV; /* swapped in between (the old fd is closed on return) */
+	}
+	if (fd == -ENODEV)
+		return hull_error_set(reterr, -ENODEV,
+				      "open '%s': not the device %u:%u (a symlink or another file)",
+				      path, major, minor);
+	if (fd < 0)
+		return hull_error_errno(reterr, fd, "open '%s'", path);
+	return TAKE_FD(fd);
+}
+
+int hull_dev_bind_target(int root_fd, const char *path, struct hull_error **reterr)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int parent = -EBADF;
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!slash || slash[1] == '\0' || streq_dots(slash + 1))
+		return hull_error_set(reterr, -EINVAL, "create '%s': not a file path", path);
+	dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return hull_error_errno(reterr, -ENOMEM, "create '%s'", path);
+	parent = hull_mkdir_in_root(root_fd, dir[0] ? dir : "/", false, 0755, NULL);
+	if (parent < 0)
+		return hull_error_errno(reterr, parent, "create '%s'", path);
+	fd = make_bind_target(parent, slash + 1);
+	if (fd < 0)
+		return hull_error_errno(reterr, fd, "create '%s'", path);
+	return fd;
 }
 
 static bool config_has_device(const struct hull_oci_linux *lc, const char *path)

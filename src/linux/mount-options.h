@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "oci/config.h"
 #include "util/error.h"
@@ -80,11 +81,35 @@ int hull_mount_bind_fd(int source_dirfd, const char *source, int target_fd, bool
 
 /*
  * Creates device nodes below the rootfs `root_fd` (before pivot_root).
- * With `full`, /dev is a filesystem the config mounted: the default devices
- * (null zero full random urandom tty), linux.devices, /dev/ptmx,
- * /dev/{fd,stdin,stdout,stderr,core} links, /dev/pts and /dev/shm.
- * Without, only linux.devices.  In a user namespace (or when mknod is not
- * permitted) host device nodes are bind-mounted onto empty files instead.
+ * With `full` (/dev is a filesystem the config mounted, or the rootfs' own
+ * /dev when the config mounts none): the default devices (null zero full
+ * random urandom tty), linux.devices, /dev/ptmx, the
+ * /dev/{fd,stdin,stdout,stderr,core} links, /dev/pts and /dev/shm.  Without
+ * (/dev is bound from elsewhere), only linux.devices.  A node the rootfs
+ * already has is kept only when it is that very device; anything else there
+ * (a symlink to a host file) is replaced, and mode and owner are set on an
+ * fd of the checked node, never through a path.  In a user namespace (or
+ * when mknod is not permitted) host device nodes are bind-mounted instead.
  */
 int hull_devices_setup(int root_fd, const struct hull_oci_linux *lc, bool full, bool in_userns,
 		       struct hull_error **reterr);
+
+/*
+ * Opens `path` below `root_fd` with `flags` (O_NOFOLLOW: the last component
+ * is never followed) and checks it is the device node `type` (S_IFCHR,
+ * S_IFBLK) `major`:`minor`.  The node is checked on an O_PATH fd before it
+ * is opened for real, and again after.  What the runtime mounts from or
+ * opens as a pty (/dev/null for masks, /dev/ptmx) must be that device, never
+ * a file a symlink in the rootfs points to.
+ */
+int hull_open_device_in_root(int root_fd, const char *path, int flags, mode_t type, unsigned major,
+			     unsigned minor, struct hull_error **reterr);
+
+/*
+ * An empty regular file at `path` below `root_fd` for a bind mount to land
+ * on (/dev/console, device nodes bound from the host): its directory is
+ * resolved inside the root, and whatever the rootfs had at the last
+ * component (a symlink, a directory, a device) is replaced, so the mount
+ * lands on that file and nowhere else.  Returns its O_PATH fd.
+ */
+int hull_dev_bind_target(int root_fd, const char *path, struct hull_error **reterr);

@@ -40,12 +40,20 @@
 
 #define KMSG_MAX 256
 
+struct ro_later {
+	int fd;
+	size_t idx; /* in config.mounts */
+};
+
 struct ctx {
 	const struct hull_rootfs_opts *o;
 	const struct hull_oci_linux *lc; /* may be NULL */
 	int bundle_fd;			 /* the bundle, opened in our mount namespace */
 	int root_fd;			 /* the rootfs mount (O_PATH) */
 	char *root_path;		 /* its path in our mount namespace, lazily */
+	size_t idx;			 /* mounts[idx] is being mounted */
+	struct ro_later *ro_later;	 /* mounts made read-only after the mounts below them */
+	size_t n_ro_later;
 };
 
 static void mount_options_donep(struct hull_mount_options *o)
@@ -616,6 +624,42 @@ static int mount_bind(struct ctx *c, const struct hull_oci_mount *m,
 	return 0;
 }
 
+static int push_ro_later(struct ctx *c, int mnt)
+{
+	struct ro_later *n = reallocarray(c->ro_later, c->n_ro_later + 1, sizeof(*n));
+	int fd;
+
+	if (!n)
+		return -ENOMEM;
+	c->ro_later = n;
+	fd = fcntl(mnt, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	c->ro_later[c->n_ro_later++] = (struct ro_later){ .fd = fd, .idx = c->idx };
+	return 0;
+}
+
+/* The superblock and the mount of each deferred read-only mount become read-only. */
+static int apply_ro_later(struct ctx *c, struct hull_error **reterr)
+{
+	for (size_t i = 0; i < c->n_ro_later; i++) {
+		_cleanup_close_ int fsfd = -EBADF;
+		int fd = c->ro_later[i].fd, r;
+
+		fsfd = fspick(fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+		r = fsfd < 0 ? -errno : fs_flag(fsfd, "ro");
+		if (r >= 0 && fsconfig(fsfd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0)
+			r = -errno;
+		if (r >= 0)
+			r = setattr(fd, false, MOUNT_ATTR_RDONLY, 0, 0, -EBADF);
+		if (r < 0)
+			return hull_error_errno(
+				reterr, r, "mounts[%zu]: make '%s' read-only", c->ro_later[i].idx,
+				c->o->config->mounts[c->ro_later[i].idx].destination);
+	}
+	return 0;
+}
+
 static bool data_has_mode(const char *data)
 {
 	_cleanup_free_ char *copy = NULL;
@@ -635,7 +679,8 @@ static int mount_fs(struct ctx *c, const struct hull_oci_mount *m,
 	_cleanup_close_ int target = -EBADF, mnt = -EBADF;
 	char kmsg[KMSG_MAX];
 	struct stat before;
-	bool existed;
+	unsigned long flags;
+	bool existed, ro_later = false;
 	int r;
 
 	if (!m->type || !m->type[0])
@@ -647,10 +692,29 @@ static int mount_fs(struct ctx *c, const struct hull_oci_mount *m,
 				      "mount '%s' on '%s': 'tmpcopyup' needs a tmpfs",
 				      mount_name(m), m->destination);
 
-	target = hull_open_in_root(c->root_fd, m->destination, O_PATH | O_DIRECTORY, NULL);
+	if (streq(m->type, "proc") || streq(m->type, "sysfs")) {
+		/*
+		 * As runc: a symlink (or file) where proc or sysfs goes is refused,
+		 * never followed, even inside the rootfs.
+		 */
+		target = hull_open_in_root(c->root_fd, m->destination, O_PATH | O_NOFOLLOW, NULL);
+		if (target >= 0 && fstat(target, &before) < 0)
+			return mount_error(reterr, -errno, m, NULL);
+		if (target >= 0 && !S_ISDIR(before.st_mode))
+			return hull_error_set(reterr, -ENOTDIR,
+					      "mounts[%zu].destination: filesystem '%s' must be "
+					      "mounted on ordinary directory ('%s' is %s)",
+					      c->idx, m->type, m->destination,
+					      S_ISLNK(before.st_mode) ? "a symlink"
+								      : "not a directory");
+		if (target < 0 && target != -ENOENT)
+			return mount_error(reterr, target, m, NULL);
+	} else {
+		target = hull_open_in_root(c->root_fd, m->destination, O_PATH | O_DIRECTORY, NULL);
+		if (target >= 0 && fstat(target, &before) < 0)
+			return mount_error(reterr, -errno, m, NULL);
+	}
 	existed = target >= 0;
-	if (existed && fstat(target, &before) < 0)
-		return mount_error(reterr, -errno, m, NULL);
 	if (!existed) {
 		target = hull_mkdir_in_root(c->root_fd, m->destination, false, 0755, NULL);
 		if (target < 0)
@@ -680,8 +744,17 @@ static int mount_fs(struct ctx *c, const struct hull_oci_mount *m,
 		/* no container cgroup to show: a plain mount of the filesystem */
 	}
 
-	mnt = fs_new(m->type, m->source, mo->flags, mo->data, hull_mount_flags_to_attr(mo->flags),
-		     kmsg, sizeof(kmsg));
+	/*
+	 * As runc: a read-only tmpfs or /dev is made read-only only after the
+	 * mounts below it (/dev/pts, device nodes) found their directories.
+	 */
+	flags = mo->flags;
+	if ((flags & MS_RDONLY) && (streq(m->type, "tmpfs") || dest_is(m->destination, "/dev"))) {
+		flags &= ~(unsigned long)MS_RDONLY;
+		ro_later = true;
+	}
+	mnt = fs_new(m->type, m->source, flags, mo->data, hull_mount_flags_to_attr(flags), kmsg,
+		     sizeof(kmsg));
 	if (mnt == -EPERM && streq(m->type, "sysfs")) {
 		uint64_t set = 0, clr = 0;
 
@@ -721,6 +794,11 @@ static int mount_fs(struct ctx *c, const struct hull_oci_mount *m,
 	r = attach(mnt, target);
 	if (r < 0)
 		return mount_error(reterr, r, m, NULL);
+	if (ro_later) {
+		r = push_ro_later(c, mnt);
+		if (r < 0)
+			return mount_error(reterr, r, m, NULL);
+	}
 	*ret_mnt = TAKE_FD(mnt);
 	return 0;
 }
@@ -961,6 +1039,7 @@ int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
 	for (size_t i = 0; i < o->config->n_mounts; i++) {
 		const struct hull_oci_mount *m = &o->config->mounts[i];
 
+		c.idx = i;
 		r = mount_one(&c, m, reterr);
 		if (r < 0)
 			goto out;
@@ -969,7 +1048,8 @@ int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
 	}
 
 	if (!dev_mount) {
-		r = hull_devices_setup(root, lc, false, o->in_userns, reterr);
+		/* runc's nodes right in the rootfs' /dev, replacing what is not one */
+		r = hull_devices_setup(root, lc, true, o->in_userns, reterr);
 	} else {
 		_cleanup_(mount_options_donep) struct hull_mount_options mo = {};
 
@@ -985,11 +1065,18 @@ int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
 	if (r < 0)
 		goto out;
 
+	r = apply_ro_later(&c, reterr);
+	if (r < 0)
+		goto out;
+
 	if (lc && lc->mount_label)
 		hull_debug("linux.mountLabel ignored: no SELinux support");
 	*ret_rootfs_fd = TAKE_FD(root);
 	r = 0;
 out:
+	for (size_t i = 0; i < c.n_ro_later; i++)
+		safe_close(c.ro_later[i].fd);
+	free(c.ro_later);
 	free(c.root_path);
 	return r;
 }
@@ -1057,10 +1144,12 @@ static int mask_path(int root, int *null_fd, const char *path, struct hull_error
 		r = attach(mnt, target);
 	} else {
 		if (*null_fd < 0) {
-			*null_fd = hull_open_in_root(root, "/dev/null", O_PATH, NULL);
+			/* never a /dev/null the rootfs made a symlink to a host file */
+			*null_fd = hull_open_device_in_root(root, "/dev/null", O_PATH | O_NOFOLLOW,
+							    S_IFCHR, 1, 3, reterr);
 			if (*null_fd < 0)
-				return hull_error_errno(reterr, *null_fd,
-							"mask '%s': open '/dev/null'", path);
+				return hull_error_wrap(reterr, *null_fd,
+						       "linux.maskedPaths: mask '%s'", path);
 		}
 		r = hull_mount_bind_fd(*null_fd, NULL, target, false, 0, 0);
 		safe_close(r);

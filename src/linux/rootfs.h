@@ -28,8 +28,9 @@ struct hull_rootfs_opts {
  * Phase 1, in the new mount namespace: sets / to MS_SLAVE|MS_REC (or the
  * rootfsPropagation asked for), binds the rootfs onto itself, performs the
  * config's mounts in order, and populates /dev (default devices,
- * linux.devices, /dev/pts with ptmx, /dev/shm, /dev/fd and stdio links) when
- * /dev is a tmpfs the config mounted.  Returns an O_PATH fd of the rootfs.
+ * linux.devices, /dev/pts with ptmx, /dev/shm, /dev/fd and stdio links)
+ * unless the config binds /dev from elsewhere.  Returns an O_PATH fd of the
+ * rootfs.
  */
 int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
 			struct hull_error **reterr);
@@ -38,7 +39,9 @@ int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
 int hull_rootfs_pivot(const struct hull_rootfs_opts *o, int rootfs_fd, struct hull_error **reterr);
 
 /*
- * Phase 3, after sysctls are written: maskedPaths, readonlyPaths, a read-only
+ * Phase 3, after sysctls are written: maskedPaths (files masked with the
+ * container's /dev/null only once it is checked to be the null device 1:3,
+ * directories with an empty read-only tmpfs), readonlyPaths, a read-only
  * root when root.readonly, and the final rootfsPropagation.
  */
 int hull_rootfs_finalize(const struct hull_rootfs_opts *o, struct hull_error **reterr);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -33,12 +34,17 @@ int hull_terminal_set_size(int fd, unsigned rows, unsigned cols)
 int hull_terminal_open(const struct hull_oci_process *p, int *ret_master, int *ret_slave,
 		       struct hull_error **reterr)
 {
-	_cleanup_close_ int master = -EBADF, slave = -EBADF;
+	_cleanup_close_ int root = -EBADF, master = -EBADF, slave = -EBADF;
 	int r;
 
-	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return hull_error_errno(reterr, -errno, "open '/'");
+	/* the container's /dev/ptmx must be a pty multiplexer (5:2), nothing it points elsewhere */
+	master = hull_open_device_in_root(root, "/dev/ptmx", O_RDWR | O_NOCTTY, S_IFCHR, 5, 2,
+					  reterr);
 	if (master < 0)
-		return hull_error_errno(reterr, -errno, "open '/dev/ptmx'");
+		return master;
 	if (unlockpt(master) < 0)
 		return hull_error_errno(reterr, -errno, "unlock pty");
 
@@ -97,9 +103,10 @@ int hull_terminal_mount_console(int slave, struct hull_error **reterr)
 	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return hull_error_errno(reterr, -errno, "open '/'");
-	target = hull_mkdir_in_root(root, "/dev/console", true, 0600, NULL);
+	/* a file of our own: a symlink at /dev/console is replaced, never followed */
+	target = hull_dev_bind_target(root, "/dev/console", reterr);
 	if (target < 0)
-		return hull_error_errno(reterr, target, "mount pty on '/dev/console'");
+		return hull_error_wrap(reterr, target, "mount pty on '/dev/console'");
 	r = hull_mount_bind_fd(slave, NULL, target, false, 0, 0);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "mount pty on '/dev/console'");

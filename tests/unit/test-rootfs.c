@@ -832,8 +832,8 @@ static void inspect_escape(int fd, const struct fixture *f)
 	int n = 0;
 	char *info = NULL;
 
-	/* proc landed on the rootfs itself (rootfs/proc -> "/") */
-	snprintf(path, sizeof(path), "%s/rootfs", f->dir);
+	/* proc landed on rootfs/proc (rootfs/up -> "/") */
+	snprintf(path, sizeof(path), "%s/rootfs/proc", f->dir);
 	report(fd, "rootfs-is-proc", "%d",
 	       statfs(path, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC);
 	/* and nowhere near the host's / */
@@ -865,7 +865,8 @@ static struct hull_oci_mount escape_mounts[] = {
 	  .source = S("shared"),
 	  .options = STRV("rbind") },
 	{ .destination = S("/abs/hull-escape-tmp"), .type = S("tmpfs"), .source = S("tmpfs") },
-	{ .destination = S("/proc"), .type = S("proc"), .source = S("proc") },
+	/* proc through a parent that is a symlink to "/": lands on rootfs/proc */
+	{ .destination = S("/up/proc"), .type = S("proc"), .source = S("proc") },
 };
 
 static void test_symlink_escape(void **state)
@@ -879,7 +880,7 @@ static void test_symlink_escape(void **state)
 	struct hull_rootfs_opts o = { .config = &c, .bundle_fd = f->dir_fd };
 	struct run run = { .opts = &o, .enter = false, .inspect = inspect_escape };
 
-	assert_int_equal(symlinkat("/", f->dir_fd, "rootfs/proc"), 0);
+	assert_int_equal(symlinkat("/", f->dir_fd, "rootfs/up"), 0);
 	assert_int_equal(symlinkat("../../../../../../etc", f->dir_fd, "rootfs/evil"), 0);
 	assert_int_equal(symlinkat("/tmp", f->dir_fd, "rootfs/abs"), 0);
 	for (int i = 0; i < 2; i++) {
@@ -914,6 +915,9 @@ static struct hull_oci_mount bad_option_mounts[] = {
 	  .type = S("tmpfs"),
 	  .source = S("tmpfs"),
 	  .options = STRV("mode=banana") },
+};
+static struct hull_oci_mount proc_symlink_mounts[] = {
+	{ .destination = S("/proc"), .type = S("proc"), .source = S("proc") },
 };
 static struct hull_oci_mount proc_target_mounts[] = {
 	{ .destination = S("/proc"), .type = S("proc"), .source = S("proc") },
@@ -977,6 +981,12 @@ static void test_errors(void **state)
 	assert_prepare_fails(
 		f, bad_option_mounts, ELEMENTSOF(bad_option_mounts), -EINVAL,
 		"mount 'tmpfs' on '/z' (tmpfs: Bad value for 'mode'): Invalid argument");
+	/* as runc: proc (or sysfs) is never mounted through a symlink */
+	assert_int_equal(renameat(f->dir_fd, "rootfs/proc", f->dir_fd, "rootfs/proc.dir"), 0);
+	assert_int_equal(symlinkat("/", f->dir_fd, "rootfs/proc"), 0);
+	assert_prepare_fails(f, proc_symlink_mounts, ELEMENTSOF(proc_symlink_mounts), -ENOTDIR,
+			     "mounts[0].destination: filesystem 'proc' must be mounted on ordinary "
+			     "directory ('/proc' is a symlink)");
 }
 
 int main(void)

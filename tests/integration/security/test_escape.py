@@ -1,6 +1,7 @@
 """Mount targets that try to leave the rootfs: symlinks in the rootfs pointing
-to host paths, and destinations with `..`. The runtime may refuse to run or
-mount inside the rootfs, but the host's tree must stay untouched."""
+to host paths, and destinations with `..`. Each test asserts what the runtime
+does (the refusal with its exit status and message, or the run and where the
+mount landed inside the rootfs) and that the host's tree stays untouched."""
 
 import contextlib
 import os
@@ -80,13 +81,14 @@ def run_and_check_host(hull, b, extra_watch=()):
 
 
 def test_proc_symlink_to_root(hull, bundle):
+    # As runc: proc is never mounted through a symlink, not even inside.
     b = bundle(["sh", "-c", "cat /proc/self/mountinfo"])
     replace_with_symlink(b.rootfs, "proc", "/")
     p = run_and_check_host(hull, b)
-    if p.returncode == 0:
-        # Mounted inside the rootfs (resolved as the container's "/"), never on
-        # the host: the container's mount table has no host path in it.
-        assert str(b.path) not in p.stdout.split("\n", 1)[1]
+    assert p.returncode != 0, helpers.describe(p, "ran")
+    assert "must be mounted on ordinary directory" in p.stderr
+    assert "proc" in p.stderr.split("must be mounted")[0][-20:]
+    assert p.stdout == ""
 
 
 def test_etc_symlink_with_bind_file(hull, bundle):
@@ -111,7 +113,12 @@ def test_etc_symlink_with_bind_file(hull, bundle):
             }
         )
         try:
-            run_and_check_host(hull, b)
+            p = run_and_check_host(hull, b)
+            # /etc/x resolves (inside) to the rootfs' /etc, a directory: a file
+            # cannot be bound there, and both runtimes say so.
+            assert p.returncode != 0, helpers.describe(p, "ran")
+            assert "/etc/x" in p.stderr
+            assert p.stdout == ""
         finally:
             leaked = os.path.join("/etc", marker)
             if os.path.lexists(leaked):
@@ -128,16 +135,19 @@ def test_etc_symlink_with_bind_file(hull, bundle):
 @pytest.mark.parametrize("with_dev_tmpfs", [True, False])
 def test_dev_symlink_to_host_dir(hull, bundle, with_dev_tmpfs):
     with host_target() as target:
-        b = bundle(["sh", "-c", "ls -la /dev/ 2>&1; true"])
+        b = bundle(["sh", "-c", "stat -c '%F %t:%T' /dev/null; readlink -f /dev/null"])
         replace_with_symlink(b.rootfs, "dev", target)
         if not with_dev_tmpfs:
             # Without a tmpfs on /dev runtimes create device nodes right in the
             # rootfs' /dev, i.e. through the symlink.
             b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/dev"]
         try:
-            run_and_check_host(hull, b, extra_watch=[target])
+            p = run_and_check_host(hull, b, extra_watch=[target])
             assert os.listdir(target) == []
             assert helpers.mounts_under(target) == []
+            # /dev resolved inside the rootfs (to rootfs/<target>) and got its nodes
+            assert p.returncode == 0, helpers.describe(p, "failed")
+            assert p.stdout == f"character special file 1:3\n{target}/null\n"
         except AssertionError:
             if hull.is_hull:
                 raise
@@ -151,21 +161,28 @@ def test_sys_fs_cgroup_symlink_to_host(hull, bundle):
         b = bundle(["true"])
         os.makedirs(os.path.join(b.rootfs, "sys/fs"), exist_ok=True)
         replace_with_symlink(b.rootfs, "sys", target)
-        run_and_check_host(hull, b, extra_watch=[target])
+        p = run_and_check_host(hull, b, extra_watch=[target])
         assert os.listdir(target) == []
+        # As runc: sysfs is never mounted through a symlink.
+        assert p.returncode != 0, helpers.describe(p, "ran")
+        assert "must be mounted on ordinary directory" in p.stderr
 
 
 def test_nested_symlink_chain_out_of_rootfs(hull, bundle):
     with host_target() as target:
-        b = bundle(["true"])
+        b = bundle(["grep", "-c", f" {target}/sub ", "/proc/self/mountinfo"])
         # /a -> ../../../../.. and /data -> /a/<target>: both must stay inside.
         os.symlink("../../../../../..", os.path.join(b.rootfs, "a"))
         os.symlink("/a" + target, os.path.join(b.rootfs, "data"))
         b.config["mounts"].append(
             {"destination": "/data/sub", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}
         )
-        run_and_check_host(hull, b, extra_watch=[target])
+        p = run_and_check_host(hull, b, extra_watch=[target])
         assert os.listdir(target) == []
+        # the tmpfs is on rootfs/<target>/sub, seen inside as <target>/sub
+        assert p.returncode == 0, helpers.describe(p, "failed")
+        assert p.stdout == "1\n"
+        assert os.path.isdir(os.path.join(b.rootfs, target.lstrip("/"), "sub"))
 
 
 @pytest.mark.parametrize(
@@ -191,8 +208,14 @@ def test_mount_destination_with_dotdot(hull, bundle, dest):
     try:
         p = run_and_check_host(hull, b)
         assert not os.path.exists(host_path)
-        if p.returncode == 0:
+        if hull.is_hull and not dest.startswith("/"):
+            # hull refuses a relative destination (runc warns and takes it)
+            assert p.returncode != 0, helpers.describe(p, "ran")
+            assert "destination: must be an absolute path" in p.stderr
+            assert not os.path.exists(os.path.join(b.rootfs, "tmp", marker))
+        else:
             # Resolved inside the rootfs: /tmp/<marker> of the container.
+            assert p.returncode == 0, helpers.describe(p, "failed")
             assert p.stdout.strip() == "1"
             assert os.path.isdir(os.path.join(b.rootfs, "tmp", marker))
     finally:

@@ -1081,11 +1081,81 @@ out:
 	return r;
 }
 
+/* True when `path` is `dir` or below it. */
+static bool path_below(const char *path, const char *dir)
+{
+	const char *rest;
+
+	if (streq(dir, "/"))
+		return true;
+	rest = startswith(path, dir);
+	return rest && (rest[0] == '\0' || rest[0] == '/');
+}
+
+/*
+ * With --no-pivot the old root stays in the mount namespace under the
+ * chroot, and the host's proc and sysfs in it would be "fully visible" to
+ * the kernel's mount_too_revealing() check, which then lets a process in
+ * the container mount a fresh procfs in a new user namespace.  As runc's
+ * msMoveRoot: every proc and sysfs mount of a whole filesystem outside the
+ * rootfs is detached, or covered with a tmpfs where it cannot be.
+ */
+static int hide_host_proc_sys(int rootfs_fd, struct hull_error **reterr)
+{
+	_cleanup_free_ char *info = NULL, *root = NULL;
+	char *save = NULL;
+	int r;
+
+	r = fd_path(rootfs_fd, &root);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "find the rootfs");
+	r = hull_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "read '/proc/self/mountinfo'");
+	for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *fields[5] = {}, *s = NULL, *tok, *sep, *fstype;
+		int i = 0;
+
+		sep = strstr(line, " - ");
+		if (!sep)
+			continue;
+		*sep = '\0';
+		fstype = strtok_r(sep + 3, " ", &s);
+		if (!fstype || (!streq(fstype, "proc") && !streq(fstype, "sysfs")))
+			continue;
+		s = NULL;
+		for (tok = strtok_r(line, " ", &s); tok && i < 5; tok = strtok_r(NULL, " ", &s))
+			fields[i++] = tok;
+		if (i < 5 || !streq(fields[3], "/"))
+			continue; /* not the whole filesystem: not one the kernel counts */
+		unescape_octal(fields[4]);
+		if (path_below(fields[4], root))
+			continue;
+		/* the detach must not travel back to the host */
+		if (mount(NULL, fields[4], NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue; /* a parent went already */
+			return hull_error_errno(reterr, -errno, "make '%s' a slave", fields[4]);
+		}
+		if (umount2(fields[4], MNT_DETACH) == 0)
+			continue;
+		if (errno != EINVAL && errno != EPERM)
+			return hull_error_errno(reterr, -errno, "unmount '%s'", fields[4]);
+		if (mount("tmpfs", fields[4], "tmpfs", MS_RDONLY, "size=0") < 0)
+			return hull_error_errno(reterr, -errno, "cover '%s'", fields[4]);
+	}
+	return 0;
+}
+
 int hull_rootfs_pivot(const struct hull_rootfs_opts *o, int rootfs_fd, struct hull_error **reterr)
 {
 	_cleanup_close_ int oldroot = -EBADF;
+	int r;
 
 	if (o->no_pivot) {
+		r = hide_host_proc_sys(rootfs_fd, reterr);
+		if (r < 0)
+			return r;
 		if (fchdir(rootfs_fd) < 0)
 			return hull_error_errno(reterr, -errno, "enter rootfs");
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)

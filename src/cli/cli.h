@@ -11,6 +11,12 @@
 struct cli {
 	struct hull_runtime rt;
 	const char *prog;
+	/*
+	 * Exit status for a failure of hull itself (1, as runc); exec sets 255
+	 * once its options are parsed, so callers can tell hull's failures from
+	 * the exit status of the process it ran.
+	 */
+	int fail_status;
 };
 
 struct cli_verb {

@@ -144,7 +144,8 @@ static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 		OPT_APPARMOR,
 		OPT_LABEL,
 		OPT_PRESERVE,
-		OPT_IGNORE
+		OPT_IGNORE_PAUSED,
+		OPT_CGROUP
 	};
 	static const struct option opts[] = {
 		{ "console-socket", required_argument, NULL, OPT_CONSOLE },
@@ -161,8 +162,8 @@ static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 		{ "apparmor", required_argument, NULL, OPT_APPARMOR },
 		{ "process-label", required_argument, NULL, OPT_LABEL },
 		{ "preserve-fds", required_argument, NULL, OPT_PRESERVE },
-		{ "ignore-paused", no_argument, NULL, OPT_IGNORE },
-		{ "cgroup", required_argument, NULL, OPT_IGNORE },
+		{ "ignore-paused", no_argument, NULL, OPT_IGNORE_PAUSED },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -225,6 +226,9 @@ static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 				r = hull_error_set(reterr, -EINVAL,
 						   "--preserve-fds: invalid count '%s'", optarg);
 			break;
+		case OPT_IGNORE_PAUSED:
+			o.ignore_paused = true;
+			break;
 		default:
 			break;
 		}
@@ -235,6 +239,8 @@ static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 		r = r < 0 ? r : 0;
 		goto out;
 	}
+	/* from here on a failure is hull's, not the process's: runc exits 255 */
+	cli->fail_status = 255;
 	r = cli_want_args(&cli_verb_exec, argc, argv, 1, -1, reterr);
 	if (r < 0)
 		goto out;
@@ -284,6 +290,9 @@ const struct cli_verb cli_verb_exec = {
 		 "  --no-new-privs           set no_new_privs\n"
 		 "  --apparmor PROFILE       AppArmor profile\n"
 		 "  --process-label LABEL    SELinux label\n"
-		 "  --preserve-fds N         pass N extra fds (from 3) to the process",
+		 "  --preserve-fds N         pass N extra fds (from 3) to the process\n"
+		 "  --ignore-paused          allow exec into a paused container (the process\n"
+		 "                           starts once the container is resumed)\n\n"
+		 "exit status: the process's, or 255 when hull itself fails",
 	.run = exec_run,
 };

@@ -73,7 +73,19 @@ static bool running_rootless(void)
 	return !user || !streq(user, "root");
 }
 
-int main(int argc, char **argv)
+struct global_opts {
+	const char *log_path;
+	enum hull_log_format format;
+	enum hull_log_level level;
+	bool root_given;
+};
+
+/*
+ * Parses the options before the verb into `cli` and `g`.  Returns 1 when
+ * --help or --version was answered (exit 0), 0 to go on, -errno on error.
+ */
+static int parse_global_options(struct cli *cli, struct global_opts *g, int argc, char **argv,
+				struct hull_error **reterr)
 {
 	enum {
 		OPT_ROOT = 256,
@@ -96,103 +108,132 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	_cleanup_error_ struct hull_error *err = NULL;
-	struct cli cli = { .rt = { .root = HULL_DEFAULT_ROOT }, .prog = "hull-runtime" };
-	enum hull_log_format format = HULL_LOG_TEXT;
-	enum hull_log_level level = HULL_LOG_WARN;
-	const char *log_path = NULL, *verb_name;
-	int log_fd = STDERR_FILENO, c, r = 0;
-	char rootless_root[4096];
-	bool root_given = false;
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOT:
-			cli.rt.root = optarg;
-			root_given = true;
+			cli->rt.root = optarg;
+			g->root_given = true;
 			break;
 		case OPT_LOG:
-			log_path = optarg;
+			g->log_path = optarg;
 			break;
 		case OPT_LOG_FORMAT:
-			if (hull_log_format_from_string(optarg, &format) < 0)
-				r = hull_error_set(
-					&err, -EINVAL,
+			if (hull_log_format_from_string(optarg, &g->format) < 0)
+				return hull_error_set(
+					reterr, -EINVAL,
 					"--log-format: unknown format '%s' (text or json)", optarg);
 			break;
 		case OPT_DEBUG:
-			level = HULL_LOG_DEBUG;
+			g->level = HULL_LOG_DEBUG;
 			break;
 		case OPT_SYSTEMD:
-			cli.rt.systemd_cgroup = true;
+			cli->rt.systemd_cgroup = true;
 			break;
 		case OPT_ROOTLESS:
 		case OPT_CRIU:
 			break; /* accepted for runc compatibility: hull detects rootless itself */
 		case 'v':
 			print_version();
-			return 0;
+			return 1;
 		case 'h':
 			print_help();
-			return 0;
+			return 1;
 		case ':':
-			r = hull_error_set(&err, -EINVAL, "option '%s' needs a value",
-					   argv[optind - 1]);
-			break;
+			return hull_error_set(reterr, -EINVAL, "option '%s' needs a value",
+					      argv[optind - 1]);
 		default:
-			r = hull_error_set(&err, -EINVAL, "unknown global option '%s'",
-					   argv[optind - 1]);
-			break;
-		}
-		if (r < 0)
-			goto fail;
-	}
-	if (log_path && *log_path) {
-		log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (log_fd < 0) {
-			log_fd = STDERR_FILENO;
-			r = hull_error_errno(&err, -errno, "open log '%s'", log_path);
-			goto fail;
+			return hull_error_set(reterr, -EINVAL, "unknown global option '%s'",
+					      argv[optind - 1]);
 		}
 	}
-	hull_log_setup(log_fd, format, level);
-	cli.rt.rootless = running_rootless();
-	if (cli.rt.rootless && !root_given) {
-		/* as runc: an unprivileged user keeps state in its own runtime dir */
-		const char *xdg = getenv("XDG_RUNTIME_DIR");
+	return 0;
+}
 
-		if (xdg && *xdg &&
-		    snprintf(rootless_root, sizeof(rootless_root), "%s/hull", xdg) <
-			    (int)sizeof(rootless_root))
-			cli.rt.root = rootless_root;
+/* Opens --log FILE (appending, as runc) and routes log lines there; returns the fd. */
+static int setup_log(const struct global_opts *g, struct hull_error **reterr)
+{
+	int fd = STDERR_FILENO;
+
+	if (g->log_path && *g->log_path) {
+		fd = open(g->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return hull_error_errno(reterr, -errno, "--log: open '%s'", g->log_path);
 	}
+	hull_log_setup(fd, g->format, g->level);
+	return fd;
+}
 
+/* As runc: an unprivileged user without --root keeps state in its own runtime dir. */
+static void pick_root(struct cli *cli, bool root_given, char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	cli->rt.rootless = running_rootless();
+	if (!cli->rt.rootless || root_given || !xdg || !*xdg)
+		return;
+	if (snprintf(buf, size, "%s/hull", xdg) < (int)size)
+		cli->rt.root = buf;
+}
+
+/* Runs the verb argv[0]; its return value (>= 0 an exit status) or -errno. */
+static int dispatch(struct cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+		if (!streq(verbs[i]->name, argv[0]))
+			continue;
+		optind = 0; /* getopt restarts for the verb's own options */
+		return verbs[i]->run(cli, argc, argv, reterr);
+	}
+	return hull_error_set(reterr, -EINVAL, "unknown command '%s' (see 'hull-runtime --help')",
+			      argv[0]);
+}
+
+/* The one place an error is printed: stderr, and the --log file in runc's format. */
+static void report_error(const struct hull_error *err, int r, int log_fd)
+{
+	const char *msg = err && err->msg ? err->msg : strerror(-r);
+
+	if (log_fd != STDERR_FILENO)
+		hull_err("%s", msg);
+	fprintf(stderr, "hull-runtime: %s\n", msg);
+}
+
+int main(int argc, char **argv)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	struct cli cli = {
+		.rt = { .root = HULL_DEFAULT_ROOT },
+		.prog = "hull-runtime",
+		.fail_status = 1,
+	};
+	struct global_opts g = { .format = HULL_LOG_TEXT, .level = HULL_LOG_WARN };
+	char rootless_root[4096];
+	int log_fd = STDERR_FILENO, r;
+
+	r = parse_global_options(&cli, &g, argc, argv, &err);
+	if (r > 0)
+		return 0;
+	if (r >= 0)
+		r = log_fd = setup_log(&g, &err);
+	if (r < 0) {
+		report_error(err, r, STDERR_FILENO);
+		return 1;
+	}
+	pick_root(&cli, g.root_given, rootless_root, sizeof(rootless_root));
 	if (optind >= argc) {
 		print_help();
 		return 1;
 	}
-	verb_name = argv[optind];
-	if (streq(verb_name, "help")) {
+	if (streq(argv[optind], "help")) {
 		print_help();
 		return 0;
 	}
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
-		if (!streq(verbs[i]->name, verb_name))
-			continue;
-		argc -= optind;
-		argv += optind;
-		optind = 0; /* getopt restarts for the verb's own options */
-		r = verbs[i]->run(&cli, argc, argv, &err);
-		if (r < 0)
-			goto fail;
+	r = dispatch(&cli, argc - optind, argv + optind, &err);
+	if (r >= 0)
 		return r;
-	}
-	r = hull_error_set(&err, -EINVAL, "unknown command '%s' (see 'hull-runtime --help')",
-			   verb_name);
-fail:
-	if (log_fd != STDERR_FILENO)
-		hull_err("%s", err && err->msg ? err->msg : strerror(-r));
-	fprintf(stderr, "hull-runtime: %s\n", err && err->msg ? err->msg : strerror(-r));
-	return 1;
+	report_error(err, r, log_fd);
+	return cli.fail_status;
 }

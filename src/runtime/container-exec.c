@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -323,7 +324,15 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 	r = container_open_state(rt, id, false, &e.dir_fd, &e.state, reterr);
 	if (r < 0)
 		goto out;
-	if (e.state->status != HULL_STATUS_RUNNING && e.state->status != HULL_STATUS_CREATED) {
+	if (e.state->status == HULL_STATUS_PAUSED && !o->ignore_paused) {
+		r = hull_error_set(reterr, -EINVAL,
+				   "cannot exec in container '%s': it is paused "
+				   "(use --ignore-paused to override)",
+				   id);
+		goto out;
+	}
+	if (e.state->status != HULL_STATUS_RUNNING && e.state->status != HULL_STATUS_CREATED &&
+	    e.state->status != HULL_STATUS_PAUSED) {
 		r = hull_error_set(reterr, -EINVAL, "cannot exec in container '%s': it is %s", id,
 				   hull_status_name(e.state->status));
 		goto out;
@@ -350,6 +359,12 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 		r = hull_error_errno(reterr, -errno, "socketpair");
 		goto out;
 	}
+	/*
+	 * Paused: the process freezes as it enters the cgroup and goes on at
+	 * resume, which takes the container's lock exclusively: let go of it.
+	 */
+	if (e.state->status == HULL_STATUS_PAUSED)
+		(void)flock(e.dir_fd, LOCK_UN);
 	if (!o->detach) {
 		wait_block_signals(&oldmask);
 		blocked = true;

@@ -121,6 +121,8 @@ struct hull_exec_opts {
 	const char *console_socket;
 	const char *pid_file;
 	bool detach;
+	/* exec into a paused container: the process starts frozen (runc --ignore-paused) */
+	bool ignore_paused;
 	unsigned preserve_fds;
 };
 

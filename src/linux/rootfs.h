@@ -22,6 +22,7 @@ struct hull_rootfs_opts {
 	bool no_pivot;			  /* MS_MOVE + chroot instead of pivot_root */
 	bool in_userns;			  /* bind host devices instead of mknod */
 	bool cgroupns;			  /* the container has its own cgroup namespace */
+	bool no_mount_ns;		  /* it shares ours: chroot only, nothing is mounted */
 };
 
 /*

@@ -132,9 +132,6 @@ static int plan_namespaces(struct create_ctx *c, struct hull_error **reterr)
 		c->unshare_flags = c->clone_flags & ~(unsigned long)(CLONE_NEWUSER | CLONE_NEWPID);
 		c->clone_flags &= ~c->unshare_flags;
 	}
-	if (!hull_oci_config_namespace(c->config, HULL_NS_MNT))
-		return hull_error_set(reterr, -EINVAL,
-				      "linux.namespaces: a mount namespace is required");
 	if (c->new_userns && lc->n_uid_mappings == 0)
 		return hull_error_set(reterr, -EINVAL,
 				      "linux.uidMappings: required with a new user namespace");

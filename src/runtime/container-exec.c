@@ -41,6 +41,7 @@ struct exec_ctx {
 	struct hull_seccomp_program *seccomp;
 	int dir_fd;
 	int ns_fds[_HULL_NS_MAX];
+	int root_fd; /* the init's root, when there is no mount namespace to join */
 	int sync[2];
 	int pidfd;
 	int pty_master;
@@ -56,6 +57,7 @@ static void exec_ctx_done(struct exec_ctx *e)
 	hull_cgroup_free(e->cgroup);
 	hull_seccomp_program_free(e->seccomp);
 	safe_close(e->dir_fd);
+	safe_close(e->root_fd);
 	hull_ns_close_all(e->ns_fds);
 	safe_close(e->sync[0]);
 	safe_close(e->sync[1]);
@@ -83,6 +85,15 @@ static int open_container_namespaces(struct exec_ctx *e, struct hull_error **ret
 		if (fstat(e->ns_fds[t], &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
 		    a.st_dev == b.st_dev)
 			e->ns_fds[t] = safe_close(e->ns_fds[t]);
+	}
+	if (!hull_oci_config_namespace(e->config, HULL_NS_MNT)) {
+		char path[64];
+
+		/* the init chrooted into the rootfs in our mount namespace: follow it */
+		snprintf(path, sizeof(path), "/proc/%d/root", (int)e->state->pid);
+		e->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (e->root_fd < 0)
+			return hull_error_errno(reterr, -errno, "open '%s'", path);
 	}
 	return 0;
 }
@@ -130,6 +141,8 @@ static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
 	}
 	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return hull_error_errno(reterr, -errno, "become root in the user namespace");
+	if (e->root_fd >= 0 && (fchdir(e->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0))
+		return hull_error_errno(reterr, -errno, "enter the container's root");
 	if (e->p->terminal) {
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
 
@@ -312,7 +325,7 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 	bool blocked = false;
 	int r;
 
-	e.dir_fd = e.sync[0] = e.sync[1] = e.pidfd = e.pty_master = -EBADF;
+	e.dir_fd = e.root_fd = e.sync[0] = e.sync[1] = e.pidfd = e.pty_master = -EBADF;
 	for (int i = 0; i < _HULL_NS_MAX; i++)
 		e.ns_fds[i] = -EBADF;
 

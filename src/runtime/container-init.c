@@ -14,6 +14,7 @@
 #include <string.h>
 #include <linux/sched.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -53,9 +54,12 @@ static int setup_terminal(struct create_ctx *c, struct hull_error **reterr)
 	r = sync_send(c->sync[1], SYNC_PTY, 0, NULL, master);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "send pty to runtime");
-	r = hull_terminal_mount_console(slave, reterr);
-	if (r < 0)
-		return r;
+	/* without a mount namespace of its own, a mount would land in the host's */
+	if (hull_oci_config_namespace(c->config, HULL_NS_MNT)) {
+		r = hull_terminal_mount_console(slave, reterr);
+		if (r < 0)
+			return r;
+	}
 	return hull_terminal_make_controlling(slave, reterr);
 }
 
@@ -77,11 +81,15 @@ static int close_inherited_fds(struct create_ctx *c, struct hull_error **reterr)
 static int wait_for_start(struct create_ctx *c, struct hull_error **reterr)
 {
 	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fifo_fd);
 	/* blocks until `start` opens the other end */
-	fd = RETRY_EINTR(open(path, O_WRONLY | O_CLOEXEC));
+	if (fstat(c->fifo_fd, &st) == 0 && S_ISDIR(st.st_mode))
+		fd = RETRY_EINTR(openat(c->fifo_fd, FIFO_FILE, O_WRONLY | O_CLOEXEC));
+	else
+		fd = RETRY_EINTR(open(path, O_WRONLY | O_CLOEXEC));
 	if (fd < 0)
 		return hull_error_errno(reterr, -errno, "open exec fifo");
 	if (hull_write_all(fd, "0", 1) < 0)
@@ -127,6 +135,7 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		.no_pivot = c->o->no_pivot,
 		.in_userns = c->new_userns || c->ns_fds[HULL_NS_USER] >= 0,
 		.cgroupns = c->cgroupns,
+		.no_mount_ns = !hull_oci_config_namespace(cfg, HULL_NS_MNT),
 	};
 	_cleanup_free_ char *exec_path = NULL;
 	_cleanup_close_ int rootfs_fd = -EBADF, listener = -EBADF;
@@ -281,6 +290,15 @@ _noreturn_ void container_init(struct create_ctx *c)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	reset_signals();
 	c->sync[0] = safe_close(c->sync[0]);
+	if (!hull_oci_config_namespace(c->config, HULL_NS_MNT)) {
+		/*
+		 * Without a mount namespace nothing is mounted, so no /proc to
+		 * reopen the fifo through: keep the state directory (a new O_PATH
+		 * description, which holds no lock) and open it by name.
+		 */
+		safe_close(c->fifo_fd);
+		c->fifo_fd = openat(c->dir_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
 	c->dir_fd = safe_close(c->dir_fd); /* holds the container lock */
 	r = init_run(c, &err);
 	if (c->sync[1] >= 0)

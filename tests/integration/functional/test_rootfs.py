@@ -73,3 +73,67 @@ def test_no_fresh_procfs_with_no_pivot_same_as_runc(hull, reference, bundle):
         assert p.returncode == 0, helpers.describe(p, "failed")
         outs.append(p.stdout)
     assert outs[0] == outs[1]
+
+
+def host_mount_table():
+    with open("/proc/self/mountinfo") as f:
+        return [line.split(" - ")[0].split()[4] for line in f]
+
+
+def no_mount_ns_bundle(bundle, args):
+    b = bundle(args)
+    b.config["linux"]["namespaces"] = [
+        n for n in b.config["linux"]["namespaces"] if n["type"] != "mount"
+    ]
+    # as runc, masks cannot be had without a mount namespace (see the refusal test)
+    b.config["linux"]["maskedPaths"] = []
+    b.config["linux"]["readonlyPaths"] = []
+    return b
+
+
+def test_config_without_mount_namespace_runs_and_leaves_host_mounts(hull, bundle):
+    b = no_mount_ns_bundle(
+        bundle, ["sh", "-c", "readlink /proc/self/ns/mnt 2>&1; ls /; echo x > /marker; sleep 10"]
+    )
+    os.rmdir(os.path.join(b.rootfs, "proc"))  # nothing gets mounted: ls shows the rootfs as is
+    ours = set(m for m in host_mount_table() if b.path.as_posix() in m)
+    before = host_mount_table()
+    cid = hull.create(b)
+    hull.start(cid)
+    # a later exec lands in the container's root too, not in the host's
+    p = hull("exec", cid, "sh", "-c", "cat /marker; test -e /bin/busybox && echo rootfs", check=False)
+    assert p.returncode == 0, helpers.describe(p, "failed")
+    assert p.stdout == "x\nrootfs\n"
+    assert host_mount_table() == before
+    assert ours == set()
+    hull.kill(cid, "KILL")
+    hull.wait_status(cid, "stopped")
+    hull.delete(cid)
+    assert host_mount_table() == before
+    assert sorted(os.listdir(b.rootfs)) == sorted(
+        ["bin", "dev", "etc", "home", "linuxrc", "marker", "root", "run", "sbin", "sys", "tmp",
+         "usr", "var"]
+    )
+
+
+def test_masks_without_mount_namespace_are_refused(hull, bundle, request):
+    b = no_mount_ns_bundle(bundle, ["true"])
+    b.config["linux"]["maskedPaths"] = ["/proc/kcore"]
+    before = host_mount_table()
+    p = hull.run(b, timeout=30)
+    assert p.returncode != 0, helpers.describe(p, "ran")
+    if hull.is_hull:
+        assert "linux.maskedPaths: cannot be applied without a mount namespace" in p.stderr
+    else:
+        assert "without a private MNT namespace" in p.stderr
+    assert host_mount_table() == before
+
+
+def test_rootfs_propagation_unbindable(hull, bundle):
+    b = bundle(["awk", "$5 == \"/\"", "/proc/self/mountinfo"])
+    b.config["linux"]["rootfsPropagation"] = "unbindable"
+    p = hull.run(b, timeout=30)
+    if not hull.is_hull and p.returncode != 0:
+        pytest.xfail("runc 1.1.5 binds the rootfs after making it unbindable (EINVAL); crun works")
+    assert p.returncode == 0, helpers.describe(p, "failed")
+    assert " unbindable " in p.stdout, p.stdout

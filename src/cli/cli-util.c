@@ -182,3 +182,64 @@ int cli_parse_bytes(const char *s, int64_t *ret)
 	*ret = (int64_t)(v * (double)mult);
 	return 0;
 }
+
+int cli_parse_duration(const char *s, int64_t *ret_ns)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {
+		{ "ns", 1 },   { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "\xce\xbcs", 1e3 },
+		{ "ms", 1e6 }, { "s", 1e9 },  { "m", 60e9 },	    { "h", 3600e9 },
+	};
+	const char *p = s;
+	double total = 0;
+	bool neg = false;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (streq(p, "0")) {
+		*ret_ns = 0;
+		return 0;
+	}
+	if (!*p)
+		return -EINVAL;
+	while (*p) {
+		const char *start = p;
+		double v = 0, frac = 0, scale = 1;
+		size_t best = 0, ulen = 0;
+		bool digits = false;
+
+		while (*p >= '0' && *p <= '9') {
+			v = v * 10 + (*p++ - '0');
+			digits = true;
+		}
+		if (*p == '.') {
+			p++;
+			while (*p >= '0' && *p <= '9') {
+				frac = frac * 10 + (*p++ - '0');
+				scale *= 10;
+				digits = true;
+			}
+		}
+		if (!digits || p == start)
+			return -EINVAL;
+		for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+			size_t n = strlen(units[i].unit);
+
+			/* longest match: "ms" before "m" */
+			if (strncmp(p, units[i].unit, n) == 0 && n > ulen) {
+				best = i;
+				ulen = n;
+			}
+		}
+		if (ulen == 0)
+			return -EINVAL;
+		p += ulen;
+		total += (v + frac / scale) * units[best].ns;
+		if (total > 9.2e18)
+			return -ERANGE;
+	}
+	*ret_ns = (int64_t)(neg ? -total : total);
+	return 0;
+}

@@ -57,6 +57,13 @@ char *cli_abspath(const char *path);
 /* "100m", "1G", "512" -> bytes (binary multiples, like runc's RAMInBytes); -1 stays -1. */
 int cli_parse_bytes(const char *s, int64_t *ret);
 
+/*
+ * A Go duration ("100ms", "1s", "2m", "1m30s", "1.5h"; units ns us µs ms s m h)
+ * -> nanoseconds.  -EINVAL on bad syntax, -ERANGE beyond int64.  A sign is
+ * accepted (the caller checks it); a bare "0" is zero, as in Go.
+ */
+int cli_parse_duration(const char *s, int64_t *ret_ns);
+
 /* Options shared by create and run; `detach`/`keep` may be NULL (create). */
 int cli_parse_create(const struct cli_verb *verb, int argc, char **argv, struct hull_create_opts *o,
 		     bool *detach, bool *keep, const char **ret_id, struct hull_error **reterr);

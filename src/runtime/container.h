@@ -110,6 +110,20 @@ int hull_container_update(const struct hull_runtime *rt, const char *id,
 int hull_container_stats(const struct hull_runtime *rt, const char *id, struct json_object **ret,
 			 struct hull_error **reterr);
 
+/* Receives each event of hull_container_events(); a negative return stops the stream. */
+typedef int (*hull_event_fn)(struct json_object *event, void *userdata);
+
+/*
+ * runc's `events` stream: {"type":"stats",...} every `interval_ms` and
+ * {"type":"oom","id":..} whenever the kernel OOM-kills a process of the
+ * container.  Returns 0 once the container is gone (deleted: its state
+ * directory or memory cgroup removed), -errno when it cannot be watched.
+ * Holds no lock between events; every wait is bounded by `interval_ms` and a
+ * one-second existence check.
+ */
+int hull_container_events(const struct hull_runtime *rt, const char *id, uint64_t interval_ms,
+			  hull_event_fn fn, void *userdata, struct hull_error **reterr);
+
 /*
  * The container's own process (from its saved config.json), for `exec`
  * to start from before applying its flags.

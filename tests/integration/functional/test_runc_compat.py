@@ -170,3 +170,99 @@ def test_log_debug_lines(runtimes, bundle, tmp_path):
         cid = rt.prepare(b)
         rt("run", "--bundle", b.path, cid, global_args=["--log", quiet])
         assert "level=debug" not in (quiet.read_text() if quiet.exists() else "")
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+class EventStream:
+    """`events` running in the background; lines read from a temp file."""
+
+    def __init__(self, rt, cid, *flags):
+        self.out = tempfile.TemporaryFile("w+")
+        self.err = tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen(
+            rt.argv("events", *flags, cid),
+            stdin=subprocess.DEVNULL,
+            stdout=self.out,
+            stderr=self.err,
+            text=True,
+        )
+
+    def events(self):
+        self.out.seek(0)
+        return [json.loads(ln) for ln in self.out.read().splitlines() if ln.strip()]
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.out.close()
+        self.err.close()
+
+
+def test_events_end_when_container_deleted(runtimes, bundle):
+    for rt in runtimes:
+        b, cid = start_sleeper(rt, bundle)
+        ev = EventStream(rt, cid, "--interval", "100ms")
+        try:
+            helpers.wait_for(
+                lambda: any(e["type"] == "stats" for e in ev.events()), 20, "a stats event"
+            )
+            assert ev.proc.poll() is None
+            rt.delete(cid, force=True)
+            rc = ev.wait(timeout=30)
+            assert rc == 0, (rt, rc, ev.events()[-1:])
+            stats = [e for e in ev.events() if e["type"] == "stats"]
+            assert stats and all(e["id"] == cid for e in stats)
+            assert "cpu" in stats[0]["data"] and "memory" in stats[0]["data"]
+        finally:
+            ev.close()
+
+
+def test_events_report_oom_kills(runtimes, bundle):
+    limit = 32 * 1024 * 1024
+    mem = {"limit": limit, "swap": limit}
+    for rt in runtimes:
+        b, cid = start_sleeper(rt, bundle, linux={"resources": {"memory": mem}})
+        ev = EventStream(rt, cid, "--interval", "1m")
+        try:
+            # the stream may not be listening yet when the first OOM happens:
+            # keep making OOM kills (bounded) until one is reported
+            for _ in range(40):
+                rt("exec", cid, "dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1",
+                   check=False)
+                if any(e["type"] == "oom" for e in ev.events()):
+                    break
+            ooms = [e for e in ev.events() if e["type"] == "oom"]
+            assert ooms, (rt, ev.events())
+            assert ooms[0] == {"type": "oom", "id": cid}
+            assert rt.state(cid)["status"] == "running"  # only dd was killed
+            rt.delete(cid, force=True)
+            assert ev.wait(timeout=30) == 0, rt
+        finally:
+            ev.close()
+
+
+@pytest.mark.parametrize("bad", ["bad", "5", "1x", "0", "-1s", ""])
+def test_events_interval_rejected(runtimes, bad):
+    for rt in runtimes:
+        p = rt("events", "--interval", bad, helpers.new_id("x"), check=False)
+        assert p.returncode == 1, (rt, helpers.describe(p, "events"))
+        if rt.is_hull:
+            assert "--interval" in p.stderr and "does not exist" not in p.stderr
+
+
+@pytest.mark.parametrize("good", ["100ms", "1s", "2m", "1m30s", "1.5h", "500us"])
+def test_events_interval_accepted(runtimes, good):
+    for rt in runtimes:
+        # a valid duration gets as far as looking the container up
+        p = rt("events", "--interval", good, helpers.new_id("x"), check=False)
+        assert p.returncode == 1
+        assert "interval" not in p.stderr, (rt, p.stderr)

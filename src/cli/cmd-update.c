@@ -3,11 +3,17 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/file.h"
+#include "util/log.h"
 #include "util/str.h"
+
+#ifndef RDTGROUP_SUPER_MAGIC
+#define RDTGROUP_SUPER_MAGIC 0x7655821
+#endif
 
 enum {
 	OPT_BLKIO_WEIGHT = 256,
@@ -47,6 +53,27 @@ static int read_resources(const char *path, struct hull_oci_resources **ret,
 	return 0;
 }
 
+/*
+ * Intel RDT (resctrl): runc refuses these when the kernel's resctrl
+ * filesystem is not mounted at /sys/fs/resctrl; hull has no resctrl backend
+ * at all, so it refuses them either way, saying which case it is.
+ */
+static int rdt_refuse(int opt, const char *name, struct hull_error **reterr)
+{
+	struct statfs sfs;
+	bool mounted = statfs("/sys/fs/resctrl", &sfs) == 0 && sfs.f_type == RDTGROUP_SUPER_MAGIC;
+
+	if (mounted)
+		return hull_error_set(reterr, -EOPNOTSUPP,
+				      "--%s: Intel RDT (resctrl) is not supported by hull-runtime",
+				      name);
+	return hull_error_set(reterr, -EOPNOTSUPP,
+			      "--%s: Intel RDT/%s: %s is not enabled "
+			      "(resctrl is not mounted at /sys/fs/resctrl)",
+			      name, opt == OPT_L3 ? "CAT" : "MBA",
+			      opt == OPT_L3 ? "l3 cache schema" : "memory bandwidth schema");
+}
+
 static int set_flag(struct hull_oci_resources *res, int opt, const char *name, const char *v,
 		    struct hull_error **reterr)
 {
@@ -77,8 +104,7 @@ static int set_flag(struct hull_oci_resources *res, int opt, const char *name, c
 		break;
 	case OPT_L3:
 	case OPT_MEMBW:
-		return hull_error_set(reterr, -EOPNOTSUPP, "--%s: Intel RDT is not supported",
-				      name);
+		return rdt_refuse(opt, name, reterr);
 	default:
 		r = hull_parse_u64(v, &u);
 		break;
@@ -181,8 +207,10 @@ static int update_run(struct cli *cli, int argc, char **argv, struct hull_error 
 		if (!res)
 			return hull_error_errno(reterr, -ENOMEM, "update");
 	}
-	/* single-value flags win over the file, as in runc */
-	for (size_t i = 0; i < n_flags; i++) {
+	/* as runc: with --resources the single-value flags are not read */
+	if (file && n_flags > 0)
+		hull_warn("update: --resources given, ignoring the other flags (as runc does)");
+	for (size_t i = 0; i < n_flags && !file; i++) {
 		const char *name = "";
 
 		for (const struct option *o = opts; o->name; o++)
@@ -213,6 +241,9 @@ const struct cli_verb cli_verb_update = {
 		 "  --cpuset-cpus LIST          CPUs allowed\n"
 		 "  --cpuset-mems LIST          memory nodes allowed\n"
 		 "  --blkio-weight N            block IO weight (10-1000)\n"
-		 "  --pids-limit N              maximum number of tasks (-1: none)",
+		 "  --pids-limit N              maximum number of tasks (-1: none)\n"
+		 "  --l3-cache-schema S         Intel RDT/CAT schema (refused: needs resctrl)\n"
+		 "  --mem-bw-schema S           Intel RDT/MBA schema (refused: needs resctrl)\n\n"
+		 "With --resources the other flags are ignored, as runc does.",
 	.run = update_run,
 };

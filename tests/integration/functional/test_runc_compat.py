@@ -266,3 +266,108 @@ def test_events_interval_accepted(runtimes, good):
         p = rt("events", "--interval", good, helpers.new_id("x"), check=False)
         assert p.returncode == 1
         assert "interval" not in p.stderr, (rt, p.stderr)
+
+
+# -- update -----------------------------------------------------------------------------------
+
+# flag, value, controller, file, expected content (v1 files; this host is hybrid)
+UPDATE_FLAGS = [
+    ("--memory", "64m", "memory", "memory.limit_in_bytes", "67108864"),
+    ("--memory-swap", "128m", "memory", "memory.memsw.limit_in_bytes", "134217728"),
+    ("--memory-reservation", "32m", "memory", "memory.soft_limit_in_bytes", "33554432"),
+    ("--cpu-share", "512", "cpu", "cpu.shares", "512"),
+    ("--cpu-period", "200000", "cpu", "cpu.cfs_period_us", "200000"),
+    ("--cpu-quota", "50000", "cpu", "cpu.cfs_quota_us", "50000"),
+    ("--cpu-rt-period", "900000", "cpu", "cpu.rt_period_us", "900000"),
+    ("--cpu-rt-runtime", "0", "cpu", "cpu.rt_runtime_us", "0"),
+    ("--cpuset-cpus", "0", "cpuset", "cpuset.cpus", "0"),
+    ("--cpuset-mems", "0", "cpuset", "cpuset.mems", "0"),
+    ("--pids-limit", "100", "pids", "pids.max", "100"),
+]
+
+
+def cgroup_file(pid, controller, name):
+    return (helpers.cgroup_dir(pid, controller) / name).read_text().strip()
+
+
+def blkio_weight(pid):
+    d = helpers.cgroup_dir(pid, "blkio")
+    for name in ("blkio.weight", "blkio.bfq.weight"):
+        if (d / name).exists():
+            return (d / name).read_text().split()[-1]
+    return None
+
+
+@pytest.mark.skipif(helpers.is_cgroup_v2_only(), reason="asserts cgroup v1 files")
+def test_update_flags_land_in_cgroup(runtimes, bundle):
+    results = {}
+    for rt in runtimes:
+        b, cid = start_sleeper(rt, bundle)
+        pid = rt.state(cid)["pid"]
+        argv = ["update"]
+        for flag, value, *_ in UPDATE_FLAGS:
+            argv += [flag, value]
+        rt(*argv, "--blkio-weight", "300", cid)
+        got = {f[0]: cgroup_file(pid, f[2], f[3]) for f in UPDATE_FLAGS}
+        got["--blkio-weight"] = blkio_weight(pid)
+        # -1 is "unlimited"
+        rt("update", "--memory", "-1", "--memory-swap", "-1", "--pids-limit", "-1",
+           "--cpu-quota", "-1", cid)
+        got["unlimited"] = (
+            int(cgroup_file(pid, "memory", "memory.limit_in_bytes")) > 2**60,
+            cgroup_file(pid, "pids", "pids.max"),
+            cgroup_file(pid, "cpu", "cpu.cfs_quota_us"),
+        )
+        rt.delete(cid, force=True)
+        results[rt.name] = got
+        for flag, value, ctrl, name, want in UPDATE_FLAGS:
+            assert got[flag] == want, (rt, flag, got[flag])
+        assert got["unlimited"] == (True, "max", "-1"), rt
+    if len(results) == 2:
+        a, b = results.values()
+        assert a == b
+
+
+@pytest.mark.skipif(helpers.is_cgroup_v2_only(), reason="asserts cgroup v1 files")
+def test_update_resources_file_and_stdin(runtimes, bundle, tmp_path):
+    for rt in runtimes:
+        b, cid = start_sleeper(rt, bundle)
+        pid = rt.state(cid)["pid"]
+        f = tmp_path / f"{rt.name}-res.json"
+        f.write_text(json.dumps({"memory": {"limit": 50331648}, "pids": {"limit": 77}}))
+        rt("update", "-r", f, cid)
+        assert cgroup_file(pid, "memory", "memory.limit_in_bytes") == "50331648"
+        assert cgroup_file(pid, "pids", "pids.max") == "77"
+        res = json.dumps({"memory": {"limit": 41943040}, "cpu": {"shares": 256}})
+        rt("update", "--resources", "-", cid, input=res)
+        assert cgroup_file(pid, "memory", "memory.limit_in_bytes") == "41943040"
+        assert cgroup_file(pid, "cpu", "cpu.shares") == "256"
+        # as runc: with -r the single-value flags are not read
+        rt("update", "-r", f, "--pids-limit", "55", cid)
+        assert cgroup_file(pid, "pids", "pids.max") == "77"
+        rt.delete(cid, force=True)
+
+
+def test_update_bad_values(runtimes, bundle):
+    for rt in runtimes:
+        b, cid = start_sleeper(rt, bundle)
+        for flag, bad in [("--memory", "bogus"), ("--cpu-share", "x"), ("--pids-limit", "1.5")]:
+            p = rt("update", flag, bad, cid, check=False)
+            assert p.returncode == 1, (rt, flag)
+            if rt.is_hull:
+                assert flag in p.stderr and bad in p.stderr
+        rt.delete(cid, force=True)
+
+
+@pytest.mark.skipif(
+    any(ln.split()[2] == "resctrl" for ln in open("/proc/mounts") if len(ln.split()) > 2),
+    reason="resctrl is mounted",
+)
+@pytest.mark.parametrize("flag,value", [("--l3-cache-schema", "L3:0=f"), ("--mem-bw-schema", "MB:0=50")])
+def test_update_rdt_without_resctrl(runtimes, bundle, flag, value):
+    for rt in runtimes:
+        b, cid = start_sleeper(rt, bundle)
+        p = rt("update", flag, value, cid, check=False)
+        assert p.returncode == 1, (rt, helpers.describe(p, "update"))
+        assert "Intel RDT" in p.stderr and "not enabled" in p.stderr, (rt, p.stderr)
+        rt.delete(cid, force=True)

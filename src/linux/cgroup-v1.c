@@ -924,9 +924,17 @@ static int v1_destroy(const struct hull_cgroup *cg, struct hull_error **reterr)
 	bool any = false;
 	int ret = 0;
 
-	for (size_t i = 0; i < cg->layout->n_hierarchies; i++)
-		if (access(cg->dirs[i], F_OK) == 0)
+	/*
+	 * The common case: the container has exited and its cgroup is empty, so a
+	 * plain rmdir succeeds in every hierarchy (the kernel refuses it while a
+	 * task or a child cgroup is left).  Only what is left is walked below.
+	 */
+	for (size_t i = 0; i < cg->layout->n_hierarchies; i++) {
+		if (rmdir(cg->dirs[i]) == 0)
+			hull_cgroup_rmdir_parents(hier(cg, i)->mount_point, cg->path);
+		else if (errno != ENOENT)
 			any = true;
+	}
 	if (!any)
 		return 0;
 	/* kill what is left and wait for it to leave (bounded: 5 s) */

@@ -668,7 +668,14 @@ static int v2_destroy(const struct hull_cgroup *cg, struct hull_error **reterr)
 {
 	int u = hull_cgroup_layout_unified(cg->layout), r;
 
-	if (u < 0 || access(cg->dirs[u], F_OK) < 0)
+	if (u < 0)
+		return 0;
+	/* the common case: an exited container's empty cgroup goes with one rmdir */
+	if (rmdir(cg->dirs[u]) == 0) {
+		hull_cgroup_rmdir_parents(cg->layout->hierarchies[u].mount_point, cg->path);
+		return 0;
+	}
+	if (errno == ENOENT)
 		return 0;
 	/* kill what is left and wait for it to leave (bounded: 5 s) */
 	for (unsigned i = 0; i < 250; i++) {

@@ -7,6 +7,8 @@ pkgs=(
 	# build
 	gcc make meson ninja-build pkg-config clang-format
 	libjson-c-dev libseccomp-dev libcap-dev
+	# hull's system images: tar/compression, sha256, distro builds
+	libarchive-dev libssl-dev debootstrap
 	# tests
 	libcmocka-dev python3 python3-pytest busybox-static uidmap iproute2 strace procps util-linux
 	# reference runtimes for differential tests and benchmarks
@@ -15,6 +17,13 @@ pkgs=(
 	# that build their busybox images (scripts/make-busybox-images.sh)
 	podman conmon containerd docker.io umoci skopeo
 )
+
+# hull's system containers take their id ranges (65536 ids each) from root's
+# subordinate ids: add a range for root when there is none
+# (docs/system-containers.md)
+for f in /etc/subuid /etc/subgid; do
+	grep -q '^root:' "$f" 2>/dev/null || echo 'root:1000000:1000000000' >>"$f"
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hull (the instance manager) front end: shared helpers for the per-verb files. */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "instance/instance.h"
+#include "util/error.h"
+
+struct hull_cli {
+	const char *state_dir; /* --state-dir, or NULL ($HULL_DIR, /var/lib/hull) */
+	struct hull_home *home;
+};
+
+struct hull_cli_verb {
+	const char *name;
+	const char *summary;
+	const char *usage; /* arguments and options, printed by --help */
+	int (*run)(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr);
+};
+
+extern const struct hull_cli_verb hull_verb_image, hull_verb_init, hull_verb_launch,
+	hull_verb_start, hull_verb_stop, hull_verb_delete, hull_verb_list, hull_verb_info,
+	hull_verb_exec;
+
+/* Opens the state directory once (cli->home). */
+int hull_cli_home(struct hull_cli *cli, struct hull_error **reterr);
+
+/*
+ * getopt_long over a verb's argv (argv[0] is the verb).  -h/--help prints the
+ * usage and returns 1; an unknown option returns -EINVAL with a message.
+ */
+int hull_cli_getopt(const struct hull_cli_verb *verb, int argc, char **argv, const char *shortopts,
+		    const struct option *longopts, int *ret_opt, struct hull_error **reterr);
+
+/* Checks the number of positional arguments left after options ("missing <what>"). */
+int hull_cli_want_args(const struct hull_cli_verb *verb, int argc, char **argv, int min, int max,
+		       const char *what, struct hull_error **reterr);
+
+/* Parses a non-negative number of seconds for `option`. */
+int hull_cli_parse_seconds(const char *option, const char *s, unsigned *ret,
+			   struct hull_error **reterr);

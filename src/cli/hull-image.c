@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hull image import|build|list|show|delete|alias */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/hull-cli.h"
+#include "util/json.h"
+#include "util/str.h"
+
+static void print_image_line(const struct hull_image *img)
+{
+	_cleanup_free_ char *aliases = hull_strv_join(img->aliases, ",");
+
+	printf("%-14.12s %-24s %-20s %s\n", img->fingerprint, aliases && *aliases ? aliases : "-",
+	       img->created ? img->created : "-", img->source ? img->source : "-");
+}
+
+static struct json_object *image_json(const struct hull_image *img)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	hull_strv_foreach (s, img->aliases)
+		json_object_array_add(a, json_object_new_string(s));
+	json_object_object_add(o, "fingerprint", json_object_new_string(img->fingerprint));
+	json_object_object_add(o, "aliases", a);
+	json_object_object_add(o, "source", json_object_new_string(img->source ? img->source : ""));
+	json_object_object_add(o, "created",
+			       json_object_new_string(img->created ? img->created : ""));
+	json_object_object_add(o, "size", json_object_new_uint64(img->size));
+	return o;
+}
+
+static int image_import(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	static const struct option opts[] = { { "alias", required_argument, NULL, 'a' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
+	static const struct hull_cli_verb v = { "image import", "import a rootfs tarball",
+						"FILE.tar[.gz|.xz|.zst] [--alias NAME]", NULL };
+	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
+	const char *alias = NULL;
+	int c, r;
+
+	while ((r = hull_cli_getopt(&v, argc, argv, "a:", opts, &c, reterr)) == 0 && c != -1)
+		if (c == 'a')
+			alias = optarg;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = hull_cli_want_args(&v, argc, argv, 1, 1, "the tarball", reterr);
+	if (r < 0)
+		return r;
+	r = hull_cli_home(cli, reterr);
+	if (r < 0)
+		return r;
+	r = hull_image_import(cli->home->images, argv[optind], alias, &img, reterr);
+	if (r < 0)
+		return r;
+	printf("%s\n", img->fingerprint);
+	return 0;
+}
+
+struct progress {
+	bool tty;
+	unsigned lines;
+};
+
+static void build_progress(const char *line, void *userdata)
+{
+	struct progress *p = userdata;
+
+	p->lines++;
+	/* debootstrap's own steps ("I: Retrieving libc6 2.36-9") are the progress */
+	if (!startswith(line, "I: ") && !startswith(line, "W: ") && !startswith(line, "E: "))
+		return;
+	if (p->tty)
+		fprintf(stderr, "\r\033[K[%u] %.100s", p->lines, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+static int image_build(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	static const struct option opts[] = { { "rebuild", no_argument, NULL, 'r' },
+					      { "mirror", required_argument, NULL, 'm' },
+					      { "cache-dir", required_argument, NULL, 'c' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
+	static const struct hull_cli_verb v = {
+		"image build", "build a distro image with debootstrap (cached: built once)",
+		"debian/11|debian/12|debian/13 [--rebuild] [--mirror URL] [--cache-dir DIR]", NULL
+	};
+	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
+	struct progress p = { .tty = isatty(STDERR_FILENO) };
+	struct hull_image_build_opts o = { .progress = build_progress, .userdata = &p };
+	int c, r;
+
+	while ((r = hull_cli_getopt(&v, argc, argv, "", opts, &c, reterr)) == 0 && c != -1) {
+		if (c == 'r')
+			o.rebuild = true;
+		else if (c == 'm')
+			o.mirror = optarg;
+		else if (c == 'c')
+			o.cache_dir = optarg;
+	}
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = hull_cli_want_args(&v, argc, argv, 1, 1, "the distro/release", reterr);
+	if (r < 0)
+		return r;
+	r = hull_cli_home(cli, reterr);
+	if (r < 0)
+		return r;
+	if (!o.cache_dir)
+		o.cache_dir = cli->home->cache_path;
+	r = hull_image_build(cli->home->images, argv[optind], &o, &img, reterr);
+	if (p.tty && p.lines)
+		fprintf(stderr, "\n");
+	if (r < 0)
+		return r;
+	printf("%s\n", img->fingerprint);
+	return 0;
+}
+
+static int image_list(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
+	static const struct hull_cli_verb v = { "image list", "list images",
+						"[--format table|json]", NULL };
+	struct hull_image **l = NULL;
+	const char *format = "table";
+	size_t n = 0;
+	int c, r;
+
+	while ((r = hull_cli_getopt(&v, argc, argv, "f:", opts, &c, reterr)) == 0 && c != -1)
+		if (c == 'f')
+			format = optarg;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (!streq(format, "table") && !streq(format, "json"))
+		return hull_error_set(reterr, -EINVAL, "--format: expected table or json, got '%s'",
+				      format);
+	r = hull_cli_want_args(&v, argc, argv, 0, 0, "", reterr);
+	if (r >= 0)
+		r = hull_cli_home(cli, reterr);
+	if (r >= 0)
+		r = hull_image_list(cli->home->images, &l, &n, reterr);
+	if (r < 0)
+		return r;
+	if (streq(format, "json")) {
+		_cleanup_json_ struct json_object *a = json_object_new_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(a, image_json(l[i]));
+		printf("%s\n",
+		       json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		printf("%-14s %-24s %-20s %s\n", "FINGERPRINT", "ALIASES", "CREATED", "SOURCE");
+		for (size_t i = 0; i < n; i++)
+			print_image_line(l[i]);
+	}
+	hull_image_list_free(l, n);
+	return 0;
+}
+
+static int image_show(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	static const struct hull_cli_verb v = { "image show", "show one image as JSON", "IMAGE",
+						NULL };
+	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
+	_cleanup_json_ struct json_object *o = NULL;
+	int c, r;
+
+	while ((r = hull_cli_getopt(&v, argc, argv, "", NULL, &c, reterr)) == 0 && c != -1)
+		;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = hull_cli_want_args(&v, argc, argv, 1, 1, "the image", reterr);
+	if (r >= 0)
+		r = hull_cli_home(cli, reterr);
+	if (r >= 0)
+		r = hull_image_get(cli->home->images, argv[optind], &img, reterr);
+	if (r < 0)
+		return r;
+	o = image_json(img);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	return 0;
+}
+
+static int image_delete(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	static const struct hull_cli_verb v = { "image delete",
+						"delete an image (not while an instance uses it)",
+						"IMAGE", NULL };
+	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
+	_cleanup_free_ char *user = NULL;
+	int c, r;
+
+	while ((r = hull_cli_getopt(&v, argc, argv, "", NULL, &c, reterr)) == 0 && c != -1)
+		;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = hull_cli_want_args(&v, argc, argv, 1, 1, "the image", reterr);
+	if (r >= 0)
+		r = hull_cli_home(cli, reterr);
+	if (r >= 0)
+		r = hull_image_get(cli->home->images, argv[optind], &img, reterr);
+	if (r < 0)
+		return r;
+	if (hull_instance_image_in_use(cli->home, img->fingerprint, &user) > 0)
+		return hull_error_set(reterr, -EBUSY, "image '%s' is used by instance '%s'",
+				      argv[optind], user ? user : "?");
+	return hull_image_delete(cli->home->images, img->fingerprint, reterr);
+}
+
+static int image_alias(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	static const struct option opts[] = { { "delete", no_argument, NULL, 'd' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
+	static const struct hull_cli_verb v = { "image alias", "name an image, or remove a name",
+						"ALIAS IMAGE | --delete ALIAS", NULL };
+	bool del = false;
+	int c, r;
+
+	while ((r = hull_cli_getopt(&v, argc, argv, "d", opts, &c, reterr)) == 0 && c != -1)
+		if (c == 'd')
+			del = true;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = hull_cli_want_args(&v, argc, argv, del ? 1 : 2, del ? 1 : 2,
+			       del ? "the alias" : "the alias and the image", reterr);
+	if (r >= 0)
+		r = hull_cli_home(cli, reterr);
+	if (r < 0)
+		return r;
+	if (del)
+		return hull_image_alias_delete(cli->home->images, argv[optind], reterr);
+	return hull_image_alias_set(cli->home->images, argv[optind], argv[optind + 1], reterr);
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr);
+} subs[] = {
+	{ "import", image_import }, { "build", image_build },	{ "list", image_list },
+	{ "show", image_show },	    { "delete", image_delete }, { "alias", image_alias },
+};
+
+static int image_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+		printf("usage: hull image %s\n", hull_verb_image.usage);
+		return argc < 2 ? hull_error_set(reterr, -EINVAL, "image: missing subcommand") : 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(subs); i++)
+		if (streq(argv[1], subs[i].name)) {
+			optind = 0;
+			return subs[i].run(cli, argc - 1, argv + 1, reterr);
+		}
+	return hull_error_set(reterr, -EINVAL,
+			      "image: unknown subcommand '%s' (import, build, list, show, delete, "
+			      "alias)",
+			      argv[1]);
+}
+
+const struct hull_cli_verb hull_verb_image = {
+	.name = "image",
+	.summary = "manage system images: import, build, list, show, delete, alias",
+	.usage = "import|build|list|show|delete|alias ...",
+	.run = image_run,
+};

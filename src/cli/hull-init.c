@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hull init IMAGE NAME, hull launch IMAGE NAME (init + start) */
+#include <errno.h>
+#include <stdio.h>
+
+#include "cli/hull-cli.h"
+#include "util/str.h"
+
+static int init_common(const struct hull_cli_verb *v, bool start, struct hull_cli *cli, int argc,
+		       char **argv, struct hull_error **reterr)
+{
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
+	_cleanup_strv_free_ char **config = NULL;
+	struct hull_init_opts o = {};
+	const char *name;
+	int c, r;
+
+	while ((r = hull_cli_getopt(v, argc, argv, "c:", opts, &c, reterr)) == 0 && c != -1)
+		if (c == 'c' && hull_strv_push(&config, optarg) < 0)
+			return -ENOMEM;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = hull_cli_want_args(v, argc, argv, 2, 2, "the image and the instance name", reterr);
+	if (r >= 0)
+		r = hull_cli_home(cli, reterr);
+	if (r < 0)
+		return r;
+	name = argv[optind + 1];
+	o.config = config;
+	o.subuid_file = getenv("HULL_SUBUID_FILE");
+	o.subgid_file = getenv("HULL_SUBGID_FILE");
+	r = hull_instance_init(cli->home, argv[optind], name, &o, reterr);
+	if (r < 0 || !start)
+		return r;
+	r = hull_instance_start(cli->home, name, reterr);
+	if (r < 0) {
+		/* launch is all or nothing: a failed start leaves no instance behind */
+		_cleanup_error_ struct hull_error *ignored = NULL;
+
+		hull_instance_delete(cli->home, name, true, &ignored);
+		return hull_error_wrap(reterr, r, "launch '%s'", name);
+	}
+	return 0;
+}
+
+static int init_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	return init_common(&hull_verb_init, false, cli, argc, argv, reterr);
+}
+
+static int launch_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	return init_common(&hull_verb_launch, true, cli, argc, argv, reterr);
+}
+
+const struct hull_cli_verb hull_verb_init = {
+	.name = "init",
+	.summary = "create an instance of an image without starting it",
+	.usage = "IMAGE NAME [-c KEY=VALUE]...",
+	.run = init_run,
+};
+
+const struct hull_cli_verb hull_verb_launch = {
+	.name = "launch",
+	.summary = "create and start an instance",
+	.usage = "IMAGE NAME [-c KEY=VALUE]...",
+	.run = launch_run,
+};

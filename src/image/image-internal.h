@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared between the image room's files; not part of its interface. */
+#pragma once
+
+#include <stdint.h>
+
+#include "image/image.h"
+
+struct hull_image_store {
+	int fd; /* the store directory */
+};
+
+/* flock()s <store>/.lock exclusively; returns the lock fd (close to unlock). */
+int image_store_lock(struct hull_image_store *s, struct hull_error **reterr);
+
+/* Makes an empty ".tmp-<tag>-<pid>" directory with an empty rootfs/ inside; its name in tmp. */
+int image_store_tmp(struct hull_image_store *s, const char *tag, char *tmp, size_t size,
+		    struct hull_error **reterr);
+
+/*
+ * Writes tmp/image.json and renames tmp to <fingerprint> (lock held).  When
+ * the fingerprint exists already, tmp is removed and the existing image kept.
+ */
+int image_store_commit(struct hull_image_store *s, const char *tmp, const char *fingerprint,
+		       const char *source, uint64_t size, struct hull_error **reterr);
+
+/* Points alias at fingerprint (lock held). */
+int image_alias_set_locked(struct hull_image_store *s, const char *alias, const char *fingerprint,
+			   struct hull_error **reterr);
+
+/* The fingerprint an alias names, or NULL (lock held or not: aliases.json is replaced atomically).
+ */
+char *image_alias_lookup(struct hull_image_store *s, const char *alias);
+
+/* The current time as RFC 3339 UTC ("2026-12-02T08:46:26Z") in buf[32]. */
+void image_now_rfc3339(char buf[32]);

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * System images: a content-addressed store of unpacked root filesystems.
+ *
+ * Layout under the store directory (normally <state-dir>/images):
+ *   <fingerprint>/rootfs      the unpacked tree, shared read-only by instances
+ *   <fingerprint>/image.json  {"fingerprint","source","created","size"}
+ *   aliases.json              {"debian/12": "<fingerprint>", ...}
+ *   .lock                     flock()ed by every change
+ *   .tmp-*                    an import or build in progress (removed on failure)
+ *
+ * The fingerprint of an imported image is the sha256 of its tarball; a built
+ * image's is the sha256 of the build recipe and the time it was built.  Every
+ * metadata write is atomic (temp file + fsync + rename), and an image
+ * directory appears under its fingerprint only once it is complete.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define HULL_IMAGE_FINGERPRINT_LEN 64
+
+struct hull_image {
+	char *fingerprint; /* sha256, lowercase hex */
+	char **aliases;	   /* NULL-terminated, sorted; may be empty */
+	char *source;	   /* "import:<file name>" or "build:<distro>/<release>" */
+	char *created;	   /* RFC 3339, UTC */
+	uint64_t size;	   /* bytes of the tarball (0 for built images) */
+};
+
+void hull_image_free(struct hull_image *img);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hull_image *, hull_image_free)
+void hull_image_list_free(struct hull_image **l, size_t n);
+
+struct hull_image_store;
+
+/*
+ * Opens (creating when missing) the store at dirfd/path.  The store keeps an
+ * fd of its directory; every later operation works relative to it.
+ */
+int hull_image_store_open(int dirfd, const char *path, struct hull_image_store **ret,
+			  struct hull_error **reterr);
+void hull_image_store_free(struct hull_image_store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hull_image_store *, hull_image_store_free)
+int hull_image_store_fd(const struct hull_image_store *s);
+
+/* Checks an alias: 1-128 of [A-Za-z0-9._+:/-], no '..', no leading or trailing '/'. */
+int hull_image_alias_check(const char *alias, struct hull_error **reterr);
+
+/*
+ * Imports a rootfs tarball (plain, gzip, xz, zstd, bzip2: libarchive detects
+ * the filter).  A tarball already in the store is not unpacked again; the
+ * alias (may be NULL) is (re)pointed at it.  Hostile entries (absolute names,
+ * '..', entries through a symlink, hard links out of the tree, device nodes)
+ * refuse the whole import with one line naming the entry, and leave nothing.
+ */
+int hull_image_import(struct hull_image_store *s, const char *tarball, const char *alias,
+		      struct hull_image **ret, struct hull_error **reterr);
+
+/*
+ * Finds an image by alias, full fingerprint or a unique fingerprint prefix of
+ * at least 12 characters.  -ENOENT with "unknown image '<ref>'" otherwise.
+ */
+int hull_image_get(struct hull_image_store *s, const char *ref, struct hull_image **ret,
+		   struct hull_error **reterr);
+/* All images, sorted by fingerprint. */
+int hull_image_list(struct hull_image_store *s, struct hull_image ***ret, size_t *ret_n,
+		    struct hull_error **reterr);
+/* Removes an image and every alias pointing at it. */
+int hull_image_delete(struct hull_image_store *s, const char *ref, struct hull_error **reterr);
+/* Points `alias` at the image `ref` names (replacing an existing alias). */
+int hull_image_alias_set(struct hull_image_store *s, const char *alias, const char *ref,
+			 struct hull_error **reterr);
+int hull_image_alias_delete(struct hull_image_store *s, const char *alias,
+			    struct hull_error **reterr);
+
+/* Opens <fingerprint>/rootfs (O_PATH | O_DIRECTORY). */
+int hull_image_rootfs_open(struct hull_image_store *s, const char *fingerprint, int *ret_fd,
+			   struct hull_error **reterr);
+
+/* Progress callback for builds: one line of the builder's output at a time. */
+typedef void (*hull_image_progress_fn)(const char *line, void *userdata);
+
+struct hull_image_build_opts {
+	const char *mirror;    /* NULL: the machine's configured Debian mirror */
+	const char *cache_dir; /* where debootstrap keeps downloaded .debs; may be NULL */
+	bool rebuild;	       /* build even when the alias already names an image */
+	hull_image_progress_fn progress;
+	void *userdata;
+};
+
+/*
+ * Builds "debian/<release>" (11, 12, 13 or a codename) with debootstrap
+ * (variant minbase plus systemd-sysv, dbus, iproute2, ifupdown,
+ * isc-dhcp-client, locales with en_US.UTF-8) and aliases it as `name`.  When
+ * the alias already names an image and !rebuild, returns that image.
+ */
+int hull_image_build(struct hull_image_store *s, const char *name,
+		     const struct hull_image_build_opts *o, struct hull_image **ret,
+		     struct hull_error **reterr);
+
+/* The Debian mirror from /etc/apt/sources.list.d/debian.sources or sources.list. */
+char *hull_image_default_mirror(void);
+
+enum hull_unpack_flags {
+	HULL_UNPACK_ALLOW_DEVICES = 1 << 0, /* create char/block device nodes */
+};
+
+/*
+ * Unpacks the tar stream readable from `tar_fd` into the directory `root_fd`
+ * (every entry resolved from root_fd with openat2(RESOLVE_IN_ROOT |
+ * RESOLVE_NO_SYMLINKS), never by path strings).  On a hostile entry returns
+ * -EPERM with "entry '<name>': <why>"; the caller removes what was unpacked.
+ */
+int hull_tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
+		    struct hull_error **reterr);
+
+/* sha256 of everything readable from fd, as 64 lowercase hex characters + NUL. */
+int hull_sha256_fd(int fd, char ret[HULL_IMAGE_FINGERPRINT_LEN + 1]);

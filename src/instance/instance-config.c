@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* instance.json, names, config keys and subordinate id ranges. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "instance/instance-internal.h"
+#include "util/file.h"
+#include "util/json.h"
+#include "util/str.h"
+
+void hull_instance_config_free(struct hull_instance_config *c)
+{
+	if (!c)
+		return;
+	free(c->name);
+	free(c->image);
+	free(c->image_ref);
+	free(c->created);
+	hull_strv_free(c->config);
+	free(c);
+}
+
+static int parse_idmap(const char *path, struct json_object *v, void *field,
+		       struct hull_error **reterr);
+
+static const struct hull_json_field idmap_fields[] = {
+	{ "uid", hull_json_parse_u32, offsetof(struct hull_instance_config, uid_base), true },
+	{ "gid", hull_json_parse_u32, offsetof(struct hull_instance_config, gid_base), true },
+	{ "count", hull_json_parse_u32, offsetof(struct hull_instance_config, id_count), true },
+	{},
+};
+
+static const struct hull_json_field config_fields[] = {
+	{ "name", hull_json_parse_string, offsetof(struct hull_instance_config, name), true },
+	{ "image", hull_json_parse_string, offsetof(struct hull_instance_config, image), true },
+	{ "image_ref", hull_json_parse_string, offsetof(struct hull_instance_config, image_ref),
+	  false },
+	{ "created", hull_json_parse_string, offsetof(struct hull_instance_config, created),
+	  false },
+	{ "idmap", parse_idmap, 0, true },
+	{ "config", hull_json_parse_string_map, offsetof(struct hull_instance_config, config),
+	  false },
+	{},
+};
+
+static int parse_idmap(const char *path, struct json_object *v, void *field,
+		       struct hull_error **reterr)
+{
+	/* the table's offset is 0: field is the whole config */
+	if (!json_object_is_type(v, json_type_object))
+		return hull_json_type_error(path, "an object", reterr);
+	return hull_json_dispatch(path, v, idmap_fields, field, 0, reterr);
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts a key/value strv by key (pairs move together). */
+static void sort_pairs(char **kv)
+{
+	size_t n = hull_strv_length(kv) / 2;
+	char *(*pairs)[2] = (char *(*)[2])kv;
+
+	qsort(pairs, n, sizeof(pairs[0]), cmp_pair);
+}
+
+int hull_instance_config_parse(const char *text, size_t len, struct hull_instance_config **ret,
+			       struct hull_error **reterr)
+{
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	_cleanup_json_ struct json_object *o = NULL;
+	int r;
+
+	r = hull_json_parse(text, len, "instance.json", &o, reterr);
+	if (r < 0)
+		return r;
+	if (!json_object_is_type(o, json_type_object))
+		return hull_json_type_error("instance.json", "an object", reterr);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	r = hull_json_dispatch("", o, config_fields, c, HULL_JSON_ALLOW_UNKNOWN, reterr);
+	if (r < 0)
+		return r;
+	r = hull_instance_name_check(c->name, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "name");
+	if (c->id_count == 0 || (uint64_t)c->uid_base + c->id_count > UINT32_MAX ||
+	    (uint64_t)c->gid_base + c->id_count > UINT32_MAX)
+		return hull_error_set(reterr, -EINVAL,
+				      "idmap.count: expected 1 or more ids "
+				      "within 32 bits");
+	if (!c->config) {
+		c->config = calloc(1, sizeof(char *));
+		if (!c->config)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; c->config[i]; i += 2) {
+		r = hull_instance_key_check(c->config[i], c->config[i + 1], reterr);
+		if (r < 0)
+			return hull_error_wrap(reterr, r, "config");
+	}
+	sort_pairs(c->config);
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+char *hull_instance_config_format(const struct hull_instance_config *c)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	struct json_object *idmap = json_object_new_object(), *cfg = json_object_new_object();
+
+	if (!o || !idmap || !cfg) {
+		json_object_put(idmap);
+		json_object_put(cfg);
+		return NULL;
+	}
+	json_object_object_add(o, "name", json_object_new_string(c->name));
+	json_object_object_add(o, "image", json_object_new_string(c->image));
+	if (c->image_ref)
+		json_object_object_add(o, "image_ref", json_object_new_string(c->image_ref));
+	if (c->created)
+		json_object_object_add(o, "created", json_object_new_string(c->created));
+	json_object_object_add(idmap, "uid", json_object_new_int64(c->uid_base));
+	json_object_object_add(idmap, "gid", json_object_new_int64(c->gid_base));
+	json_object_object_add(idmap, "count", json_object_new_int64(c->id_count));
+	json_object_object_add(o, "idmap", idmap);
+	for (size_t i = 0; c->config && c->config[i]; i += 2)
+		json_object_object_add(cfg, c->config[i], json_object_new_string(c->config[i + 1]));
+	json_object_object_add(o, "config", cfg);
+	return strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+const char *hull_instance_config_get(const struct hull_instance_config *c, const char *key)
+{
+	for (size_t i = 0; c->config && c->config[i]; i += 2)
+		if (streq(c->config[i], key))
+			return c->config[i + 1];
+	return NULL;
+}
+
+int hull_instance_name_check(const char *name, struct hull_error **reterr)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 63 || !isalpha((unsigned char)name[0]))
+		return hull_error_set(reterr, -EINVAL,
+				      "instance name '%s': expected 1 to 63 letters, digits or "
+				      "'-', starting with a letter",
+				      name ? name : "");
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-')
+			return hull_error_set(reterr, -EINVAL,
+					      "instance name '%s': only letters, digits and '-' "
+					      "allowed",
+					      name);
+	return 0;
+}
+
+static int parse_bytes(const char *s, uint64_t *ret)
+{
+	char *end = NULL;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -errno;
+	switch (tolower((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'k':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'm':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'g':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || v > UINT64_MAX / mult)
+		return -EINVAL;
+	*ret = v * mult;
+	return 0;
+}
+
+int hull_instance_key_check(const char *key, const char *value, struct hull_error **reterr)
+{
+	uint64_t v;
+
+	if (!value)
+		return hull_error_set(reterr, -EINVAL, "'%s': expected key=value", key);
+	if (streq(key, "limits.memory")) {
+		if (parse_bytes(value, &v) < 0 || v < (4u << 20))
+			return hull_error_set(reterr, -EINVAL,
+					      "limits.memory: expected a size of at least 4MiB "
+					      "such as '512MiB' or '2G', got '%s'",
+					      value);
+		return 0;
+	}
+	if (streq(key, "limits.processes")) {
+		if (hull_parse_u64(value, &v) < 0 || v == 0)
+			return hull_error_set(reterr, -EINVAL,
+					      "limits.processes: expected a positive number, got "
+					      "'%s'",
+					      value);
+		return 0;
+	}
+	if (streq(key, "security.privileged")) {
+		if (streq(value, "false"))
+			return 0;
+		return hull_error_set(reterr, -EINVAL,
+				      "security.privileged: only 'false' is supported today, got "
+				      "'%s'",
+				      value);
+	}
+	if (startswith(key, "user.") && key[5])
+		return 0;
+	return hull_error_set(reterr, -EINVAL,
+			      "unknown config key '%s' (known: limits.memory, limits.processes, "
+			      "security.privileged, user.*)",
+			      key);
+}
+
+uint64_t instance_memory_limit(const struct hull_instance_config *c)
+{
+	const char *v = hull_instance_config_get(c, "limits.memory");
+	uint64_t b = 0;
+
+	return v && parse_bytes(v, &b) >= 0 ? b : 0;
+}
+
+int hull_subid_read(const char *file, const char *user, struct hull_id_range **ret, size_t *ret_n,
+		    struct hull_error **reterr)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ struct hull_id_range *l = NULL;
+	size_t n = 0;
+	char *save = NULL;
+	int r;
+
+	r = hull_read_file_at(AT_FDCWD, file, &text, NULL);
+	if (r < 0 && r != -ENOENT)
+		return hull_error_errno(reterr, r, "read '%s'", file);
+	for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		uint32_t start, count;
+		void *p;
+
+		if (!c2)
+			continue;
+		*c1 = *c2 = '\0';
+		if (!streq(line, user) || hull_parse_u32(c1 + 1, &start) < 0 ||
+		    hull_parse_u32(c2 + 1, &count) < 0 || count < HULL_ID_RANGE ||
+		    (uint64_t)start + count > UINT32_MAX)
+			continue;
+		p = realloc(l, (n + 1) * sizeof(*l));
+		if (!p)
+			return -ENOMEM;
+		l = p;
+		l[n++] = (struct hull_id_range){ .start = start, .count = count };
+	}
+	if (n == 0)
+		return hull_error_set(reterr, -ENOENT,
+				      "no subordinate ids for '%s' in '%s' (add a line such as "
+				      "'%s:1000000:1000000000')",
+				      user, file, user);
+	*ret = TAKE_PTR(l);
+	*ret_n = n;
+	return 0;
+}
+
+int hull_subid_allocate(const struct hull_id_range *ranges, size_t n_ranges, const uint32_t *used,
+			size_t n_used, uint32_t *ret)
+{
+	for (size_t i = 0; i < n_ranges; i++) {
+		uint64_t end = (uint64_t)ranges[i].start + ranges[i].count;
+
+		for (uint64_t b = ranges[i].start; b + HULL_ID_RANGE <= end; b += HULL_ID_RANGE) {
+			bool taken = false;
+
+			for (size_t j = 0; j < n_used && !taken; j++)
+				taken = used[j] < b + HULL_ID_RANGE &&
+					(uint64_t)used[j] + HULL_ID_RANGE > b;
+			if (!taken) {
+				*ret = (uint32_t)b;
+				return 0;
+			}
+		}
+	}
+	return -ENOSPC;
+}

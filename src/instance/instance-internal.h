@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared between the instance room's files; not part of its interface. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "instance/instance.h"
+
+/* Bytes of limits.memory (0 when unset). */
+uint64_t instance_memory_limit(const struct hull_instance_config *c);
+
+/* Opens instances/<name> (O_DIRECTORY); -ENOENT with "unknown instance '<name>'". */
+int instance_open(struct hull_home *h, const char *name, struct hull_error **reterr);
+
+/* Reads and parses <instance>/instance.json. */
+int instance_config_load(int dirfd, struct hull_instance_config **ret, struct hull_error **reterr);
+
+/* flock()s <instance>/lock exclusively; returns the lock fd. */
+int instance_lock(int dirfd, struct hull_error **reterr);
+
+/* True while the instance's monitor holds monitor.lock. */
+bool instance_monitor_alive(int dirfd);
+
+/* Writes state.json: {"status", "init_pid", "monitor_pid", "started", "last_exit"}. */
+int instance_state_write(int dirfd, const char *status, pid_t init_pid, pid_t monitor_pid,
+			 const char *started, int last_exit);
+
+/* The OCI config of a system container for this instance (rootfs at <bundle>/rootfs). */
+struct json_object *instance_oci_config(const struct hull_instance_config *c);
+
+/*
+ * Puts the instance back at rest after its container is gone or the monitor
+ * died: deletes the runtime's container (force), unmounts the rootfs, records
+ * `last_exit` as stopped.
+ */
+int instance_cleanup(struct hull_home *h, int dirfd, const char *name, int last_exit,
+		     struct hull_error **reterr);
+
+/* The current time as RFC 3339 UTC in buf[32]. */
+void instance_now(char buf[32]);
+
+/* Chowns the cgroups of pid (each hierarchy, not their roots) to uid:gid. */
+int instance_cgroup_delegate(pid_t pid, uid_t uid, gid_t gid, struct hull_error **reterr);

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * System containers: instances of a system image, each a whole distro with its
+ * own init, unprivileged, managed like a small machine.
+ *
+ * State lives under the state directory (--state-dir, $HULL_DIR, or
+ * /var/lib/hull):
+ *   images/                the image store (image/image.h)
+ *   instances/<name>/      one directory per instance:
+ *       instance.json      its configuration (hull_instance_config)
+ *       state.json         what the monitor last recorded
+ *       config.json        the OCI config generated at each start
+ *       monitor.lock       flock()ed by the instance's monitor while it lives
+ *       lock               flock()ed by every command changing the instance
+ *       upper/ work/       the overlayfs upper and work directories
+ *       lower/ rootfs/     mount points: the id-mapped image, the overlay
+ *       console.log        what init wrote on /dev/console
+ *   instances/.lock        held while a name or an id range is allocated
+ *   run/                   libhull's container state (the runtime root)
+ *   cache/                 downloaded packages of image builds
+ * Every file is written atomically (temp file + fsync + rename).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "image/image.h"
+#include "runtime/container.h"
+#include "util/error.h"
+
+#define HULL_DEFAULT_STATE_DIR "/var/lib/hull"
+#define HULL_ID_RANGE 65536u
+
+struct hull_home {
+	char *path; /* absolute */
+	int fd;
+	int instances_fd;
+	struct hull_image_store *images;
+	struct hull_runtime rt; /* runtime root: <path>/run */
+	char *cache_path;	/* <path>/cache */
+};
+
+/*
+ * Opens the state directory `path`, or $HULL_DIR when path is NULL, or
+ * /var/lib/hull; creates it and its subdirectories when missing.
+ */
+int hull_home_open(const char *path, struct hull_home **ret, struct hull_error **reterr);
+void hull_home_free(struct hull_home *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hull_home *, hull_home_free)
+
+/* ---- instance configuration (instance.json) ---------------------------- */
+
+struct hull_instance_config {
+	char *name;
+	char *image;	 /* fingerprint */
+	char *image_ref; /* what the user named: an alias or a fingerprint */
+	char *created;	 /* RFC 3339 */
+	uint32_t uid_base, gid_base, id_count;
+	char **config; /* user keys: alternating key, value; sorted by key */
+};
+
+void hull_instance_config_free(struct hull_instance_config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hull_instance_config *, hull_instance_config_free)
+
+/* Parses instance.json; errors name the field ("uid_base: expected a number"). */
+int hull_instance_config_parse(const char *text, size_t len, struct hull_instance_config **ret,
+			       struct hull_error **reterr);
+/* The JSON text of a config (malloc'ed), NULL on allocation failure. */
+char *hull_instance_config_format(const struct hull_instance_config *c);
+
+/* Names: 1-63 of [a-zA-Z0-9-], starting with a letter (a valid hostname). */
+int hull_instance_name_check(const char *name, struct hull_error **reterr);
+
+/*
+ * Checks one "key=value" setting: known keys are limits.memory (bytes, with
+ * k/m/g suffixes), limits.processes (a number), security.privileged
+ * (false only, today) and user.* (free text).
+ */
+int hull_instance_key_check(const char *key, const char *value, struct hull_error **reterr);
+
+/* The value of key in c->config, or NULL. */
+const char *hull_instance_config_get(const struct hull_instance_config *c, const char *key);
+
+/* ---- subordinate ids ---------------------------------------------------- */
+
+struct hull_id_range {
+	uint32_t start, count;
+};
+
+/*
+ * Reads the ranges of user `user` from an /etc/subuid-format file.  None:
+ * -ENOENT with a message telling how to add one.
+ */
+int hull_subid_read(const char *file, const char *user, struct hull_id_range **ret, size_t *ret_n,
+		    struct hull_error **reterr);
+
+/*
+ * The lowest 65536-id block inside `ranges` overlapping none of `used`
+ * (each used[i] a block start); -ENOSPC when all are taken.
+ */
+int hull_subid_allocate(const struct hull_id_range *ranges, size_t n_ranges, const uint32_t *used,
+			size_t n_used, uint32_t *ret);
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+enum hull_instance_status {
+	HULL_INSTANCE_STOPPED,
+	HULL_INSTANCE_RUNNING,
+	HULL_INSTANCE_ERROR, /* the monitor died while the instance ran */
+};
+
+const char *hull_instance_status_name(enum hull_instance_status s);
+
+struct hull_instance_info {
+	struct hull_instance_config *config;
+	enum hull_instance_status status;
+	pid_t init_pid;	   /* 0 unless running */
+	pid_t monitor_pid; /* 0 unless running */
+	char *started;	   /* RFC 3339 or NULL */
+	int last_exit;	   /* init's exit code (128+n for a signal), -1 unknown */
+	char *error;	   /* why the status is ERROR, or NULL */
+};
+
+void hull_instance_info_free(struct hull_instance_info *i);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hull_instance_info *, hull_instance_info_free)
+void hull_instance_info_list_free(struct hull_instance_info **l, size_t n);
+
+struct hull_init_opts {
+	char **config;			       /* "key=value" settings; may be NULL */
+	const char *subuid_file, *subgid_file; /* NULL: /etc/subuid, /etc/subgid */
+};
+
+/* Creates a stopped instance of an image: all or nothing. */
+int hull_instance_init(struct hull_home *h, const char *image_ref, const char *name,
+		       const struct hull_init_opts *o, struct hull_error **reterr);
+
+/*
+ * Starts an instance: mounts its rootfs, generates its OCI config, and
+ * double-forks its monitor, which creates and starts the container and lives
+ * as long as the container's init.  Returns once init runs (or with the
+ * error the monitor reported).
+ */
+int hull_instance_start(struct hull_home *h, const char *name, struct hull_error **reterr);
+
+/*
+ * Stops an instance: SIGRTMIN+3 to init (systemd's "halt"), up to `timeout`
+ * seconds for it to exit, then SIGKILL.  `force` kills at once.
+ */
+int hull_instance_stop(struct hull_home *h, const char *name, unsigned timeout, bool force,
+		       struct hull_error **reterr);
+
+/* Removes a stopped instance (with `force`, stops it first) and all it owned. */
+int hull_instance_delete(struct hull_home *h, const char *name, bool force,
+			 struct hull_error **reterr);
+
+int hull_instance_get(struct hull_home *h, const char *name, struct hull_instance_info **ret,
+		      struct hull_error **reterr);
+/* All instances, sorted by name. */
+int hull_instance_list(struct hull_home *h, struct hull_instance_info ***ret, size_t *ret_n,
+		       struct hull_error **reterr);
+
+/* True when some instance uses image `fingerprint` (name of the first in *ret_name). */
+int hull_instance_image_in_use(struct hull_home *h, const char *fingerprint, char **ret_name);
+
+struct hull_instance_exec_opts {
+	char **args;
+	char **env; /* "K=V", added to (or replacing in) the instance's environment */
+	const char *cwd;
+	bool user_set;
+	uint32_t uid, gid;
+	bool terminal; /* a pty (stdin must be a terminal) instead of the caller's stdio */
+};
+
+/* Runs a command in a running instance and stores its exit status (128+n for a signal). */
+int hull_instance_exec(struct hull_home *h, const char *name,
+		       const struct hull_instance_exec_opts *o, int *ret_exit,
+		       struct hull_error **reterr);
+
+/*
+ * The createRuntime hook of an instance's container (`hull __delegate-cgroups
+ * UID GID`, the OCI state JSON on stdin): chowns init's cgroups to the
+ * instance's root so that systemd inside can manage its own sub-cgroups.
+ */
+int hull_instance_delegate_hook(const char *state_json, size_t len, uint32_t uid, uint32_t gid,
+				struct hull_error **reterr);
+
+/*
+ * The monitor's body (internal; exported for the double-forked child).
+ * Never returns.
+ */
+_noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int notify_fd);

@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "instance/instance-internal.h"
+#include "storage/storage.h"
+#include "util/file.h"
+#include "util/json.h"
+#include "util/str.h"
+
+#define STOP_KILL_WAIT_SEC 10 /* after SIGKILL, how long until we call it stuck */
+#define START_WAIT_SEC 120    /* how long `start` waits for the monitor's word */
+
+const char *hull_instance_status_name(enum hull_instance_status s)
+{
+	switch (s) {
+	case HULL_INSTANCE_RUNNING:
+		return "running";
+	case HULL_INSTANCE_ERROR:
+		return "error";
+	case HULL_INSTANCE_STOPPED:
+	default:
+		return "stopped";
+	}
+}
+
+void hull_instance_info_free(struct hull_instance_info *i)
+{
+	if (!i)
+		return;
+	hull_instance_config_free(i->config);
+	free(i->started);
+	free(i->error);
+	free(i);
+}
+
+void hull_instance_info_list_free(struct hull_instance_info **l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		hull_instance_info_free(l[i]);
+	free(l);
+}
+
+void instance_now(char buf[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int instance_open(struct hull_home *h, const char *name, struct hull_error **reterr)
+{
+	int r = hull_instance_name_check(name, reterr), fd;
+
+	if (r < 0)
+		return r;
+	fd = openat(h->instances_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return hull_error_set(reterr, -ENOENT, "unknown instance '%s'", name);
+	if (fd < 0)
+		return hull_error_errno(reterr, -errno, "open instance '%s'", name);
+	return fd;
+}
+
+int instance_config_load(int dirfd, struct hull_instance_config **ret, struct hull_error **reterr)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = hull_read_file_at(dirfd, "instance.json", &text, &len);
+
+	if (r < 0)
+		return hull_error_errno(reterr, r, "read 'instance.json'");
+	return hull_instance_config_parse(text, len, ret, reterr);
+}
+
+int instance_lock(int dirfd, struct hull_error **reterr)
+{
+	int fd = openat(dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return hull_error_errno(reterr, -errno, "open lock");
+	if (RETRY_EINTR(flock(fd, LOCK_EX)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return hull_error_errno(reterr, r, "lock");
+	}
+	return fd;
+}
+
+bool instance_monitor_alive(int dirfd)
+{
+	_cleanup_close_ int fd = openat(dirfd, "monitor.lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK;
+	flock(fd, LOCK_UN);
+	return false;
+}
+
+int instance_state_write(int dirfd, const char *status, pid_t init_pid, pid_t monitor_pid,
+			 const char *started, int last_exit)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	const char *text;
+
+	if (!o)
+		return -ENOMEM;
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "init_pid", json_object_new_int(init_pid));
+	json_object_object_add(o, "monitor_pid", json_object_new_int(monitor_pid));
+	if (started)
+		json_object_object_add(o, "started", json_object_new_string(started));
+	json_object_object_add(o, "last_exit", json_object_new_int(last_exit));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	return hull_write_file_atomic_at(dirfd, "state.json", text, strlen(text), 0644,
+					 HULL_ATOMIC_SYNC);
+}
+
+struct saved_state {
+	char *status;
+	int init_pid, monitor_pid, last_exit;
+	char *started;
+};
+
+static const struct hull_json_field state_fields[] = {
+	{ "status", hull_json_parse_string, offsetof(struct saved_state, status), true },
+	{ "init_pid", hull_json_parse_int, offsetof(struct saved_state, init_pid), false },
+	{ "monitor_pid", hull_json_parse_int, offsetof(struct saved_state, monitor_pid), false },
+	{ "last_exit", hull_json_parse_int, offsetof(struct saved_state, last_exit), false },
+	{ "started", hull_json_parse_string, offsetof(struct saved_state, started), false },
+	{},
+};
+
+static void state_read(int dirfd, struct saved_state *s)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+
+	*s = (struct saved_state){ .last_exit = -1 };
+	if (hull_read_file_at(dirfd, "state.json", &text, &len) < 0 ||
+	    hull_json_parse(text, len, "state.json", &o, NULL) < 0 ||
+	    hull_json_dispatch("", o, state_fields, s, HULL_JSON_ALLOW_UNKNOWN, NULL) < 0) {
+		free(s->status);
+		free(s->started);
+		*s = (struct saved_state){ .last_exit = -1 };
+	}
+}
+
+static int info_load(struct hull_home *h, int dirfd, struct hull_instance_info **ret,
+		     struct hull_error **reterr)
+{
+	_cleanup_(hull_instance_info_freep) struct hull_instance_info *i = calloc(1, sizeof(*i));
+	struct saved_state s;
+	int r;
+
+	if (!i)
+		return -ENOMEM;
+	r = instance_config_load(dirfd, &i->config, reterr);
+	if (r < 0)
+		return r;
+	state_read(dirfd, &s);
+	i->last_exit = s.last_exit;
+	i->started = TAKE_PTR(s.started);
+	if (instance_monitor_alive(dirfd)) {
+		i->status = HULL_INSTANCE_RUNNING;
+		i->init_pid = s.init_pid;
+		i->monitor_pid = s.monitor_pid;
+	} else if (s.status && (streq(s.status, "running") || streq(s.status, "starting"))) {
+		i->status = HULL_INSTANCE_ERROR;
+		i->error = hull_strdup_printf("the monitor (pid %d) died while the instance ran",
+					      s.monitor_pid);
+	} else {
+		i->status = HULL_INSTANCE_STOPPED;
+	}
+	free(s.status);
+	*ret = TAKE_PTR(i);
+	return 0;
+}
+
+int hull_instance_get(struct hull_home *h, const char *name, struct hull_instance_info **ret,
+		      struct hull_error **reterr)
+{
+	_cleanup_close_ int dfd = instance_open(h, name, reterr);
+
+	if (dfd < 0)
+		return dfd;
+	return info_load(h, dfd, ret, reterr);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_names(struct hull_home *h, char ***ret, struct hull_error **reterr)
+{
+	_cleanup_strv_free_ char **names = calloc(1, sizeof(char *));
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+
+	if (!names)
+		return -ENOMEM;
+	dfd = openat(h->instances_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		safe_close(dfd);
+		return hull_error_errno(reterr, -errno, "read instances");
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || hull_instance_name_check(de->d_name, NULL) < 0)
+			continue;
+		if (hull_strv_push(&names, de->d_name) < 0) {
+			closedir(d);
+			return -ENOMEM;
+		}
+	}
+	closedir(d);
+	qsort(names, hull_strv_length(names), sizeof(char *), cmp_name);
+	*ret = TAKE_PTR(names);
+	return 0;
+}
+
+int hull_instance_list(struct hull_home *h, struct hull_instance_info ***ret, size_t *ret_n,
+		       struct hull_error **reterr)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	struct hull_instance_info **l;
+	size_t n, k = 0;
+	int r = list_names(h, &names, reterr);
+
+	if (r < 0)
+		return r;
+	n = hull_strv_length(names);
+	l = calloc(n + 1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_close_ int dfd = openat(h->instances_fd, names[i],
+						 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		/* deleted meanwhile, or half-made by a crash: not an instance */
+		if (dfd < 0 || info_load(h, dfd, &l[k], NULL) < 0)
+			continue;
+		k++;
+	}
+	*ret = l;
+	*ret_n = k;
+	return 0;
+}
+
+int hull_instance_image_in_use(struct hull_home *h, const char *fingerprint, char **ret_name)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	int r = list_names(h, &names, NULL);
+
+	if (r < 0)
+		return r;
+	hull_strv_foreach (n, names) {
+		_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+		_cleanup_close_ int dfd =
+			openat(h->instances_fd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (dfd < 0 || instance_config_load(dfd, &c, NULL) < 0)
+			continue;
+		if (streq(c->image, fingerprint)) {
+			if (ret_name)
+				*ret_name = strdup(n);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The id blocks of every instance (for allocation; .lock held). */
+static int used_ranges(struct hull_home *h, bool gids, uint32_t **ret, size_t *ret_n)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	_cleanup_free_ uint32_t *used = NULL;
+	size_t n = 0;
+	int r = list_names(h, &names, NULL);
+
+	if (r < 0)
+		return r;
+	used = calloc(hull_strv_length(names) + 1, sizeof(*used));
+	if (!used)
+		return -ENOMEM;
+	hull_strv_foreach (name, names) {
+		_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+		_cleanup_close_ int dfd = openat(h->instances_fd, name,
+						 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (dfd >= 0 && instance_config_load(dfd, &c, NULL) >= 0)
+			used[n++] = gids ? c->gid_base : c->uid_base;
+	}
+	*ret = TAKE_PTR(used);
+	*ret_n = n;
+	return 0;
+}
+
+static int allocate_ids(struct hull_home *h, const struct hull_init_opts *o, uint32_t *ret_uid,
+			uint32_t *ret_gid, struct hull_error **reterr)
+{
+	const char *files[2] = { o && o->subuid_file ? o->subuid_file : "/etc/subuid",
+				 o && o->subgid_file ? o->subgid_file : "/etc/subgid" };
+	uint32_t *rets[2] = { ret_uid, ret_gid };
+
+	for (int k = 0; k < 2; k++) {
+		_cleanup_free_ struct hull_id_range *ranges = NULL;
+		_cleanup_free_ uint32_t *used = NULL;
+		size_t n = 0, n_used = 0;
+		int r = hull_subid_read(files[k], "root", &ranges, &n, reterr);
+
+		if (r < 0)
+			return r;
+		r = used_ranges(h, k == 1, &used, &n_used);
+		if (r < 0)
+			return hull_error_errno(reterr, r, "read the instances' id ranges");
+		r = hull_subid_allocate(ranges, n, used, n_used, rets[k]);
+		if (r < 0)
+			return hull_error_set(reterr, r,
+					      "no free block of %u subordinate ids left in '%s'",
+					      HULL_ID_RANGE, files[k]);
+	}
+	return 0;
+}
+
+int hull_instance_init(struct hull_home *h, const char *image_ref, const char *name,
+		       const struct hull_init_opts *o, struct hull_error **reterr)
+{
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
+	_cleanup_close_ int lock = -EBADF, dfd = -EBADF;
+	_cleanup_free_ char *text = NULL;
+	struct hull_storage_idmap map;
+	char tmp[128], created[32];
+	int r;
+
+	r = hull_instance_name_check(name, reterr);
+	if (r < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->config = calloc(1, sizeof(char *));
+	if (!c->config)
+		return -ENOMEM;
+	hull_strv_foreach (kv, o ? o->config : NULL) {
+		_cleanup_free_ char *key = strdup(kv);
+		char *eq = key ? strchr(key, '=') : NULL;
+
+		if (!key)
+			return -ENOMEM;
+		if (eq)
+			*eq = '\0';
+		r = hull_instance_key_check(key, eq ? eq + 1 : NULL, reterr);
+		if (r < 0)
+			return r;
+		if (hull_strv_push(&c->config, key) < 0 || hull_strv_push(&c->config, eq + 1) < 0)
+			return -ENOMEM;
+	}
+	r = hull_image_get(h->images, image_ref, &img, reterr);
+	if (r < 0)
+		return r;
+
+	lock = openat(h->instances_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lock < 0 || RETRY_EINTR(flock(lock, LOCK_EX)) < 0)
+		return hull_error_errno(reterr, -errno, "lock the instances");
+	if (faccessat(h->instances_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return hull_error_set(reterr, -EEXIST, "instance '%s' already exists", name);
+	r = allocate_ids(h, o, &c->uid_base, &c->gid_base, reterr);
+	if (r < 0)
+		return r;
+	c->id_count = HULL_ID_RANGE;
+	c->name = strdup(name);
+	c->image = strdup(img->fingerprint);
+	c->image_ref = strdup(image_ref);
+	instance_now(created);
+	c->created = strdup(created);
+	text = hull_instance_config_format(c);
+	if (!c->name || !c->image || !c->image_ref || !c->created || !text)
+		return -ENOMEM;
+
+	/* made under a temp name and renamed: never a half-made instance */
+	snprintf(tmp, sizeof(tmp), ".tmp-init-%s-%d", name, (int)getpid());
+	hull_rm_rf_at(h->instances_fd, tmp);
+	if (mkdirat(h->instances_fd, tmp, 0711) < 0)
+		return hull_error_errno(reterr, -errno, "create instance '%s'", name);
+	dfd = openat(h->instances_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		r = hull_error_errno(reterr, -errno, "create instance '%s'", name);
+		goto fail;
+	}
+	map = (struct hull_storage_idmap){ c->uid_base, c->gid_base, c->id_count };
+	r = hull_storage_prepare(dfd, &map, reterr);
+	if (r < 0)
+		goto fail;
+	r = hull_write_file_atomic_at(dfd, "instance.json", text, strlen(text), 0600,
+				      HULL_ATOMIC_SYNC);
+	if (r >= 0)
+		r = instance_state_write(dfd, "stopped", 0, 0, NULL, -1);
+	if (r < 0) {
+		hull_error_errno(reterr, r, "write instance '%s'", name);
+		goto fail;
+	}
+	if (renameat(h->instances_fd, tmp, h->instances_fd, name) < 0) {
+		r = hull_error_errno(reterr, -errno, "create instance '%s'", name);
+		goto fail;
+	}
+	fsync(h->instances_fd);
+	return 0;
+fail:
+	hull_rm_rf_at(h->instances_fd, tmp);
+	return hull_error_wrap(reterr, r, "init '%s'", name);
+}
+
+int instance_cleanup(struct hull_home *h, int dirfd, const char *name, int last_exit,
+		     struct hull_error **reterr)
+{
+	_cleanup_error_ struct hull_error *ignored = NULL;
+	_cleanup_(hull_state_freep) struct hull_state *st = NULL;
+	int r;
+
+	if (hull_container_state(&h->rt, name, &st, &ignored) >= 0) {
+		r = hull_container_delete(&h->rt, name, true, reterr);
+		if (r < 0)
+			return hull_error_wrap(reterr, r, "delete the container of '%s'", name);
+	}
+	r = hull_storage_umount(dirfd, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "'%s'", name);
+	r = instance_state_write(dirfd, "stopped", 0, 0, NULL, last_exit);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "write the state of '%s'", name);
+	return 0;
+}
+
+/* Waits until the monitor released monitor.lock, up to `seconds`. */
+static bool wait_monitor_gone(int dirfd, unsigned seconds)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (!instance_monitor_alive(dirfd))
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= (time_t)seconds)
+			return false;
+		usleep(50 * 1000);
+	}
+}
+
+int hull_instance_start(struct hull_home *h, const char *name, struct hull_error **reterr)
+{
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	_cleanup_json_ struct json_object *oci = NULL;
+	_cleanup_close_ int dfd = -EBADF, lock = -EBADF, image = -EBADF, rd = -EBADF;
+	struct hull_storage_idmap map;
+	char msg[1024];
+	const char *text;
+	size_t got = 0;
+	int p[2], r;
+	pid_t pid;
+
+	dfd = instance_open(h, name, reterr);
+	if (dfd < 0)
+		return dfd;
+	lock = instance_lock(dfd, reterr);
+	if (lock < 0)
+		return hull_error_wrap(reterr, lock, "start '%s'", name);
+	r = instance_config_load(dfd, &c, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "start '%s'", name);
+	if (instance_monitor_alive(dfd))
+		return hull_error_set(reterr, -EBUSY, "instance '%s' is already running", name);
+	/* leftovers of a monitor that died */
+	r = instance_cleanup(h, dfd, name, -1, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "start '%s'", name);
+
+	r = hull_image_rootfs_open(h->images, c->image, &image, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "start '%s'", name);
+	map = (struct hull_storage_idmap){ c->uid_base, c->gid_base, c->id_count };
+	r = hull_storage_mount(dfd, image, &map, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "start '%s'", name);
+	oci = instance_oci_config(c);
+	if (!oci) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	text = json_object_to_json_string_ext(oci, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	r = hull_write_file_atomic_at(dfd, "config.json", text, strlen(text), 0600,
+				      HULL_ATOMIC_SYNC);
+	if (r < 0) {
+		hull_error_errno(reterr, r, "write 'config.json'");
+		goto fail;
+	}
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = hull_error_errno(reterr, -errno, "pipe");
+		goto fail;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = hull_error_errno(reterr, -errno, "fork the monitor");
+		safe_close(p[0]);
+		safe_close(p[1]);
+		goto fail;
+	}
+	if (pid == 0) {
+		/* the middle child: a new session, then the monitor, which init(1) adopts */
+		safe_close(p[0]);
+		safe_close(lock);
+		setsid();
+		pid = fork();
+		if (pid < 0)
+			_exit(1);
+		if (pid > 0)
+			_exit(0);
+		hull_monitor_main(h, name, p[1]);
+	}
+	safe_close(p[1]);
+	rd = p[0];
+	RETRY_EINTR(waitpid(pid, NULL, 0));
+
+	/* the monitor writes "ok" or an error line, then closes its end */
+	for (;;) {
+		struct pollfd pfd = { .fd = rd, .events = POLLIN };
+		ssize_t n;
+
+		r = RETRY_EINTR(poll(&pfd, 1, START_WAIT_SEC * 1000));
+		if (r == 0) {
+			r = hull_error_set(reterr, -ETIMEDOUT,
+					   "start '%s': no word from the monitor after %d s", name,
+					   START_WAIT_SEC);
+			goto fail;
+		}
+		n = RETRY_EINTR(read(rd, msg + got, sizeof(msg) - 1 - got));
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got == sizeof(msg) - 1)
+			break;
+	}
+	msg[got] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	if (streq(msg, "ok"))
+		return 0;
+	if (!*msg)
+		r = hull_error_set(reterr, -EIO, "start '%s': the monitor died", name);
+	else
+		r = hull_error_set(reterr, -EIO, "start '%s': %s", name, msg);
+	/* the monitor cleans up after itself; make sure in case it died */
+	wait_monitor_gone(dfd, 10);
+fail : {
+	_cleanup_error_ struct hull_error *ignored = NULL;
+
+	if (!instance_monitor_alive(dfd))
+		instance_cleanup(h, dfd, name, -1, &ignored);
+}
+	return r < 0 ? r : -EIO;
+}
+
+int hull_instance_stop(struct hull_home *h, const char *name, unsigned timeout, bool force,
+		       struct hull_error **reterr)
+{
+	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
+	_cleanup_error_ struct hull_error *ignored = NULL;
+	struct saved_state s;
+	int r;
+
+	dfd = instance_open(h, name, reterr);
+	if (dfd < 0)
+		return dfd;
+	lock = instance_lock(dfd, reterr);
+	if (lock < 0)
+		return hull_error_wrap(reterr, lock, "stop '%s'", name);
+	if (!instance_monitor_alive(dfd)) {
+		state_read(dfd, &s);
+		bool was_running = s.status && !streq(s.status, "stopped");
+
+		free(s.status);
+		free(s.started);
+		if (!was_running)
+			return hull_error_set(reterr, -EINVAL, "instance '%s' is not running",
+					      name);
+		/* the monitor died: stop what it left, ourselves */
+		r = instance_cleanup(h, dfd, name, -1, reterr);
+		return r < 0 ? hull_error_wrap(reterr, r, "stop '%s'", name) : 0;
+	}
+	if (!force) {
+		r = hull_container_kill(&h->rt, name, SIGRTMIN + 3, false, &ignored);
+		if (r >= 0 && wait_monitor_gone(dfd, timeout))
+			return 0;
+	}
+	hull_container_kill(&h->rt, name, SIGKILL, false, &ignored);
+	if (wait_monitor_gone(dfd, STOP_KILL_WAIT_SEC))
+		return 0;
+	return hull_error_set(reterr, -ETIMEDOUT,
+			      "stop '%s': still running %d s after SIGKILL (see its monitor.log)",
+			      name, STOP_KILL_WAIT_SEC);
+}
+
+int hull_instance_delete(struct hull_home *h, const char *name, bool force,
+			 struct hull_error **reterr)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	char tmp[128];
+	int r;
+
+	dfd = instance_open(h, name, reterr);
+	if (dfd < 0)
+		return dfd;
+	if (instance_monitor_alive(dfd)) {
+		if (!force)
+			return hull_error_set(reterr, -EBUSY,
+					      "instance '%s' is running (stop it first, or delete "
+					      "--force)",
+					      name);
+		r = hull_instance_stop(h, name, 0, true, reterr);
+		if (r < 0)
+			return hull_error_wrap(reterr, r, "delete '%s'", name);
+	}
+	{
+		_cleanup_close_ int lock = instance_lock(dfd, reterr);
+
+		if (lock < 0)
+			return hull_error_wrap(reterr, lock, "delete '%s'", name);
+		if (instance_monitor_alive(dfd))
+			return hull_error_set(reterr, -EBUSY,
+					      "delete '%s': it was started meanwhile", name);
+		r = instance_cleanup(h, dfd, name, -1, reterr);
+		if (r < 0)
+			return hull_error_wrap(reterr, r, "delete '%s'", name);
+		/* renamed first: a crash mid-removal leaves a .tmp dir, never a half instance */
+		snprintf(tmp, sizeof(tmp), ".tmp-delete-%s-%d", name, (int)getpid());
+		if (renameat(h->instances_fd, name, h->instances_fd, tmp) < 0)
+			return hull_error_errno(reterr, -errno, "delete '%s'", name);
+	}
+	r = hull_rm_rf_at(h->instances_fd, tmp);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "delete '%s': remove its directory", name);
+	return 0;
+}
+
+static int env_set(char ***env, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+
+	for (size_t i = 0; *env && (*env)[i]; i++)
+		if (strncmp((*env)[i], kv, klen) == 0 && (*env)[i][klen] == '=') {
+			char *copy = strdup(kv);
+
+			if (!copy)
+				return -ENOMEM;
+			free((*env)[i]);
+			(*env)[i] = copy;
+			return 0;
+		}
+	return hull_strv_push(env, kv);
+}
+
+int hull_instance_exec(struct hull_home *h, const char *name,
+		       const struct hull_instance_exec_opts *o, int *ret_exit,
+		       struct hull_error **reterr)
+{
+	struct hull_oci_process *p = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	struct hull_exec_opts eo = {};
+	char **args;
+	int r;
+
+	dfd = instance_open(h, name, reterr);
+	if (dfd < 0)
+		return dfd;
+	if (!instance_monitor_alive(dfd))
+		return hull_error_set(reterr, -EINVAL, "instance '%s' is not running", name);
+	r = hull_container_process(&h->rt, name, &p, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "exec in '%s'", name);
+	args = hull_strv_copy(o->args);
+	if (!args) {
+		r = -ENOMEM;
+		goto out;
+	}
+	hull_strv_free(p->args);
+	p->args = args;
+	hull_strv_foreach (kv, o->env) {
+		if (!strchr(kv, '=')) {
+			r = hull_error_set(reterr, -EINVAL, "--env '%s': expected KEY=VALUE", kv);
+			goto out;
+		}
+		r = env_set(&p->env, kv);
+		if (r < 0)
+			goto out;
+	}
+	if (o->cwd) {
+		char *cwd = strdup(o->cwd);
+
+		if (!cwd) {
+			r = -ENOMEM;
+			goto out;
+		}
+		free(p->cwd);
+		p->cwd = cwd;
+	}
+	if (o->user_set) {
+		p->user.uid = o->uid;
+		p->user.gid = o->gid;
+	}
+	p->terminal = o->terminal;
+	r = hull_container_exec(&h->rt, name, p, &eo, ret_exit, reterr);
+	if (r < 0)
+		hull_error_wrap(reterr, r, "exec in '%s'", name);
+out:
+	hull_oci_process_free(p);
+	return r;
+}

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The monitor: one process per running instance, like conmon.  It creates
+ * and starts the container through libhull (so the container's init is its
+ * child), owns the console (the pty master goes to console.log), reaps init,
+ * and puts the instance back at rest when init exits.  It holds monitor.lock
+ * for its whole life: a free lock with a "running" state.json means the
+ * monitor died, which `hull list` reports.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "instance/instance-internal.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/socket.h"
+#include "util/str.h"
+
+#define CONSOLE_LOG_MAX (1u << 20) /* console.log starts over past 1 MiB */
+
+static void notify(int *fd, const char *msg)
+{
+	if (*fd < 0)
+		return;
+	hull_write_all(*fd, msg, strlen(msg));
+	*fd = safe_close(*fd);
+}
+
+static int listen_console(int dirfd, char *path, size_t size)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -EBADF;
+
+	/* through /proc/self/fd: instance paths may exceed sun_path */
+	snprintf(path, size, "/proc/self/fd/%d/console.sock", dirfd);
+	unlinkat(dirfd, "console.sock", 0);
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
+		return -errno;
+	if (fchmodat(dirfd, "console.sock", 0600, 0) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+static int recv_console(int sock)
+{
+	_cleanup_close_ int conn = -EBADF;
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	int master = -EBADF;
+	char buf[256];
+
+	if (RETRY_EINTR(poll(&pfd, 1, 10 * 1000)) <= 0)
+		return -ETIMEDOUT;
+	conn = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
+	if (conn < 0)
+		return -errno;
+	if (hull_socket_recv_fd(conn, &master, buf, sizeof(buf)) < 0 || master < 0)
+		return -EBADMSG;
+	return master;
+}
+
+static void console_copy(int master, int logfd)
+{
+	char buf[8192];
+	ssize_t n = read(master, buf, sizeof(buf));
+	struct stat st;
+
+	if (n <= 0)
+		return;
+	if (fstat(logfd, &st) == 0 && st.st_size > CONSOLE_LOG_MAX)
+		if (ftruncate(logfd, 0) < 0)
+			return;
+	hull_write_all(logfd, buf, (size_t)n);
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+_noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int notify_fd)
+{
+	_cleanup_(hull_state_freep) struct hull_state *st = NULL;
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_close_ int dfd = -EBADF, mlock = -EBADF, sock = -EBADF, master = -EBADF,
+			    logfd = -EBADF, sfd = -EBADF, null = -EBADF, mlog = -EBADF;
+	_cleanup_free_ char *bundle = NULL;
+	struct hull_create_opts co = {};
+	char sockpath[128], started[32], msg[1100];
+	int r, last_exit = -1;
+	pid_t init_pid;
+	sigset_t mask;
+
+	prctl(PR_SET_NAME, "hull-monitor");
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+	}
+
+	dfd = openat(h->instances_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		notify(&notify_fd, "the monitor cannot open the instance directory\n");
+		_exit(1);
+	}
+	mlog = openat(dfd, "monitor.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+	if (mlog >= 0)
+		dup2(mlog, STDERR_FILENO);
+	hull_log_setup(STDERR_FILENO, HULL_LOG_TEXT, HULL_LOG_INFO);
+	mlock = openat(dfd, "monitor.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (mlock < 0 || flock(mlock, LOCK_EX | LOCK_NB) < 0) {
+		notify(&notify_fd, "another monitor holds 'monitor.lock'\n");
+		_exit(1);
+	}
+	instance_now(started);
+	instance_state_write(dfd, "starting", 0, getpid(), started, -1);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	sock = listen_console(dfd, sockpath, sizeof(sockpath));
+	bundle = hull_strdup_printf("%s/instances/%s", h->path, name);
+	logfd = openat(dfd, "console.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+		       0600);
+	if (sfd < 0 || sock < 0 || !bundle || logfd < 0) {
+		r = hull_error_errno(&err, sock < 0 ? sock : -errno, "set up the monitor");
+		goto fail;
+	}
+	co.bundle = bundle;
+	co.console_socket = sockpath;
+	r = hull_container_create(&h->rt, name, &co, &err);
+	if (r < 0)
+		goto fail;
+	master = recv_console(sock);
+	sock = safe_close(sock);
+	unlinkat(dfd, "console.sock", 0);
+	if (master < 0) {
+		r = hull_error_errno(&err, master, "receive the console");
+		goto fail;
+	}
+	r = hull_container_state(&h->rt, name, &st, &err);
+	if (r < 0)
+		goto fail;
+	init_pid = st->pid;
+	r = hull_container_start(&h->rt, name, &err);
+	if (r < 0)
+		goto fail;
+	instance_state_write(dfd, "running", init_pid, getpid(), started, -1);
+	hull_info("instance '%s' running: init pid %d", name, (int)init_pid);
+	notify(&notify_fd, "ok\n");
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = master, .events = POLLIN },
+		};
+		bool init_gone = false;
+
+		if (RETRY_EINTR(poll(p, master >= 0 ? 2 : 1, -1)) < 0)
+			break;
+		if (master >= 0 && (p[1].revents & POLLIN))
+			console_copy(master, logfd);
+		else if (master >= 0 && (p[1].revents & (POLLHUP | POLLERR))) {
+			/* no one holds the console open right now; poll it again shortly */
+			usleep(100 * 1000);
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			int status;
+			pid_t pid;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				if (pid == init_pid) {
+					last_exit = exit_code(status);
+					init_gone = true;
+				}
+		}
+		if (init_gone)
+			break;
+	}
+	hull_info("instance '%s': init exited (%d)", name, last_exit);
+	r = instance_cleanup(h, dfd, name, last_exit, &err);
+	if (r < 0)
+		hull_err("%s", err->msg);
+	_exit(r < 0 ? 1 : 0);
+
+fail:
+	snprintf(msg, sizeof(msg), "%s\n", err && err->msg ? err->msg : strerror(-r));
+	hull_err("%s", msg);
+	{
+		_cleanup_error_ struct hull_error *e2 = NULL;
+
+		instance_cleanup(h, dfd, name, -1, &e2);
+	}
+	unlinkat(dfd, "console.sock", 0);
+	notify(&notify_fd, msg);
+	_exit(1);
+}

@@ -194,6 +194,8 @@ static int parse_bytes(const char *s, uint64_t *ret)
 	default:
 		return -EINVAL;
 	}
+	if (mult > 1 && *end == 'i') /* "MiB" as "M" */
+		end++;
 	if (*end == 'B' || *end == 'b')
 		end++;
 	if (*end || v > UINT64_MAX / mult)

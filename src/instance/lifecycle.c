@@ -468,6 +468,34 @@ static bool wait_monitor_gone(int dirfd, unsigned seconds)
 	}
 }
 
+/*
+ * The container's root (a subordinate uid) opens the bundle by its path:
+ * every directory above it must be searchable by others.
+ */
+static int check_searchable(const char *path, struct hull_error **reterr)
+{
+	_cleanup_free_ char *p = strdup(path);
+	struct stat st;
+
+	if (!p)
+		return -ENOMEM;
+	for (char *slash = p + strlen(p); slash > p; slash = strrchr(p, '/')) {
+		*slash = '\0';
+		if (!*p)
+			break;
+		if (stat(p, &st) < 0)
+			return hull_error_errno(reterr, -errno, "stat '%s'", p);
+		if (!(st.st_mode & S_IXOTH))
+			return hull_error_set(
+				reterr, -EACCES,
+				"'%s' (mode %04o) is not searchable by the instance's "
+				"root: every directory above the state directory "
+				"needs o+x",
+				p, (unsigned)(st.st_mode & 07777));
+	}
+	return 0;
+}
+
 int hull_instance_start(struct hull_home *h, const char *name, struct hull_error **reterr)
 {
 	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
@@ -496,6 +524,13 @@ int hull_instance_start(struct hull_home *h, const char *name, struct hull_error
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "start '%s'", name);
 
+	{
+		_cleanup_free_ char *inst = hull_strdup_printf("%s/instances/%s/", h->path, name);
+
+		r = inst ? check_searchable(inst, reterr) : -ENOMEM;
+		if (r < 0)
+			return hull_error_wrap(reterr, r, "start '%s'", name);
+	}
 	r = hull_image_rootfs_open(h->images, c->image, &image, reterr);
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "start '%s'", name);

@@ -1,0 +1,253 @@
+"""hull init|launch|start|stop|delete|list|info|exec on real system containers."""
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import helpers
+from conftest import HULL_BIN, SUBID_START, leftovers, new_name
+
+
+def instance_dirs(h):
+    d = h.instances_dir()
+    return sorted(e.name for e in d.iterdir() if e.name != ".lock") if d.exists() else []
+
+
+def one_line_error(p, msg):
+    assert p.returncode != 0, p.stdout
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert msg in lines[0], lines[0]
+
+
+# ---- errors leave nothing behind -------------------------------------------
+
+
+def test_init_errors(hullsys, busybox_tar, tmp_path):
+    hullsys("image", "import", busybox_tar, "--alias", "bb")
+    name = new_name("e")
+    one_line_error(hullsys("init", "nope", name, check=False), "unknown image 'nope'")
+    one_line_error(hullsys("init", "bb", "9lives", check=False), "instance name '9lives'")
+    one_line_error(hullsys("init", "bb", name, "-c", "limits.cpu.frobs=2", check=False),
+                   "unknown config key 'limits.cpu.frobs'")
+    one_line_error(hullsys("init", "bb", name, "-c", "limits.memory=lots", check=False),
+                   "limits.memory: expected a size")
+    one_line_error(hullsys("init", "bb", name, "-c", "novalue", check=False),
+                   "'novalue': expected key=value")
+    empty = tmp_path / "empty-subuid"
+    empty.write_text("someone:100000:65536\n")
+    one_line_error(hullsys("init", "bb", name, check=False, env={"HULL_SUBUID_FILE": str(empty)}),
+                   f"no subordinate ids for 'root' in '{empty}'")
+    assert instance_dirs(hullsys) == []
+    hullsys("init", "bb", name, "-c", "user.note=hi", "-c", "limits.processes=500")
+    one_line_error(hullsys("init", "bb", name, check=False),
+                   f"instance '{name}' already exists")
+    one_line_error(hullsys("start", "ghost", check=False), "unknown instance 'ghost'")
+    one_line_error(hullsys("stop", name, check=False), f"instance '{name}' is not running")
+    one_line_error(hullsys("exec", name, "--", "true", check=False),
+                   f"instance '{name}' is not running")
+    assert instance_dirs(hullsys) == [name]
+    info = hullsys.info(name)
+    assert info["status"] == "stopped"
+    assert info["config"] == {"limits.processes": "500", "user.note": "hi"}
+    assert info["idmap"] == {"uid": SUBID_START, "gid": SUBID_START, "count": 65536}
+    hullsys("delete", name)
+    assert instance_dirs(hullsys) == []
+
+
+def test_ranges_never_overlap(hullsys, busybox_tar):
+    hullsys("image", "import", busybox_tar, "--alias", "bb")
+    names = [new_name("r") for _ in range(3)]
+    for n in names:
+        hullsys("init", "bb", n)
+    bases = sorted(hullsys.info(n)["idmap"]["uid"] for n in names)
+    assert bases == [SUBID_START + i * 65536 for i in range(3)]
+    # a freed range is reused, never shared
+    hullsys("delete", names[1])
+    n4 = new_name("r")
+    hullsys("init", "bb", n4)
+    assert hullsys.info(n4)["idmap"]["uid"] == SUBID_START + 65536
+
+
+def test_start_failure_leaves_nothing(hullsys, tmp_path):
+    """An image without /sbin/init: start fails with one line, and nothing stays
+    mounted or running; launch removes the instance it made."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "os-release").write_text("ID=empty\n")
+    t = tmp_path / "empty.tar"
+    subprocess.run(["tar", "-C", str(root), "-cf", str(t), "."], check=True)
+    hullsys("image", "import", t, "--alias", "empty")
+    name = new_name("f")
+    hullsys("init", "empty", name)
+    p = hullsys("start", name, check=False, timeout=60)
+    one_line_error(p, f"start '{name}'")
+    assert "/sbin/init" in p.stderr
+    assert hullsys.info(name)["status"] == "stopped"
+    assert leftovers(hullsys.state_dir, [name]) == []
+    n2 = new_name("f")
+    p = hullsys("launch", "empty", n2, check=False, timeout=60)
+    one_line_error(p, f"launch '{n2}'")
+    assert instance_dirs(hullsys) == [name]
+
+
+# ---- systemd instances ------------------------------------------------------
+
+
+def wait_running(h, name, timeout=90):
+    """systemctl is-system-running --wait; returns (state, failed units text).
+    Right after start, systemd's bus may not exist yet: retried (bounded) until it does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        p = h("exec", name, "--", "systemctl", "is-system-running", "--wait", check=False,
+              timeout=timeout)
+        state = p.stdout.strip()
+        if state or "Failed to connect to bus" not in p.stderr or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    failed = ""
+    if state != "running":
+        failed = h("exec", name, "--", "systemctl", "--failed", "--no-pager", "--full",
+                   check=False, timeout=30).stdout
+    return state, failed
+
+
+def inside(h, name, script, **kw):
+    return h("exec", name, "--", "sh", "-c", script, **kw).stdout
+
+
+def test_launch_systemd_stop_start_delete(hullsys, debian_image):
+    name = new_name("deb")
+    hullsys("launch", "debian/12", name, timeout=120)
+    info = hullsys.info(name)
+    assert info["status"] == "running" and info["pid"] > 0
+    state, failed = wait_running(hullsys, name)
+    assert state == "running", f"is-system-running: {state}\n{failed}"
+
+    base = info["idmap"]["uid"]
+    assert inside(hullsys, name, "cat /proc/self/uid_map").split() == ["0", str(base), "65536"]
+    assert inside(hullsys, name, "cat /proc/self/gid_map").split() == ["0", str(base), "65536"]
+    # from the host: init runs as the instance's root, in its own range
+    status = Path(f"/proc/{info['pid']}/status").read_text()
+    uid_line = [ln for ln in status.splitlines() if ln.startswith("Uid:")][0]
+    assert uid_line.split()[1] == str(base)
+    env = Path(f"/proc/{info['pid']}/environ").read_bytes().split(b"\0")
+    assert b"container=hull" in env
+    mounts = inside(hullsys, name, "cat /proc/self/mounts")
+    fstypes = {ln.split()[1]: ln.split()[2] for ln in mounts.splitlines()}
+    assert fstypes["/run"] == "tmpfs" and fstypes["/run/lock"] == "tmpfs"
+    assert fstypes["/"] == "overlay"
+    # /dev/console is a pty (devpts major 136)
+    out = inside(hullsys, name, "stat -L -c '%t' /dev/console")
+    assert int(out.strip(), 16) == 136
+    assert inside(hullsys, name, "hostname").strip() == name
+    # the image's files belong to the instance's root, seen from inside
+    assert inside(hullsys, name, "stat -c '%u:%g' /usr/bin/passwd").strip() == "0:0"
+    # the console log has systemd's boot messages
+    log = (hullsys.instances_dir() / name / "console.log").read_text(errors="replace")
+    assert "Debian GNU/Linux 12" in log
+
+    # a write inside lands in the instance's upper dir, owned by its range; the image is untouched
+    inside(hullsys, name, "echo hi > /root/note")
+    upper = hullsys.instances_dir() / name / "upper" / "root" / "note"
+    assert upper.read_text() == "hi\n" and upper.stat().st_uid == base
+    img_root = hullsys.state_dir / "images" / debian_image / "rootfs"
+    assert not (img_root / "root" / "note").exists()
+
+    one_line_error(hullsys("start", name, check=False), f"instance '{name}' is already running")
+    one_line_error(hullsys("delete", name, check=False), f"instance '{name}' is running")
+
+    hullsys("stop", "--timeout", "30", name, timeout=90)
+    info = hullsys.info(name)
+    assert info["status"] == "stopped" and info["pid"] == 0
+    assert leftovers(hullsys.state_dir, [name]) == []
+
+    # started again, its files are still there
+    hullsys("start", name, timeout=120)
+    assert inside(hullsys, name, "cat /root/note") == "hi\n"
+    hullsys("stop", "--force", name, timeout=60)
+    hullsys("delete", name)
+    assert instance_dirs(hullsys) == []
+    assert leftovers(hullsys.state_dir, [name]) == []
+
+
+def test_exec_pipes_status_env_cwd_user(hullsys, debian_image):
+    name = new_name("ex")
+    hullsys("launch", "debian/12", name, timeout=120)
+    p = hullsys("exec", name, "--", "sh", "-c", "exit 7", check=False)
+    assert p.returncode == 7
+    p = hullsys("exec", name, "--", "sh", "-c", "kill -TERM $$", check=False)
+    assert p.returncode == 128 + signal.SIGTERM
+    p = hullsys("exec", name, "--env", "FOO=bar baz", "--cwd", "/tmp", "--",
+                "sh", "-c", "cat; echo \"$FOO\"; pwd; echo err >&2", input="from stdin\n")
+    assert p.stdout == "from stdin\nbar baz\n/tmp\n"
+    assert p.stderr == "err\n"
+    p = hullsys("exec", name, "--user", "1000:1001", "--", "id", "-u")
+    assert p.stdout.strip() == "1000"
+    p = hullsys("exec", name, "--user", "1000:1001", "--", "id", "-g")
+    assert p.stdout.strip() == "1001"
+    one_line_error(hullsys("exec", name, "--env", "NOEQUALS", "--", "true", check=False),
+                   "--env 'NOEQUALS': expected KEY=VALUE")
+    p = hullsys("exec", name, "--", "/no/such/binary", check=False)
+    assert p.returncode != 0
+    hullsys("delete", "--force", name, timeout=60)
+
+
+def test_two_instances_disjoint(hullsys, debian_image):
+    a, b = new_name("two"), new_name("two")
+    hullsys("launch", "debian/12", a, timeout=120)
+    hullsys("launch", "debian/12", b, timeout=120)
+    ra = inside(hullsys, a, "cat /proc/self/uid_map").split()
+    rb = inside(hullsys, b, "cat /proc/self/uid_map").split()
+    sa, sb = int(ra[1]), int(rb[1])
+    assert abs(sa - sb) >= 65536
+    inside(hullsys, a, "echo only-a > /etc/marker")
+    assert inside(hullsys, b, "cat /etc/marker 2>/dev/null || echo none").strip() == "none"
+    lst = {i["name"]: i for i in hullsys.list()}
+    assert lst[a]["status"] == lst[b]["status"] == "running"
+    hullsys("delete", "--force", a, b, timeout=90)
+    assert leftovers(hullsys.state_dir, [a, b]) == []
+
+
+def test_monitor_death_is_reported(hullsys, debian_image):
+    """Killing the monitor (which this test's launch started) is detected by list and
+    info; stop then cleans up what it left."""
+    name = new_name("mon")
+    hullsys("launch", "debian/12", name, timeout=120)
+    info = hullsys.info(name)
+    mon = info["monitor_pid"]
+    assert mon > 0 and helpers.pid_alive(mon)
+    assert Path(f"/proc/{mon}/comm").read_text().strip() == "hull-monitor"
+    os.kill(mon, signal.SIGKILL)
+    helpers.wait_for(lambda: not helpers.pid_alive(mon), timeout=10, what="monitor exit")
+    lst = {i["name"]: i for i in hullsys.list()}
+    assert lst[name]["status"] == "error"
+    assert "monitor" in lst[name]["error"]
+    assert f"{name},error," in hullsys("list", "--format", "csv").stdout
+    hullsys("stop", name, timeout=60)
+    assert hullsys.info(name)["status"] == "stopped"
+    assert leftovers(hullsys.state_dir, [name]) == []
+
+
+def test_list_formats(hullsys, busybox_tar):
+    hullsys("image", "import", busybox_tar, "--alias", "bb")
+    names = sorted(new_name("ls") for _ in range(2))
+    for n in names:
+        hullsys("init", "bb", n)
+    js = hullsys.list()
+    assert [i["name"] for i in js] == names
+    assert all(i["status"] == "stopped" and i["type"] == "container" for i in js)
+    rows = list(csv.DictReader(io.StringIO(hullsys("list", "--format", "csv").stdout)))
+    assert [r["name"] for r in rows] == names and rows[0]["image"] == "bb"
+    yaml_out = hullsys("list", "--format", "yaml").stdout
+    assert yaml_out.count("- name: ") == 2 and f'- name: "{names[0]}"' in yaml_out
+    table = hullsys("list").stdout.splitlines()
+    assert table[0].split()[:4] == ["NAME", "STATE", "IPV4", "TYPE"]
+    one_line_error(hullsys("list", "--format", "xml", check=False), "--format")

@@ -105,6 +105,52 @@ fail:
 
 /* ---- the parent ------------------------------------------------------- */
 
+/*
+ * A signal's name as Go prints it (runc reports a hook killed by a signal
+ * as "signal: bad system call"); glibc's strsignal() words differ.
+ */
+static const char *go_signal_name(int sig, char *buf, size_t size)
+{
+	static const char *const names[] = {
+		[SIGHUP] = "hangup",
+		[SIGINT] = "interrupt",
+		[SIGQUIT] = "quit",
+		[SIGILL] = "illegal instruction",
+		[SIGTRAP] = "trace/breakpoint trap",
+		[SIGABRT] = "aborted",
+		[SIGBUS] = "bus error",
+		[SIGFPE] = "floating point exception",
+		[SIGKILL] = "killed",
+		[SIGUSR1] = "user defined signal 1",
+		[SIGSEGV] = "segmentation fault",
+		[SIGUSR2] = "user defined signal 2",
+		[SIGPIPE] = "broken pipe",
+		[SIGALRM] = "alarm clock",
+		[SIGTERM] = "terminated",
+		[SIGSTKFLT] = "stack fault",
+		[SIGCHLD] = "child exited",
+		[SIGCONT] = "continued",
+		[SIGSTOP] = "stopped (signal)",
+		[SIGTSTP] = "stopped",
+		[SIGTTIN] = "stopped (tty input)",
+		[SIGTTOU] = "stopped (tty output)",
+		[SIGURG] = "urgent I/O condition",
+		[SIGXCPU] = "CPU time limit exceeded",
+		[SIGXFSZ] = "file size limit exceeded",
+		[SIGVTALRM] = "virtual timer expired",
+		[SIGPROF] = "profiling timer expired",
+		[SIGWINCH] = "window changed",
+		[SIGIO] = "I/O possible",
+		[SIGPWR] = "power failure",
+		[SIGSYS] = "bad system call",
+	};
+
+	if (sig > 0 && (size_t)sig < ELEMENTSOF(names) && names[sig])
+		return names[sig];
+	snprintf(buf, size, "signal %d", sig);
+	return buf;
+}
+
 static void kill_and_reap(struct hook_run *run)
 {
 	siginfo_t si;
@@ -258,7 +304,7 @@ static int run_one(const struct hull_oci_hook *h, size_t index, const char *kind
 	struct hook_run run = { .kind = kind, .hook = h, .index = index, .pidfd = -EBADF };
 	int64_t deadline = -1;
 	siginfo_t si = {};
-	char what[64];
+	char what[96], name[32];
 	ssize_t n;
 	int e = 0, r;
 
@@ -334,9 +380,11 @@ static int run_one(const struct hull_oci_hook *h, size_t index, const char *kind
 		return 0;
 	}
 	if (si.si_code == CLD_EXITED)
-		snprintf(what, sizeof(what), "exit status %d", si.si_status);
+		snprintf(what, sizeof(what), "error running hook: exit status %d", si.si_status);
 	else
-		snprintf(what, sizeof(what), "killed by signal %d", si.si_status);
+		snprintf(what, sizeof(what), "error running hook: signal: %s%s",
+			 go_signal_name(si.si_status, name, sizeof(name)),
+			 si.si_code == CLD_DUMPED ? " (core dumped)" : "");
 	return fail(&run, -EIO, reterr, what);
 }
 

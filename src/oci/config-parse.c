@@ -236,23 +236,53 @@ static int parse_hook(const char *path, struct json_object *v, void *elem,
 	return hull_json_dispatch(path, v, hook_table, elem, HULL_JSON_ALLOW_UNKNOWN, reterr);
 }
 
-#define DEFINE_HOOK_FIELD(fn, kind)                                                            \
-	static int fn(const char *path, struct json_object *v, void *field,                    \
-		      struct hull_error **reterr)                                              \
-	{                                                                                      \
-		struct hull_oci_hooks *h =                                                     \
-			container_of(field, struct hull_oci_hooks, hooks[kind]);               \
-		/* `field` is &h->hooks[kind] (gcc's analyzer loses track of it otherwise) */  \
-		return hull_oci_parse_array(path, v, sizeof(struct hull_oci_hook), parse_hook, \
-					    hook_done, field, &h->n_hooks[kind], reterr);      \
+static int parse_nonempty_path(const char *path, struct json_object *v, void *field,
+			       struct hull_error **reterr)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return hull_json_type_error(path, "a string", reterr);
+	if (json_object_get_string(v)[0] == '\0')
+		return hull_error_set(reterr, -EINVAL, "%s: must not be empty", path);
+	return hull_json_parse_string(path, v, field, reterr);
+}
+
+/*
+ * createContainer hooks run in the container's mount namespace with the
+ * container's root as their working directory: as runc, a relative path
+ * there names a program inside the container.
+ */
+static const struct hull_json_field in_container_hook_table[] = {
+	{ "path", parse_nonempty_path, offsetof(struct hull_oci_hook, path), true },
+	{ "args", hull_json_parse_strv, offsetof(struct hull_oci_hook, args) },
+	{ "env", hull_json_parse_strv, offsetof(struct hull_oci_hook, env) },
+	{ "timeout", parse_hook_timeout, offsetof(struct hull_oci_hook, timeout) },
+	{},
+};
+
+static int parse_in_container_hook(const char *path, struct json_object *v, void *elem,
+				   struct hull_error **reterr)
+{
+	return hull_json_dispatch(path, v, in_container_hook_table, elem, HULL_JSON_ALLOW_UNKNOWN,
+				  reterr);
+}
+
+#define DEFINE_HOOK_FIELD(fn, kind, elem_fn)                                                  \
+	static int fn(const char *path, struct json_object *v, void *field,                   \
+		      struct hull_error **reterr)                                             \
+	{                                                                                     \
+		struct hull_oci_hooks *h =                                                    \
+			container_of(field, struct hull_oci_hooks, hooks[kind]);              \
+		/* `field` is &h->hooks[kind] (gcc's analyzer loses track of it otherwise) */ \
+		return hull_oci_parse_array(path, v, sizeof(struct hull_oci_hook), elem_fn,   \
+					    hook_done, field, &h->n_hooks[kind], reterr);     \
 	}
 
-DEFINE_HOOK_FIELD(parse_hooks_prestart, HULL_HOOK_PRESTART)
-DEFINE_HOOK_FIELD(parse_hooks_create_runtime, HULL_HOOK_CREATE_RUNTIME)
-DEFINE_HOOK_FIELD(parse_hooks_create_container, HULL_HOOK_CREATE_CONTAINER)
-DEFINE_HOOK_FIELD(parse_hooks_start_container, HULL_HOOK_START_CONTAINER)
-DEFINE_HOOK_FIELD(parse_hooks_poststart, HULL_HOOK_POSTSTART)
-DEFINE_HOOK_FIELD(parse_hooks_poststop, HULL_HOOK_POSTSTOP)
+DEFINE_HOOK_FIELD(parse_hooks_prestart, HULL_HOOK_PRESTART, parse_hook)
+DEFINE_HOOK_FIELD(parse_hooks_create_runtime, HULL_HOOK_CREATE_RUNTIME, parse_hook)
+DEFINE_HOOK_FIELD(parse_hooks_create_container, HULL_HOOK_CREATE_CONTAINER, parse_in_container_hook)
+DEFINE_HOOK_FIELD(parse_hooks_start_container, HULL_HOOK_START_CONTAINER, parse_hook)
+DEFINE_HOOK_FIELD(parse_hooks_poststart, HULL_HOOK_POSTSTART, parse_hook)
+DEFINE_HOOK_FIELD(parse_hooks_poststop, HULL_HOOK_POSTSTOP, parse_hook)
 
 #define HOOK_FIELD(name, fn, kind)                                     \
 	{                                                              \

@@ -205,6 +205,9 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		if (r < 0)
 			return r;
 	}
+	/* runtime-spec and runc: createContainer hooks run from the container's root */
+	if (fchdir(rootfs_fd) < 0)
+		return hull_error_errno(reterr, -errno, "chdir to the rootfs");
 	r = state_run_hooks(cfg, HULL_HOOK_CREATE_CONTAINER, c->state, HULL_STATUS_CREATING,
 			    reterr);
 	if (r < 0)

@@ -144,8 +144,9 @@ static void test_exit_status_with_output(void **state)
 
 	assert_int_equal(hull_hooks_run(hooks, 2, "poststart", "{}", &err), -EIO);
 	assert_int_equal(count_fds(), fds);
-	expect = hull_strdup_printf("poststart hook '%s' (#1): exit status 3, output: oops\nout",
-				    bad);
+	expect = hull_strdup_printf(
+		"poststart hook '%s' (#1): error running hook: exit status 3, output: oops\nout",
+		bad);
 	assert_string_equal(err->msg, expect);
 	assert_no_children();
 }
@@ -158,7 +159,8 @@ static void test_exit_status_without_output(void **state)
 	struct hull_oci_hook hook = { .path = bad };
 
 	assert_int_equal(hull_hooks_run(&hook, 1, "prestart", "{}", &err), -EIO);
-	expect = hull_strdup_printf("prestart hook '%s' (#0): exit status 1", bad);
+	expect = hull_strdup_printf("prestart hook '%s' (#0): error running hook: exit status 1",
+				    bad);
 	assert_string_equal(err->msg, expect);
 }
 
@@ -183,7 +185,8 @@ static void test_killed_by_signal(void **state)
 	struct hull_oci_hook hook = { .path = path };
 
 	assert_int_equal(hull_hooks_run(&hook, 1, "poststop", "{}", &err), -EIO);
-	expect = hull_strdup_printf("poststop hook '%s' (#0): killed by signal 9", path);
+	expect = hull_strdup_printf("poststop hook '%s' (#0): error running hook: signal: killed",
+				    path);
 	assert_string_equal(err->msg, expect);
 	assert_no_children();
 }

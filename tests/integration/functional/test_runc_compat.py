@@ -6,6 +6,7 @@ update flags, createContainer hooks, terminal ownership.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -371,3 +372,46 @@ def test_update_rdt_without_resctrl(runtimes, bundle, flag, value):
         assert p.returncode == 1, (rt, helpers.describe(p, "update"))
         assert "Intel RDT" in p.stderr and "not enabled" in p.stderr, (rt, p.stderr)
         rt.delete(cid, force=True)
+
+
+# -- createContainer hooks --------------------------------------------------------------------
+
+HOOK_SCRIPT = """#!/bin/sh
+readlink /proc/self/ns/mnt > hook-mntns
+pwd > hook-cwd
+"""
+
+
+def test_create_container_hook_runs_from_container_root(runtimes, bundle):
+    """A relative createContainer hook path names a program that exists only
+    in the rootfs; it runs in the container's mount namespace with the
+    container's root as its working directory."""
+    for rt in runtimes:
+        b = bundle(["sleep", "1000"])
+        (b.rootfs / "only-in-rootfs-hook").write_text(HOOK_SCRIPT)
+        (b.rootfs / "only-in-rootfs-hook").chmod(0o755)
+        b.config["hooks"] = {"createContainer": [{"path": "only-in-rootfs-hook"}]}
+        cid = rt.create(b)
+        pid = rt.state(cid)["pid"]
+        # files the hook wrote relative to its cwd landed at the top of the rootfs
+        assert (b.rootfs / "hook-mntns").read_text().strip() == os.readlink(
+            f"/proc/{pid}/ns/mnt"
+        ), rt
+        assert (b.rootfs / "hook-mntns").read_text().strip() != os.readlink(
+            "/proc/self/ns/mnt"
+        )
+        assert (b.rootfs / "hook-cwd").read_text().strip().endswith("/rootfs"), rt
+        rt.delete(cid, force=True)
+
+
+def test_create_container_hook_killed_by_signal(runtimes, bundle):
+    for rt in runtimes:
+        b = bundle(["true"])
+        b.config["hooks"] = {
+            "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "kill -SYS $$"]}]
+        }
+        p = rt.run(b)
+        assert p.returncode == 1, (rt, helpers.describe(p, "run"))
+        assert "error running hook" in p.stderr, (rt, p.stderr)
+        assert "signal: bad system call" in p.stderr, (rt, p.stderr)
+        assert rt.list() == [] or all(c["id"] != b.cid for c in rt.list())

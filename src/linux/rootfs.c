@@ -581,6 +581,105 @@ static int copy_tree(int src, int dst, unsigned depth)
 
 /* ---- the mounts of the config ---- */
 
+struct hull_mount_sources {
+	size_t n;
+	int fds[]; /* one per config.mounts entry, -EBADF where not prepared */
+};
+
+void hull_mount_sources_free(struct hull_mount_sources *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		safe_close(s->fds[i]);
+	free(s);
+}
+
+static bool is_bind(const struct hull_oci_mount *m, const struct hull_mount_options *mo)
+{
+	return !(mo->flags & MS_REMOUNT) && ((mo->flags & MS_BIND) || streq_ptr(m->type, "bind"));
+}
+
+int hull_mount_sources_open(const struct hull_oci_config *c, int bundle_fd,
+			    struct hull_mount_sources **ret, struct hull_error **reterr)
+{
+	struct hull_mount_sources *s;
+	int r;
+
+	s = malloc(sizeof(*s) + c->n_mounts * sizeof(int));
+	if (!s)
+		return hull_error_errno(reterr, -ENOMEM, "prepare mount sources");
+	s->n = c->n_mounts;
+	for (size_t i = 0; i < s->n; i++)
+		s->fds[i] = -EBADF;
+	for (size_t i = 0; i < s->n; i++) {
+		_cleanup_(mount_options_donep) struct hull_mount_options mo = {};
+		const struct hull_oci_mount *m = &c->mounts[i];
+
+		r = hull_mount_options_parse(m->options, &mo);
+		if (r < 0) {
+			hull_error_errno(reterr, r, "prepare mount sources");
+			goto fail;
+		}
+		/* idmapped binds are refused in a user namespace; the init says so */
+		if (!is_bind(m, &mo) || !m->source || !m->source[0] ||
+		    mo.idmap != HULL_MOUNT_IDMAP_NONE || m->n_uid_mappings || m->n_gid_mappings)
+			continue;
+		/* the source is the host's (or the bundle's): the config is trusted there */
+		r = clone_tree(m->source[0] == '/' ? AT_FDCWD : bundle_fd, m->source,
+			       mo.flags & MS_REC);
+		if (r < 0) {
+			/* rootless, or no such source: the init tries itself and says why */
+			hull_debug("mounts[%zu].source: clone '%s': %s", i, m->source,
+				   strerror(-r));
+			continue;
+		}
+		s->fds[i] = r;
+	}
+	*ret = s;
+	return 0;
+fail:
+	hull_mount_sources_free(s);
+	return r;
+}
+
+/*
+ * A bind whose source the runtime cloned on the host side: attached as it
+ * is, then given its attributes (a detached mount of the host's may not be
+ * changed from a user namespace; once in our mount namespace it may).
+ */
+static int mount_bind_prepared(struct ctx *c, const struct hull_oci_mount *m,
+			       const struct hull_mount_options *mo, int src, int *ret_mnt,
+			       struct hull_error **reterr)
+{
+	_cleanup_close_ int target = -EBADF, mnt = -EBADF;
+	uint64_t set, clr;
+	struct stat st;
+	int r;
+
+	if (fstat(src, &st) < 0)
+		return mount_error(reterr, -errno, m, NULL);
+	target = hull_mkdir_in_root(c->root_fd, m->destination, !S_ISDIR(st.st_mode), 0755, NULL);
+	if (target < 0)
+		return mount_error(reterr, target, m, NULL);
+	r = check_proc_target(c, m, target, reterr);
+	if (r < 0)
+		return r;
+	r = attach(src, target);
+	if (r < 0)
+		return mount_error(reterr, r, m, NULL);
+	mnt = fcntl(src, F_DUPFD_CLOEXEC, 3);
+	if (mnt < 0)
+		return mount_error(reterr, -errno, m, NULL);
+	if (hull_mount_options_to_setattr(mo, &set, &clr)) {
+		r = setattr(mnt, false, set, clr, 0, -EBADF);
+		if (r < 0)
+			return mount_error(reterr, r, m, NULL);
+	}
+	*ret_mnt = TAKE_FD(mnt);
+	return 0;
+}
+
 static int mount_bind(struct ctx *c, const struct hull_oci_mount *m,
 		      const struct hull_mount_options *mo, int *ret_mnt, struct hull_error **reterr)
 {
@@ -593,6 +692,10 @@ static int mount_bind(struct ctx *c, const struct hull_oci_mount *m,
 	if (!m->source || !m->source[0])
 		return hull_error_set(reterr, -EINVAL, "mount on '%s': a bind mount needs a source",
 				      m->destination);
+	if (c->o->mount_sources && c->idx < c->o->mount_sources->n &&
+	    c->o->mount_sources->fds[c->idx] >= 0)
+		return mount_bind_prepared(c, m, mo, c->o->mount_sources->fds[c->idx], ret_mnt,
+					   reterr);
 	/* the source is the host's (or the bundle's): the config is trusted there */
 	src_dirfd = m->source[0] == '/' ? AT_FDCWD : c->bundle_fd;
 	if (fstatat(src_dirfd, m->source, &st, 0) < 0)
@@ -855,7 +958,7 @@ static int mount_one(struct ctx *c, const struct hull_oci_mount *m, struct hull_
 
 	if (mo.flags & MS_REMOUNT)
 		r = mount_remount(c, m, &mo, &mnt, reterr);
-	else if ((mo.flags & MS_BIND) || streq_ptr(m->type, "bind"))
+	else if (is_bind(m, &mo))
 		r = mount_bind(c, m, &mo, &mnt, reterr);
 	else
 		r = mount_fs(c, m, &mo, &mnt, reterr);

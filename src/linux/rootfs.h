@@ -14,6 +14,7 @@
 #include "util/error.h"
 
 struct hull_cgroup;
+struct hull_mount_sources;
 
 struct hull_rootfs_opts {
 	const struct hull_oci_config *config;
@@ -23,6 +24,8 @@ struct hull_rootfs_opts {
 	bool in_userns;			  /* bind host devices instead of mknod */
 	bool cgroupns;			  /* the container has its own cgroup namespace */
 	bool no_mount_ns;		  /* it shares ours: chroot only, nothing is mounted */
+	/* bind sources the runtime cloned on the host side; may be NULL */
+	const struct hull_mount_sources *mount_sources;
 };
 
 /*
@@ -35,6 +38,20 @@ struct hull_rootfs_opts {
  */
 int hull_rootfs_prepare(const struct hull_rootfs_opts *o, int *ret_rootfs_fd,
 			struct hull_error **reterr);
+
+/*
+ * Runtime side, before the container init is cloned into its user
+ * namespace: clones the source of every bind mount in `c` as a detached
+ * mount (open_tree OPEN_TREE_CLONE), while the runtime is still host root
+ * and can reach it.  A source below a directory the container's mapped
+ * root may not enter (mode 0700, owned by host root) is then mounted all
+ * the same, as runc's mount-source fds do.  The fds are inherited by the
+ * init, which attaches them in prepare; they never outlive its exec.
+ * Free with hull_mount_sources_free() (accepts NULL).
+ */
+int hull_mount_sources_open(const struct hull_oci_config *c, int bundle_fd,
+			    struct hull_mount_sources **ret, struct hull_error **reterr);
+void hull_mount_sources_free(struct hull_mount_sources *s);
 
 /* Phase 2, after createContainer hooks: pivot_root into the rootfs (or move + chroot). */
 int hull_rootfs_pivot(const struct hull_rootfs_opts *o, int rootfs_fd, struct hull_error **reterr);

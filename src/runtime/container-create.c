@@ -24,6 +24,7 @@
 
 #include "linux/cgroup.h"
 #include "linux/namespace.h"
+#include "linux/rootfs.h"
 #include "linux/process.h"
 #include "linux/seccomp.h"
 #include "linux/terminal.h"
@@ -48,6 +49,7 @@ void create_ctx_done(struct create_ctx *c)
 	hull_ns_close_all(c->ns_fds);
 	hull_cgroup_free(c->cgroup);
 	hull_seccomp_program_free(c->seccomp);
+	hull_mount_sources_free(c->mount_sources);
 	safe_close(c->pidfd);
 	safe_close(c->pty_master);
 }
@@ -553,6 +555,12 @@ int container_create(struct create_ctx *c, struct hull_error **reterr)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0) {
 		r = hull_error_errno(reterr, -errno, "socketpair");
 		goto fail;
+	}
+	/* the init's mapped root may not reach a bind source the runtime can */
+	if (c->new_userns) {
+		r = hull_mount_sources_open(c->config, c->bundle_fd, &c->mount_sources, reterr);
+		if (r < 0)
+			goto fail;
 	}
 	r = spawn_init(c, reterr);
 	if (r < 0)

@@ -136,6 +136,7 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		.in_userns = c->new_userns || c->ns_fds[HULL_NS_USER] >= 0,
 		.cgroupns = c->cgroupns,
 		.no_mount_ns = !hull_oci_config_namespace(cfg, HULL_NS_MNT),
+		.mount_sources = c->mount_sources,
 	};
 	_cleanup_free_ char *exec_path = NULL;
 	_cleanup_close_ int rootfs_fd = -EBADF, listener = -EBADF;

@@ -29,6 +29,7 @@ struct create_ctx {
 
 	struct hull_cgroup *cgroup;
 	struct hull_seccomp_program *seccomp;
+	struct hull_mount_sources *mount_sources; /* bind sources cloned as host root */
 
 	unsigned long clone_flags;
 	unsigned long unshare_flags; /* namespaces the container makes itself after the id maps */

@@ -4,6 +4,7 @@ with runc through the `reference` fixture where it is installed): a read-only
 sources only the runtime can reach with a user namespace."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -137,3 +138,55 @@ def test_rootfs_propagation_unbindable(hull, bundle):
         pytest.xfail("runc 1.1.5 binds the rootfs after making it unbindable (EINVAL); crun works")
     assert p.returncode == 0, helpers.describe(p, "failed")
     assert " unbindable " in p.stdout, p.stdout
+
+
+USERNS_ID = 100000
+
+
+def userns_bundle(bundle, args):
+    b = bundle(args)
+    b.config["linux"]["namespaces"].append({"type": "user"})
+    for key in ("uidMappings", "gidMappings"):
+        b.config["linux"][key] = [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]
+    b.config["root"]["readonly"] = False
+    os.chmod(b.path, 0o755)
+    subprocess.run(["chown", "-R", "-h", f"{USERNS_ID}:{USERNS_ID}", b.rootfs], check=True)
+    return b
+
+
+def unreachable_source_case(rt, bundle):
+    """The source lies below a 0700 directory of host root: the container's
+    mapped root cannot reach it, the runtime (host root) can. Returns what a
+    later `exec` sees (exit status, stdout)."""
+    b = userns_bundle(bundle, ["sh", "-c", "cat /data/file; sleep 10"])
+    private = os.path.join(b.path, "private")
+    os.makedirs(os.path.join(private, "vol"))
+    os.chmod(private, 0o700)
+    with open(os.path.join(private, "vol", "file"), "w") as f:
+        f.write("reached\n")
+    os.chmod(os.path.join(private, "vol", "file"), 0o644)
+    b.config["mounts"].append(
+        {
+            "destination": "/data",
+            "type": "bind",
+            "source": os.path.join(private, "vol"),
+            "options": ["rbind", "ro"],
+        }
+    )
+    cid = rt.create(b)
+    rt.start(cid)
+    p = rt("exec", cid, "sh", "-c", "cat /data/file; touch /data/x 2>/dev/null || echo ro", check=False)
+    rt.kill(cid, "KILL")
+    rt.wait_status(cid, "stopped")
+    rt.delete(cid)
+    return p.returncode, p.stdout
+
+
+def test_userns_bind_source_only_the_runtime_can_reach(hull, bundle):
+    """The runtime clones the source before the init enters its user
+    namespace, so `create` mounts it and a later `exec` sees the files."""
+    assert unreachable_source_case(hull, bundle) == (0, "reached\nro\n")
+
+
+def test_userns_bind_source_same_as_runc(hull, reference, bundle):
+    assert unreachable_source_case(hull, bundle) == unreachable_source_case(reference, bundle)

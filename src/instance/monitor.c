@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -105,7 +106,8 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 	_cleanup_(hull_state_freep) struct hull_state *st = NULL;
 	_cleanup_error_ struct hull_error *err = NULL;
 	_cleanup_close_ int dfd = -EBADF, mlock = -EBADF, sock = -EBADF, master = -EBADF,
-			    logfd = -EBADF, sfd = -EBADF, null = -EBADF, mlog = -EBADF;
+			    logfd = -EBADF, sfd = -EBADF, null = -EBADF, mlog = -EBADF,
+			    peer = -EBADF;
 	_cleanup_free_ char *bundle = NULL;
 	struct hull_create_opts co = {};
 	char sockpath[128], started[32], msg[1100];
@@ -166,6 +168,9 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 		r = hull_error_errno(&err, master, "receive the console");
 		goto fail;
 	}
+	/* holding a peer open keeps the master from reporting POLLHUP whenever
+	 * no process inside has the console open */
+	peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	r = hull_container_state(&h->rt, name, &st, &err);
 	if (r < 0)
 		goto fail;
@@ -189,8 +194,9 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 		if (master >= 0 && (p[1].revents & POLLIN))
 			console_copy(master, logfd);
 		else if (master >= 0 && (p[1].revents & (POLLHUP | POLLERR))) {
-			/* no one holds the console open right now; poll it again shortly */
-			usleep(100 * 1000);
+			/* no peer could be kept: stop reading rather than spin */
+			if (peer < 0)
+				master = safe_close(master);
 		}
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;

@@ -251,3 +251,44 @@ def test_list_formats(hullsys, busybox_tar):
     table = hullsys("list").stdout.splitlines()
     assert table[0].split()[:4] == ["NAME", "STATE", "IPV4", "TYPE"]
     one_line_error(hullsys("list", "--format", "xml", check=False), "--format")
+
+
+def test_exec_pty_when_stdin_is_a_terminal(hullsys, debian_image):
+    name = new_name("pty")
+    hullsys("launch", "debian/12", name, timeout=120)
+    cmd = " ".join(hullsys.argv("exec", name, "--", "sh", "-c", "tty; exit 3"))
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       timeout=60, env=hullsys.env)
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "/dev/pts/" in p.stdout
+    # without a terminal: pipes, and `tty` says so
+    p = hullsys("exec", name, "--", "sh", "-c", "tty || true")
+    assert p.stdout.strip() == "not a tty"
+    hullsys("delete", "--force", name, timeout=60)
+
+
+def test_limits_visible_inside(hullsys, debian_image):
+    name = new_name("lim")
+    hullsys("launch", "debian/12", name, "-c", "limits.memory=256MiB",
+            "-c", "limits.processes=300", timeout=120)
+    mem = inside(hullsys, name, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
+    assert int(mem) == 256 << 20
+    assert inside(hullsys, name, "cat /sys/fs/cgroup/pids/pids.max").strip() == "300"
+    # delegated to the instance's root, but not its own limits
+    p = hullsys("exec", name, "--", "sh", "-c",
+                "echo 1073741824 > /sys/fs/cgroup/memory/memory.limit_in_bytes", check=False)
+    assert p.returncode != 0
+    hullsys("delete", "--force", name, timeout=60)
+
+
+def test_state_dir_must_be_searchable(hullsys, busybox_tar):
+    hullsys("image", "import", busybox_tar, "--alias", "bb")
+    name = new_name("perm")
+    hullsys("init", "bb", name)
+    hullsys.state_dir.chmod(0o700)
+    try:
+        p = hullsys("start", name, check=False)
+    finally:
+        hullsys.state_dir.chmod(0o711)
+    one_line_error(p, f"'{hullsys.state_dir}' (mode 0700) is not searchable by the instance's root")
+    assert leftovers(hullsys.state_dir, [name]) == []

@@ -124,7 +124,10 @@ def spawn(argv, capture=False):
                     break
         except BaseException:
             # Ctrl-C while a runtime runs: let it finish (it is short), then unwind
-            os.wait4(pid, 0)
+            try:
+                os.wait4(pid, 0)
+            except ChildProcessError:
+                pass  # the signal came right after wait4 had reaped it
             raise
         out_f.seek(0)
         err_f.seek(0)
@@ -179,8 +182,14 @@ def cgroup_mounts():
 class Session:
     """One benchmark run: a temp dir, a shared rootfs, per-container bundles and cgroups."""
 
-    def __init__(self, args):
-        self.token = uuid.uuid4().hex[:6]
+    def __init__(self):
+        # the session's mark on its cgroups and container ids (tests set it to find leftovers)
+        self.token = os.environ.get("HULL_BENCH_TOKEN") or uuid.uuid4().hex[:6]
+        self.base = self.run = None
+        self.runtimes = []
+
+    def setup(self, args):
+        """Makes the rootfs copy, the tmpfs, the config; cleanup() undoes any part of it."""
         self.base = tempfile.mkdtemp(prefix="hull-bench-")
         self.rootfs = os.path.join(self.base, "rootfs")
         shutil.copytree(busybox_rootfs(), self.rootfs, symlinks=True)
@@ -244,8 +253,10 @@ class Session:
                 os.rmdir(mnt + CGROUP_PARENT)
             except OSError:
                 pass  # another session still uses it, or it never existed
-        subprocess.run(["umount", "-l", self.run], check=False)
-        shutil.rmtree(self.base, ignore_errors=True)
+        if self.run and os.path.ismount(self.run):
+            subprocess.run(["umount", "-l", self.run], check=False)
+        if self.base:
+            shutil.rmtree(self.base, ignore_errors=True)
         restore_dev_null()
 
 
@@ -340,6 +351,12 @@ def print_table(title, rows, columns):
         print("  ".join(fmt.format(r[k]).ljust(w) for (k, _, fmt), w in zip(columns, widths)))
 
 
+def print_load(label):
+    """The machine's load average: absolute times mean little without it."""
+    one, five, fifteen = os.getloadavg()
+    print(f"load average {label}: {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)")
+
+
 def print_ratios(stats, key="median"):
     hull = stats.get("hull")
     for peer in ("crun", "runc"):
@@ -363,14 +380,17 @@ def main_wrapper(args, run):
     enter_private_mountns()
     become_subreaper()
     sigterm_as_interrupt()
-    session = None
+    session = Session()
     try:
-        session = Session(args)
-        return run(session)
+        session.setup(args)
+        print_load("at start")
+        rc = run(session)
+        print_load("at end")
+        return rc
     except KeyboardInterrupt:
         print("interrupted: cleaning up", file=sys.stderr)
         return 130
     finally:
-        if session is not None:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # cleanup is not interrupted
-            session.cleanup()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # cleanup is not interrupted
+        session.cleanup()

@@ -285,12 +285,11 @@ static int apply_scheduler(const struct hull_oci_process *p, struct hull_error *
 
 int hull_process_apply(const struct hull_oci_process *p, const struct hull_oci_linux *lc,
 		       const struct hull_seccomp_program *seccomp, enum hull_process_flags flags,
-		       int *ret_listener_fd, struct hull_error **reterr)
+		       struct hull_seccomp_listener *listener, struct hull_error **reterr)
 {
-	_cleanup_close_ int listener = -EBADF;
 	int pdeathsig = 0, r;
 
-	if (seccomp && hull_seccomp_program_has_notify(seccomp) && !ret_listener_fd)
+	if (seccomp && hull_seccomp_program_has_notify(seccomp) && !listener)
 		return hull_error_set(reterr, -EINVAL,
 				      "seccomp: the filter has a notify action but nobody takes "
 				      "its listener");
@@ -333,7 +332,7 @@ int hull_process_apply(const struct hull_oci_process *p, const struct hull_oci_l
 	 * filter then also covers the steps below).
 	 */
 	if (seccomp && !p->no_new_privileges) {
-		r = hull_seccomp_install(seccomp, &listener, reterr);
+		r = hull_seccomp_install(seccomp, listener, reterr);
 		if (r < 0)
 			return r;
 	}
@@ -373,14 +372,12 @@ int hull_process_apply(const struct hull_oci_process *p, const struct hull_oci_l
 						"prctl PR_SET_NO_NEW_PRIVS");
 		/* as late as possible: the filter then only sees the workload (and execve) */
 		if (seccomp) {
-			r = hull_seccomp_install(seccomp, &listener, reterr);
+			r = hull_seccomp_install(seccomp, listener, reterr);
 			if (r < 0)
 				return r;
 		}
 	}
 
-	if (ret_listener_fd)
-		*ret_listener_fd = TAKE_FD(listener);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "util/error.h"
 
 struct hull_seccomp_program;
+struct hull_seccomp_listener;
 
 enum hull_process_flags {
 	HULL_PROCESS_NEW_KEYRING =
@@ -35,11 +36,13 @@ int hull_process_validate(const struct hull_oci_process *p, struct hull_error **
  * to the calling process, in the order the kernel needs, stopping right
  * before execve.  `seccomp` (may be NULL) is installed as late as possible:
  * after the capability drop when noNewPrivileges is set, before it otherwise.
- * When the filter has a notify action, *ret_listener_fd receives its fd
- * (otherwise -EBADF); ret_listener_fd may be NULL when there is no notify.
- * Without noNewPrivileges the filter is installed before the uid switch, so
- * a notify action on prctl/capset/setgroups/setres[ug]id would block there
- * until somebody handles the listener (which the caller only gets on return).
+ * When the filter has a notify action, `listener` says who takes the
+ * listener (hull_seccomp_install: announced before the load, copied by the
+ * runtime with pidfd_getfd) and listener->fd receives it; `listener` may be
+ * NULL when there is no notify.  Without noNewPrivileges the filter is
+ * installed before the uid switch, so notified prctl/capset/setgroups/
+ * setres[ug]id calls wait for the agent, which the runtime is handing the
+ * listener to meanwhile.
  * oomScoreAdj is left to the caller (hull_process_set_oom_score_adj from the
  * runtime).  Order: session keyring, LSM exec label, rlimits, personality,
  * ioPriority, scheduler, [seccomp], bounding set, groups/gid/uid (keeping
@@ -48,7 +51,7 @@ int hull_process_validate(const struct hull_oci_process *p, struct hull_error **
  */
 int hull_process_apply(const struct hull_oci_process *p, const struct hull_oci_linux *lc,
 		       const struct hull_seccomp_program *seccomp, enum hull_process_flags flags,
-		       int *ret_listener_fd, struct hull_error **reterr);
+		       struct hull_seccomp_listener *listener, struct hull_error **reterr);
 
 /*
  * Finds args[0] through the PATH of p->env (like execvp, but with the

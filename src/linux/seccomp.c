@@ -12,9 +12,17 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -288,15 +296,15 @@ int hull_seccomp_compile(const struct hull_oci_seccomp *s, struct hull_seccomp_p
 		      &def, reterr);
 	if (r < 0)
 		return r;
-	/* the default covers write(2), which the container needs to hand the listener over */
-	if (def == SCMP_ACT_NOTIFY)
-		return hull_error_set(reterr, -EINVAL,
-				      "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the "
-				      "default action");
-
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return hull_error_errno(reterr, -ENOMEM, "seccomp");
+	/*
+	 * Unlike runc, every syscall may notify, the default too: the listener
+	 * is taken with pidfd_getfd, nothing after the load is part of the
+	 * hand-off (hull_seccomp_install).
+	 */
+	p->has_notify = def == SCMP_ACT_NOTIFY;
 	r = parse_flags(s->flags, &p->flags, reterr);
 	if (r < 0)
 		return r;
@@ -323,7 +331,6 @@ int hull_seccomp_compile(const struct hull_oci_seccomp *s, struct hull_seccomp_p
 		_cleanup_free_ char *path =
 			hull_strdup_printf("linux.seccomp.syscalls[%zu].errnoRet", i);
 		uint32_t action;
-		size_t j = 0;
 
 		if (!path)
 			return hull_error_errno(reterr, -ENOMEM, "seccomp");
@@ -333,15 +340,6 @@ int hull_seccomp_compile(const struct hull_oci_seccomp *s, struct hull_seccomp_p
 		hull_strv_foreach (name, sc->names) {
 			int nr;
 
-			/* write(2) is how the listener fd gets out: notifying it would deadlock */
-			if (action == SCMP_ACT_NOTIFY && streq(name, "write"))
-				return hull_error_set(
-					reterr, -EINVAL,
-					"linux.seccomp.syscalls[%zu].names[%zu]: "
-					"SCMP_ACT_NOTIFY cannot be used for the write "
-					"syscall",
-					i, j);
-			j++;
 			if (action == def)
 				continue; /* redundant; libseccomp would refuse it */
 			nr = seccomp_syscall_resolve_name(name);
@@ -380,18 +378,44 @@ int hull_seccomp_compile(const struct hull_oci_seccomp *s, struct hull_seccomp_p
 	return 0;
 }
 
-int hull_seccomp_install(const struct hull_seccomp_program *p, int *ret_listener_fd,
+/*
+ * The fd number the next fd of this process gets: the lowest free one.
+ * eventfd needs no path and no other fd.
+ */
+static int lowest_free_fd(void)
+{
+	int fd = eventfd(0, EFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return fd;
+}
+
+int hull_seccomp_install(const struct hull_seccomp_program *p, struct hull_seccomp_listener *l,
 			 struct hull_error **reterr)
 {
 	struct sock_fprog prog = { .len = (unsigned short)p->n_insns, .filter = p->insns };
 	unsigned long flags = p->flags;
+	int expected = -EBADF;
 	long r;
 
 	if (p->has_notify) {
+		if (!l || !l->announce)
+			return hull_error_set(reterr, -EINVAL,
+					      "seccomp: the filter has a notify action but nobody "
+					      "takes its listener");
 		flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
 		/* TSYNC reports failures as a thread id, which collides with the listener fd */
 		if (flags & SECCOMP_FILTER_FLAG_TSYNC)
 			flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+		expected = lowest_free_fd();
+		if (expected < 0)
+			return hull_error_errno(reterr, expected, "seccomp: find a free fd");
+		/* nothing opens or closes an fd from here to the load */
+		r = l->announce(expected, l->userdata, reterr);
+		if (r < 0)
+			return (int)r;
 	}
 	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 	if (r < 0)
@@ -402,33 +426,187 @@ int hull_seccomp_install(const struct hull_seccomp_program *p, int *ret_listener
 					      "seccomp: install filter: thread %ld cannot be "
 					      "synchronised",
 					      r);
-		if (ret_listener_fd)
-			*ret_listener_fd = -EBADF;
+		if (l)
+			l->fd = -EBADF;
 		return 0;
 	}
 	/* the kernel gives the listener O_CLOEXEC */
-	if (ret_listener_fd)
-		*ret_listener_fd = (int)r;
-	else
-		close((int)r);
+	l->fd = (int)r;
+	if (r != expected)
+		return hull_error_set(reterr, -EBADFD,
+				      "seccomp: the listener got fd %ld, not the announced %d", r,
+				      expected);
 	return 0;
 }
 
-int hull_seccomp_send_listener(const char *listener_path, int listener_fd,
-			       const char *process_state_json, struct hull_error **reterr)
+static uint64_t now_usec(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* What is left until the deadline, as a timeval for SO_SNDTIMEO (at least 1 ms). */
+static struct timeval remaining_tv(uint64_t deadline)
+{
+	uint64_t now = now_usec(), left = deadline > now ? deadline - now : 0;
+
+	if (left < 1000)
+		left = 1000;
+	return (struct timeval){ .tv_sec = (time_t)(left / 1000000),
+				 .tv_usec = (suseconds_t)(left % 1000000) };
+}
+
+/*
+ * Waits until the peer has taken everything we sent off its socket: the
+ * bytes still queued (SIOCOUTQ) drop to 0.  A peer that closes with the
+ * message unread sets ECONNRESET on our side before its queue is purged.
+ */
+static int wait_consumed(int sock, uint64_t deadline)
+{
+	unsigned backoff_ms = 1;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = sock, .events = POLLRDHUP };
+		int queued = 0, err = 0;
+		socklen_t len = sizeof(err);
+		uint64_t now;
+
+		if (ioctl(sock, SIOCOUTQ, &queued) < 0)
+			return -errno;
+		if (queued == 0) {
+			if (getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+				return -errno;
+			return err ? -err : 0;
+		}
+		now = now_usec();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		/* reading makes no event on our side: poll briefly, then look again */
+		if (backoff_ms < 64)
+			backoff_ms *= 2;
+		if ((uint64_t)backoff_ms * 1000 > deadline - now)
+			backoff_ms = (unsigned)((deadline - now + 999) / 1000);
+		if (poll(&pfd, 1, (int)backoff_ms) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int hull_seccomp_send_listener(const char *listener_path, int listener_fd,
+			       const char *process_state_json, uint64_t timeout_usec,
+			       struct hull_error **reterr)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int sock = -EBADF;
+	const char *field = "linux.seccomp.listenerPath";
+	uint64_t deadline = now_usec() + timeout_usec;
+	struct timeval tv;
 	int r;
 
 	if (!process_state_json || process_state_json[0] == '\0')
 		return hull_error_set(reterr, -EINVAL, "seccomp: empty container process state");
-	sock = hull_socket_connect_unix(listener_path);
+	if (!listener_path || listener_path[0] == '\0')
+		return hull_error_set(reterr, -EINVAL, "%s: required with SCMP_ACT_NOTIFY", field);
+	if (strlen(listener_path) >= sizeof(sa.sun_path))
+		return hull_error_set(reterr, -ENAMETOOLONG, "%s '%s': longer than %zu bytes",
+				      field, listener_path, sizeof(sa.sun_path) - 1);
+	strcpy(sa.sun_path, listener_path);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
-		return hull_error_errno(reterr, sock, "seccomp: connect to listener '%s'",
+		return hull_error_errno(reterr, -errno, "%s '%s': socket", field, listener_path);
+	/* bounds a connect to a full backlog and a send to a full socket (EAGAIN) */
+	tv = remaining_tv(deadline);
+	if (setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return hull_error_errno(reterr, -errno, "%s '%s': set send timeout", field,
 					listener_path);
+	if (RETRY_EINTR(connect(sock, (struct sockaddr *)&sa, sizeof(sa))) < 0) {
+		r = -errno;
+		if (r == -EAGAIN || r == -EINPROGRESS)
+			return hull_error_set(reterr, -ETIMEDOUT,
+					      "%s '%s': connect: the agent accepted no connection "
+					      "within %s",
+					      field, listener_path,
+					      hull_seccomp_timeout_str(timeout_usec).s);
+		return hull_error_errno(reterr, r, "%s '%s': connect", field, listener_path);
+	}
+	tv = remaining_tv(deadline);
+	(void)setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	r = hull_socket_send_fd(sock, listener_fd, process_state_json, strlen(process_state_json));
+	if (r == -EAGAIN)
+		r = -ETIMEDOUT;
+	if (r == 0)
+		r = wait_consumed(sock, deadline);
+	/* not -EPIPE: callers read that as "the container process exited" */
+	if (r == -ECONNRESET || r == -EPIPE)
+		return hull_error_set(reterr, -ECONNRESET,
+				      "%s '%s': the agent closed the connection without receiving "
+				      "the listener",
+				      field, listener_path);
+	if (r == -ETIMEDOUT)
+		return hull_error_set(
+			reterr, r, "%s '%s': the agent did not receive the listener within %s",
+			field, listener_path, hull_seccomp_timeout_str(timeout_usec).s);
 	if (r < 0)
-		return hull_error_errno(reterr, r, "seccomp: send listener fd to '%s'",
+		return hull_error_errno(reterr, r, "%s '%s': send the listener", field,
 					listener_path);
 	return 0;
+}
+
+int hull_seccomp_parse_timeout(const char *s, uint64_t *ret_usec)
+{
+	uint64_t v = 0, unit;
+	const char *p = s;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > HULL_SECCOMP_TIMEOUT_MAX_USEC) /* far out of range; stop before overflow */
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (streq(p, "ms"))
+		unit = 1000;
+	else if (streq(p, "s") || *p == '\0')
+		unit = 1000000;
+	else if (streq(p, "m"))
+		unit = 60 * 1000000ULL;
+	else
+		return -EINVAL;
+	if (v == 0 || v > HULL_SECCOMP_TIMEOUT_MAX_USEC / unit)
+		return -ERANGE;
+	*ret_usec = v * unit;
+	return 0;
+}
+
+int hull_seccomp_listener_timeout(char *const *annotations, uint64_t *ret_usec,
+				  struct hull_error **reterr)
+{
+	uint64_t v = HULL_SECCOMP_TIMEOUT_DEFAULT_USEC;
+
+	for (size_t i = 0; annotations && annotations[i] && annotations[i + 1]; i += 2) {
+		int r;
+
+		if (!streq(annotations[i], HULL_SECCOMP_TIMEOUT_ANNOTATION))
+			continue;
+		r = hull_seccomp_parse_timeout(annotations[i + 1], &v);
+		if (r < 0)
+			return hull_error_set(reterr, -EINVAL,
+					      "annotations[\"%s\"]: '%s' is not a timeout from "
+					      "1ms to 1h (like \"500ms\", \"10s\", \"2m\")",
+					      HULL_SECCOMP_TIMEOUT_ANNOTATION, annotations[i + 1]);
+	}
+	*ret_usec = v;
+	return 0;
+}
+
+struct hull_seccomp_timeout_text hull_seccomp_timeout_str(uint64_t usec)
+{
+	struct hull_seccomp_timeout_text t;
+
+	if (usec % 1000000 == 0)
+		snprintf(t.s, sizeof(t.s), "%llus", (unsigned long long)(usec / 1000000));
+	else
+		snprintf(t.s, sizeof(t.s), "%llums", (unsigned long long)(usec / 1000));
+	return t;
 }

@@ -30,6 +30,7 @@
 #include "linux/terminal.h"
 #include "runtime/create-internal.h"
 #include "runtime/runtime-internal.h"
+#include "runtime/seccomp-handoff.h"
 #include "runtime/sync.h"
 #include "util/file.h"
 #include "util/json.h"
@@ -326,11 +327,17 @@ static int drive_setup(struct create_ctx *c, struct hull_error **reterr)
 				return hull_error_set(reterr, -EBADMSG, "container sent no pty");
 			break;
 		case SYNC_SECCOMP_FD:
-			r = state_send_seccomp_listener(lc->seccomp, fd, c->state, c->pid,
-							HULL_STATUS_CREATING, reterr);
+			safe_close(fd);
+			r = seccomp_handoff_run(
+				&(struct seccomp_handoff){ .sync = c->sync[0],
+							   .pidfd = c->pidfd,
+							   .pid = c->pid,
+							   .config = c->config,
+							   .state = c->state,
+							   .status = HULL_STATUS_CREATING },
+				m.value, reterr);
 			if (r < 0)
 				return r;
-			r = sync_send(c->sync[0], SYNC_SECCOMP_DONE, 0, NULL, -EBADF);
 			break;
 		case SYNC_PID:
 			/* the container's pid namespace came with a fork: follow the child */
@@ -545,7 +552,11 @@ int container_create(struct create_ctx *c, struct hull_error **reterr)
 	if (r < 0)
 		goto fail;
 	if (lc->seccomp) {
+		uint64_t timeout;
+
 		r = hull_seccomp_compile(lc->seccomp, &c->seccomp, reterr);
+		if (r >= 0)
+			r = hull_seccomp_listener_timeout(c->config->annotations, &timeout, reterr);
 		if (r < 0)
 			goto fail;
 	}

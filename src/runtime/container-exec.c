@@ -26,6 +26,7 @@
 #include "linux/seccomp.h"
 #include "linux/terminal.h"
 #include "runtime/runtime-internal.h"
+#include "runtime/seccomp-handoff.h"
 #include "runtime/sync.h"
 #include "runtime/wait.h"
 #include "util/file.h"
@@ -101,7 +102,9 @@ static int open_container_namespaces(struct exec_ctx *e, struct hull_error **ret
 static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
 {
 	_cleanup_free_ char *exec_path = NULL;
-	_cleanup_close_ int listener = -EBADF;
+	struct hull_seccomp_listener listener = { .announce = seccomp_handoff_announce,
+						  .userdata = &e->sync[1],
+						  .fd = -EBADF };
 	struct sync_msg m;
 	bool userns = e->ns_fds[HULL_NS_USER] >= 0;
 	int keep[1];
@@ -170,15 +173,9 @@ static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
 	r = hull_process_apply(e->p, e->config->linux_config, e->seccomp, 0, &listener, reterr);
 	if (r < 0)
 		return r;
-	if (listener >= 0) {
-		r = sync_send(e->sync[1], SYNC_SECCOMP_FD, 0, NULL, listener);
-		if (r < 0)
-			return hull_error_errno(reterr, r, "send seccomp listener");
-		listener = safe_close(listener);
-		r = sync_recv(e->sync[1], &m, NULL);
-		if (r < 0)
-			return hull_error_errno(reterr, r, "wait for runtime");
-	}
+	r = seccomp_handoff_child_finish(e->sync[1], &listener.fd, reterr);
+	if (r < 0)
+		return r;
 	r = sync_send(e->sync[1], SYNC_READY, 0, NULL, -EBADF);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "sync with runtime");
@@ -296,14 +293,17 @@ static int drive(struct exec_ctx *e, struct hull_error **reterr)
 			e->pty_master = fd;
 			break;
 		case SYNC_SECCOMP_FD:
-			r = state_send_seccomp_listener(e->config->linux_config->seccomp, fd,
-							e->state, e->pid, HULL_STATUS_RUNNING,
-							reterr);
+			safe_close(fd);
+			r = seccomp_handoff_run(
+				&(struct seccomp_handoff){ .sync = e->sync[0],
+							   .pidfd = e->pidfd,
+							   .pid = e->pid,
+							   .config = e->config,
+							   .state = e->state,
+							   .status = HULL_STATUS_RUNNING },
+				m.value, reterr);
 			if (r < 0)
 				return r;
-			r = sync_send(e->sync[0], SYNC_SECCOMP_DONE, 0, NULL, -EBADF);
-			if (r < 0)
-				return hull_error_errno(reterr, r, "sync with process");
 			break;
 		case SYNC_READY:
 			safe_close(fd);

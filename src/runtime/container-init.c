@@ -27,6 +27,7 @@
 #include "linux/terminal.h"
 #include "runtime/create-internal.h"
 #include "runtime/runtime-internal.h"
+#include "runtime/seccomp-handoff.h"
 #include "runtime/sync.h"
 #include "util/file.h"
 #include "util/str.h"
@@ -139,7 +140,10 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		.mount_sources = c->mount_sources,
 	};
 	_cleanup_free_ char *exec_path = NULL;
-	_cleanup_close_ int rootfs_fd = -EBADF, listener = -EBADF;
+	_cleanup_close_ int rootfs_fd = -EBADF;
+	struct hull_seccomp_listener listener = { .announce = seccomp_handoff_announce,
+						  .userdata = &c->sync[1],
+						  .fd = -EBADF };
 	enum hull_process_flags pflags = 0;
 	struct sync_msg m;
 	int r;
@@ -250,15 +254,9 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 	r = hull_process_apply(p, cfg->linux_config, c->seccomp, pflags, &listener, reterr);
 	if (r < 0)
 		return r;
-	if (listener >= 0) {
-		r = sync_send(c->sync[1], SYNC_SECCOMP_FD, 0, NULL, listener);
-		if (r < 0)
-			return hull_error_errno(reterr, r, "send seccomp listener");
-		listener = safe_close(listener);
-		r = wait_for_parent(c->sync[1], SYNC_SECCOMP_DONE, &m, reterr);
-		if (r < 0)
-			return r;
-	}
+	r = seccomp_handoff_child_finish(c->sync[1], &listener.fd, reterr);
+	if (r < 0)
+		return r;
 	r = sync_send(c->sync[1], SYNC_READY, 0, NULL, -EBADF);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "sync with runtime");

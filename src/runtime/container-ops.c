@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "linux/cgroup.h"
+#include "linux/seccomp.h"
 #include "runtime/create-internal.h"
 #include "runtime/runtime-internal.h"
+#include "runtime/seccomp-handoff.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -28,6 +30,7 @@ int container_start_locked(const struct hull_runtime *rt, int dir_fd, struct hul
 	_cleanup_close_ int fifo = -EBADF, pidfd = -EBADF;
 	_cleanup_oci_config_ struct hull_oci_config *config = NULL;
 	struct pollfd pfd[2];
+	uint64_t timeout = HULL_SECCOMP_TIMEOUT_DEFAULT_USEC;
 	char byte;
 	int r;
 
@@ -48,10 +51,14 @@ int container_start_locked(const struct hull_runtime *rt, int dir_fd, struct hul
 		return hull_error_errno(reterr, -errno, "open exec fifo of '%s'", s->id);
 	pfd[0] = (struct pollfd){ .fd = fifo, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+	/* bounded: the process may be waiting for a seccomp agent that never answers */
+	(void)hull_seccomp_listener_timeout(s->annotations, &timeout, NULL);
 	for (;;) {
-		r = RETRY_EINTR(poll(pfd, 2, -1));
+		r = RETRY_EINTR(poll(pfd, 2, (int)(timeout / 1000)));
 		if (r < 0)
 			return hull_error_errno(reterr, -errno, "wait for container '%s'", s->id);
+		if (r == 0)
+			return seccomp_handoff_start_timeout(s->id, s->pid, timeout, reterr);
 		if (pfd[0].revents & POLLIN) {
 			if (read(fifo, &byte, 1) == 1)
 				break;

@@ -32,12 +32,11 @@ int container_open_state(const struct hull_runtime *rt, const char *id, bool exc
 			 struct hull_state **ret, struct hull_error **reterr);
 
 /*
- * Hands a seccomp listener fd (taken over) to linux.seccomp.listenerPath with
- * the runtime-spec containerProcessState of process `pid`.
+ * The runtime-spec containerProcessState JSON of process `pid` for the seccomp
+ * agent (malloc'd; NULL when out of memory).
  */
-int state_send_seccomp_listener(const struct hull_oci_seccomp *sc, int listener_fd,
-				const struct hull_state *s, pid_t pid, enum hull_status status,
-				struct hull_error **reterr);
+char *state_container_process_state(const struct hull_oci_seccomp *sc, const struct hull_state *s,
+				    pid_t pid, enum hull_status status);
 
 /* Reads state.json and computes the live status from the pid and the freezer. */
 int state_load(int dirfd, const char *id, struct hull_state **ret, struct hull_error **reterr);

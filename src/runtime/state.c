@@ -16,7 +16,6 @@
 
 #include "linux/cgroup.h"
 #include "linux/hooks.h"
-#include "linux/seccomp.h"
 #include "runtime/runtime-internal.h"
 #include "util/file.h"
 #include "util/json.h"
@@ -440,18 +439,16 @@ void state_run_hooks_each(const struct hull_oci_config *c, enum hull_oci_hook_ki
 	}
 }
 
-int state_send_seccomp_listener(const struct hull_oci_seccomp *sc, int listener_fd,
-				const struct hull_state *s, pid_t pid, enum hull_status status,
-				struct hull_error **reterr)
+char *state_container_process_state(const struct hull_oci_seccomp *sc, const struct hull_state *s,
+				    pid_t pid, enum hull_status status)
 {
-	_cleanup_close_ int fd = listener_fd;
 	_cleanup_json_ struct json_object *ps = json_object_new_object();
 	struct json_object *fds = json_object_new_array(), *st = hook_state_json(s, status);
 
 	if (!ps || !fds || !st) {
 		json_object_put(fds);
 		json_object_put(st);
-		return hull_error_errno(reterr, -ENOMEM, "seccomp listener");
+		return NULL;
 	}
 	json_object_array_add(fds, json_object_new_string("seccompFd"));
 	json_object_object_add(ps, "ociVersion", json_object_new_string(HULL_OCI_VERSION));
@@ -461,9 +458,7 @@ int state_send_seccomp_listener(const struct hull_oci_seccomp *sc, int listener_
 		ps, "metadata",
 		json_object_new_string(sc->listener_metadata ? sc->listener_metadata : ""));
 	json_object_object_add(ps, "state", st);
-	return hull_seccomp_send_listener(
-		sc->listener_path, fd, json_object_to_json_string_ext(ps, JSON_C_TO_STRING_PLAIN),
-		reterr);
+	return strdup(json_object_to_json_string_ext(ps, JSON_C_TO_STRING_PLAIN));
 }
 
 int container_open_state(const struct hull_runtime *rt, const char *id, bool exclusive, int *ret_fd,

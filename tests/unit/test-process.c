@@ -449,7 +449,7 @@ static void run_seccomp_case(bool nnp)
 	pid = fork();
 	if (pid == 0) {
 		char buf[64];
-		int listener = 5;
+		struct hull_seccomp_listener listener = { .fd = 5 };
 
 		cur_p = &p;
 		cur_seccomp = prog;
@@ -461,7 +461,7 @@ static void run_seccomp_case(bool nnp)
 				_exit(101);
 			}
 		}
-		CHECK(listener == -EBADF); /* no notify action, no listener */
+		CHECK(listener.fd == -EBADF); /* no notify action, no listener */
 		CHECK(getuid() == 65534 && status_caps("CapEff:") == 0);
 		CHECK(status_int("NoNewPrivs:") == (nnp ? 1 : 0));
 		CHECK(status_int("Seccomp:") == 2);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
@@ -62,11 +63,10 @@ static int run_filtered(const struct hull_seccomp_program *p, void (*fn)(void *)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct hull_error *err = NULL;
-		int listener = -EBADF;
 
 		/* cmocka catches SIGSYS; the child must die of it like any process */
 		signal(SIGSYS, SIG_DFL);
-		if (hull_seccomp_install(p, &listener, &err) < 0) {
+		if (hull_seccomp_install(p, NULL, &err) < 0) {
 			fprintf(stderr, "child: %s\n", err->msg);
 			_exit(101);
 		}
@@ -318,6 +318,7 @@ static void expect_compile_error(const struct hull_oci_seccomp *s, int code, con
 
 static void test_compile_errors(void **state)
 {
+	struct hull_seccomp_program *p;
 	char *bad_arch[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_PDP11", NULL };
 	char *bad_flag[] = { "SECCOMP_FILTER_FLAG_NOPE", NULL };
 	char *write_names[] = { "read", "write", NULL };
@@ -350,18 +351,19 @@ static void test_compile_errors(void **state)
 							 .flags = bad_flag },
 			     -EINVAL,
 			     "linux.seccomp.flags[0]: unknown flag 'SECCOMP_FILTER_FLAG_NOPE'");
+	/* notify may be the default, and cover write(2): the hand-off does not depend on them */
 	expect_compile_error(&(struct hull_oci_seccomp){ .default_action = HULL_SECCOMP_NOTIFY },
-			     -EINVAL,
-			     "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
-			     "action");
-	expect_compile_error(
-		&(struct hull_oci_seccomp){ .default_action = HULL_SECCOMP_ALLOW,
-					    .listener_path = "/run/agent.sock",
-					    .syscalls = notify_write,
-					    .n_syscalls = 2 },
-		-EINVAL,
-		"linux.seccomp.syscalls[1].names[1]: SCMP_ACT_NOTIFY cannot be used for the write "
-		"syscall");
+			     -EINVAL, "linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY");
+	p = compile(&(struct hull_oci_seccomp){ .default_action = HULL_SECCOMP_NOTIFY,
+						.listener_path = "/run/agent.sock" });
+	assert_true(hull_seccomp_program_has_notify(p));
+	hull_seccomp_program_free(p);
+	p = compile(&(struct hull_oci_seccomp){ .default_action = HULL_SECCOMP_ALLOW,
+						.listener_path = "/run/agent.sock",
+						.syscalls = notify_write,
+						.n_syscalls = 2 });
+	assert_true(hull_seccomp_program_has_notify(p));
+	hull_seccomp_program_free(p);
 	expect_compile_error(&(struct hull_oci_seccomp){ .default_action = HULL_SECCOMP_ALLOW,
 							 .syscalls = notify_mkdir,
 							 .n_syscalls = 1 },
@@ -404,6 +406,12 @@ static void test_install_needs_privilege(void **state)
 
 /* ---- notify ------------------------------------------------------------ */
 
+static int record_announced(int fd, void *userdata, struct hull_error **reterr)
+{
+	*(int *)userdata = fd;
+	return 0;
+}
+
 static void test_notify(void **state)
 {
 	_cleanup_(hull_seccomp_program_freep) struct hull_seccomp_program *p = NULL;
@@ -441,14 +449,20 @@ static void test_notify(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct hull_error *err = NULL;
-		int fd = -EBADF;
+		struct hull_seccomp_listener l = { .announce = record_announced, .fd = -EBADF };
+		int announced = -1;
 
-		CHECK(hull_seccomp_install(p, &fd, &err) == 0);
-		CHECK(fd >= 0);
+		l.userdata = &announced;
+		CHECK(hull_seccomp_install(p, NULL, &err) == -EINVAL); /* nobody takes it */
+		hull_error_free(err);
+		err = NULL;
+		CHECK(hull_seccomp_install(p, &l, &err) == 0);
+		/* the listener got the number announced before the load */
+		CHECK(l.fd >= 0 && l.fd == announced);
 		CHECK(hull_seccomp_send_listener(
-			      sock_path, fd, "{\"ociVersion\":\"1.1.0\",\"fds\":[\"seccompFd\"]}",
-			      &err) == 0);
-		close(fd);
+			      sock_path, l.fd, "{\"ociVersion\":\"1.1.0\",\"fds\":[\"seccompFd\"]}",
+			      5000000, &err) == 0);
+		close(l.fd);
 		/* the agent answers for the kernel */
 		CHECK(syscall(SYS_mkdir, dir, 0700) < 0 && errno == EXDEV);
 		_exit(0);
@@ -479,14 +493,153 @@ static void test_notify(void **state)
 	assert_int_equal(access(dir, F_OK), -1);
 }
 
-static void test_send_listener_error(void **state)
+/* An agent socket at tmpdir/name: listening (backlog 1) or only bound. */
+static int agent_socket(const char *name, bool listening, char **ret_path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *path = hull_strdup_printf("%s/%s", tmpdir, name);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_non_null(path);
+	assert_true(fd >= 0);
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	if (listening)
+		assert_int_equal(listen(fd, 1), 0);
+	*ret_path = path;
+	return fd;
+}
+
+static void expect_send_error(const char *path, int code, const char *msg)
 {
 	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_close_ int fd = eventfd(0, EFD_CLOEXEC);
 
-	assert_int_equal(hull_seccomp_send_listener("/nonexistent/agent.sock", 0, "{}", &err),
-			 -ENOENT);
-	assert_string_equal(err->msg, "seccomp: connect to listener '/nonexistent/agent.sock': "
-				      "No such file or directory");
+	assert_int_equal(hull_seccomp_send_listener(path, fd, "{}", 200000, &err), code);
+	assert_non_null(err);
+	assert_string_equal(err->msg, msg);
+}
+
+static void test_send_listener_errors(void **state)
+{
+	_cleanup_free_ char *refused = NULL, *silent = NULL, *closing = NULL, *msg = NULL;
+	_cleanup_close_ int a = -EBADF, b = -EBADF, c = -EBADF;
+	char too_long[200];
+
+	expect_send_error("/nonexistent/agent.sock", -ENOENT,
+			  "linux.seccomp.listenerPath '/nonexistent/agent.sock': connect: No such "
+			  "file or directory");
+	memset(too_long, 'a', sizeof(too_long) - 1);
+	too_long[0] = '/';
+	too_long[sizeof(too_long) - 1] = '\0';
+	msg = hull_strdup_printf("linux.seccomp.listenerPath '%s': longer than 107 bytes",
+				 too_long);
+	expect_send_error(too_long, -ENAMETOOLONG, msg);
+
+	/* bound, nobody listening */
+	a = agent_socket("refused.sock", false, &refused);
+	free(msg);
+	msg = hull_strdup_printf("linux.seccomp.listenerPath '%s': connect: Connection refused",
+				 refused);
+	expect_send_error(refused, -ECONNREFUSED, msg);
+
+	/* listening, never accepting nor reading: the connection sits in the backlog */
+	b = agent_socket("silent.sock", true, &silent);
+	free(msg);
+	msg = hull_strdup_printf("linux.seccomp.listenerPath '%s': the agent did not receive "
+				 "the listener within 200ms",
+				 silent);
+	expect_send_error(silent, -ETIMEDOUT, msg);
+	/* more of the same fill its backlog: then connect itself must time out */
+	for (int i = 0; i < 3; i++) {
+		_cleanup_error_ struct hull_error *err = NULL;
+		_cleanup_close_ int fd = eventfd(0, EFD_CLOEXEC);
+		int r = hull_seccomp_send_listener(silent, fd, "{}", 200000, &err);
+
+		assert_int_equal(r, -ETIMEDOUT);
+		assert_non_null(strstr(err->msg, "within 200ms"));
+	}
+
+	/* accepts, then closes without reading: the listener never arrived */
+	c = agent_socket("closing.sock", true, &closing);
+	{
+		_cleanup_error_ struct hull_error *err = NULL;
+		_cleanup_close_ int fd = eventfd(0, EFD_CLOEXEC);
+		int status = 0, r;
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int k = accept4(c, NULL, NULL, SOCK_CLOEXEC);
+
+			usleep(50000); /* the message is queued now */
+			close(k);
+			_exit(0);
+		}
+		r = hull_seccomp_send_listener(closing, fd, "{}", 5000000, &err);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_int_equal(r, -ECONNRESET);
+		free(msg);
+		msg = hull_strdup_printf("linux.seccomp.listenerPath '%s': the agent closed the "
+					 "connection without receiving the listener",
+					 closing);
+		assert_string_equal(err->msg, msg);
+	}
+}
+
+static void test_parse_timeout(void **state)
+{
+	static const struct {
+		const char *in;
+		int r;
+		uint64_t usec;
+	} cases[] = {
+		{ "10s", 0, 10000000 },	      { "10", 0, 10000000 },
+		{ "500ms", 0, 500000 },	      { "1ms", 0, 1000 },
+		{ "2m", 0, 120000000 },	      { "60m", 0, 3600000000ULL },
+		{ "3600", 0, 3600000000ULL }, { "3601", -ERANGE, 0 },
+		{ "61m", -ERANGE, 0 },	      { "0", -ERANGE, 0 },
+		{ "0ms", -ERANGE, 0 },	      { "99999999999999999999999s", -ERANGE, 0 },
+		{ "", -EINVAL, 0 },	      { "s", -EINVAL, 0 },
+		{ "-1s", -EINVAL, 0 },	      { " 1s", -EINVAL, 0 },
+		{ "1s ", -EINVAL, 0 },	      { "1.5s", -EINVAL, 0 },
+		{ "1h", -EINVAL, 0 },	      { "1S", -EINVAL, 0 },
+		{ "1msx", -EINVAL, 0 },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		uint64_t v = 7;
+		int r = hull_seccomp_parse_timeout(cases[i].in, &v);
+
+		if (r != cases[i].r)
+			fail_msg("'%s': %d, expected %d", cases[i].in, r, cases[i].r);
+		assert_int_equal(v, cases[i].r == 0 ? cases[i].usec : 7);
+	}
+	assert_int_equal(hull_seccomp_parse_timeout(NULL, &(uint64_t){ 0 }), -EINVAL);
+	assert_string_equal(hull_seccomp_timeout_str(10000000).s, "10s");
+	assert_string_equal(hull_seccomp_timeout_str(1500000).s, "1500ms");
+}
+
+static void test_listener_timeout_annotation(void **state)
+{
+	char *none[] = { "other", "1", NULL };
+	char *good[] = { "other", "x", HULL_SECCOMP_TIMEOUT_ANNOTATION, "250ms", NULL };
+	char *bad[] = { HULL_SECCOMP_TIMEOUT_ANNOTATION, "soon", NULL };
+	_cleanup_error_ struct hull_error *err = NULL;
+	uint64_t v = 0;
+
+	assert_int_equal(hull_seccomp_listener_timeout(NULL, &v, NULL), 0);
+	assert_int_equal(v, HULL_SECCOMP_TIMEOUT_DEFAULT_USEC);
+	assert_int_equal(hull_seccomp_listener_timeout(none, &v, NULL), 0);
+	assert_int_equal(v, HULL_SECCOMP_TIMEOUT_DEFAULT_USEC);
+	assert_int_equal(hull_seccomp_listener_timeout(good, &v, NULL), 0);
+	assert_int_equal(v, 250000);
+	v = 1;
+	assert_int_equal(hull_seccomp_listener_timeout(bad, &v, &err), -EINVAL);
+	assert_int_equal(v, 1);
+	assert_string_equal(err->msg,
+			    "annotations[\"run.hull.seccomp-listener-timeout\"]: 'soon' is not a "
+			    "timeout from 1ms to 1h (like \"500ms\", \"10s\", \"2m\")");
 }
 
 int main(void)
@@ -502,7 +655,9 @@ int main(void)
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_install_needs_privilege),
 		cmocka_unit_test(test_notify),
-		cmocka_unit_test(test_send_listener_error),
+		cmocka_unit_test(test_send_listener_errors),
+		cmocka_unit_test(test_parse_timeout),
+		cmocka_unit_test(test_listener_timeout_annotation),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

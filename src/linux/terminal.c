@@ -63,6 +63,14 @@ int hull_terminal_open(const struct hull_oci_process *p, int *ret_master, int *r
 			return hull_error_errno(reterr, -errno, "open '%s'", name);
 	}
 
+	/*
+	 * As runc (fixStdioPermissions): the process's user owns its tty, so a
+	 * non-root process can reopen it (/dev/stdin, /proc/self/fd/0); only
+	 * the uid changes, the group stays the one devpts gave (gid=5: tty).
+	 */
+	if (p && p->user.uid != 0 && fchown(slave, p->user.uid, (gid_t)-1) < 0)
+		return hull_error_errno(reterr, -errno, "chown pty to process.user.uid %u",
+					p->user.uid);
 	if (p && p->console_size.set) {
 		r = hull_terminal_set_size(master, p->console_size.height, p->console_size.width);
 		if (r < 0)

@@ -13,7 +13,8 @@
 /*
  * Opens a new pty through /dev/ptmx (inside the container, after pivot_root,
  * so the slave lives in the container's devpts).  Applies process.consoleSize
- * when set.  Both fds are O_CLOEXEC.
+ * when set and gives the slave to process.user.uid (its group unchanged), as
+ * runc does.  Both fds are O_CLOEXEC.
  */
 int hull_terminal_open(const struct hull_oci_process *p, int *ret_master, int *ret_slave,
 		       struct hull_error **reterr);

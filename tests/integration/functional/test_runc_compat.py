@@ -415,3 +415,36 @@ def test_create_container_hook_killed_by_signal(runtimes, bundle):
         assert "error running hook" in p.stderr, (rt, p.stderr)
         assert "signal: bad system call" in p.stderr, (rt, p.stderr)
         assert rt.list() == [] or all(c["id"] != b.cid for c in rt.list())
+
+
+# -- terminal ownership -----------------------------------------------------------------------
+
+OWN_PROBE = "echo own-$(stat -L -c %u-%g-%a /proc/self/fd/0)-end; sleep 1000"
+
+
+def pty_owner(cs, index):
+    out = cs.read_until("-end", index=index)
+    m = re.search(r"own-(\d+)-(\d+)-(\d+)-end", out)
+    assert m, out
+    return tuple(int(x) if i < 2 else x for i, x in enumerate(m.groups()))
+
+
+def test_terminal_owned_by_process_user(runtimes, bundle):
+    """terminal: true with a non-root process.user: the pty slave belongs to
+    that uid; its group stays the devpts one (gid=5, tty), for run and exec."""
+    seen = {}
+    for rt in runtimes:
+        b = bundle(["sh", "-c", OWN_PROBE], terminal=True)
+        b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+        with helpers.console_socket() as cs:
+            cid = rt.prepare(b)
+            rt("run", "--detach", "--console-socket", cs.path, "--bundle", b.path, cid)
+            run_owner = pty_owner(cs, 0)
+            rt("exec", "--detach", "--tty", "--console-socket", cs.path, "--user", "1001:1002",
+               cid, "sh", "-c", OWN_PROBE)
+            exec_owner = pty_owner(cs, 1)
+            rt.delete(cid, force=True)
+        seen[rt.name] = (run_owner, exec_owner)
+        assert run_owner == (1000, 5, "620"), (rt, run_owner)
+        assert exec_owner == (1001, 5, "620"), (rt, exec_owner)
+    assert len(set(seen.values())) == 1, seen

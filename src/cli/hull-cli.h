@@ -21,8 +21,12 @@ struct hull_cli_verb {
 };
 
 extern const struct hull_cli_verb hull_verb_image, hull_verb_init, hull_verb_launch,
-	hull_verb_start, hull_verb_stop, hull_verb_delete, hull_verb_list, hull_verb_info,
-	hull_verb_exec;
+	hull_verb_start, hull_verb_stop, hull_verb_restart, hull_verb_delete, hull_verb_list,
+	hull_verb_info, hull_verb_exec, hull_verb_logs;
+
+/* Builds a distro image with debootstrap, showing its progress on stderr. */
+int hull_cli_build(struct hull_cli *cli, const char *name, struct hull_image_build_opts *o,
+		   struct hull_image **ret, struct hull_error **reterr);
 
 /* Opens the state directory once (cli->home). */
 int hull_cli_home(struct hull_cli *cli, struct hull_error **reterr);

@@ -80,6 +80,22 @@ static void build_progress(const char *line, void *userdata)
 		fprintf(stderr, "%s\n", line);
 }
 
+int hull_cli_build(struct hull_cli *cli, const char *name, struct hull_image_build_opts *o,
+		   struct hull_image **ret, struct hull_error **reterr)
+{
+	struct progress p = { .tty = isatty(STDERR_FILENO) };
+	int r;
+
+	o->progress = build_progress;
+	o->userdata = &p;
+	if (!o->cache_dir)
+		o->cache_dir = cli->home->cache_path;
+	r = hull_image_build(cli->home->images, name, o, ret, reterr);
+	if (p.tty && p.lines)
+		fprintf(stderr, "\n");
+	return r;
+}
+
 static int image_build(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
 	static const struct option opts[] = { { "rebuild", no_argument, NULL, 'r' },
@@ -92,8 +108,7 @@ static int image_build(struct hull_cli *cli, int argc, char **argv, struct hull_
 		"debian/11|debian/12|debian/13 [--rebuild] [--mirror URL] [--cache-dir DIR]", NULL
 	};
 	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
-	struct progress p = { .tty = isatty(STDERR_FILENO) };
-	struct hull_image_build_opts o = { .progress = build_progress, .userdata = &p };
+	struct hull_image_build_opts o = {};
 	int c, r;
 
 	while ((r = hull_cli_getopt(&v, argc, argv, "", opts, &c, reterr)) == 0 && c != -1) {
@@ -112,11 +127,7 @@ static int image_build(struct hull_cli *cli, int argc, char **argv, struct hull_
 	r = hull_cli_home(cli, reterr);
 	if (r < 0)
 		return r;
-	if (!o.cache_dir)
-		o.cache_dir = cli->home->cache_path;
-	r = hull_image_build(cli->home->images, argv[optind], &o, &img, reterr);
-	if (p.tty && p.lines)
-		fprintf(stderr, "\n");
+	r = hull_cli_build(cli, argv[optind], &o, &img, reterr);
 	if (r < 0)
 		return r;
 	printf("%s\n", img->fingerprint);

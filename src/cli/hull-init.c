@@ -2,6 +2,7 @@
 /* hull init IMAGE NAME, hull launch IMAGE NAME (init + start) */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/hull-cli.h"
 #include "util/str.h"
@@ -28,6 +29,21 @@ static int init_common(const struct hull_cli_verb *v, bool start, struct hull_cl
 	if (r < 0)
 		return r;
 	name = argv[optind + 1];
+	{
+		/* a known distro alias that is not in the store yet is built first */
+		_cleanup_(hull_image_freep) struct hull_image *img = NULL;
+		struct hull_image_build_opts bo = {};
+
+		if (hull_image_get(cli->home->images, argv[optind], &img, NULL) == -ENOENT &&
+		    startswith(argv[optind], "debian/") &&
+		    hull_instance_name_check(name, reterr) >= 0) {
+			fprintf(stderr, "hull: image '%s' is not in the store: building it\n",
+				argv[optind]);
+			r = hull_cli_build(cli, argv[optind], &bo, NULL, reterr);
+			if (r < 0)
+				return r;
+		}
+	}
 	o.config = config;
 	o.subuid_file = getenv("HULL_SUBUID_FILE");
 	o.subgid_file = getenv("HULL_SUBGID_FILE");

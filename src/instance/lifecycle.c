@@ -113,10 +113,24 @@ bool instance_monitor_alive(int dirfd)
 	return false;
 }
 
+/* The kernel's id of this boot: a state recorded in another boot is stale. */
+static int boot_id(char ret[64])
+{
+	_cleanup_free_ char *s = NULL;
+	int r = hull_read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", &s, NULL);
+
+	if (r < 0)
+		return r;
+	s[strcspn(s, "\n")] = '\0';
+	snprintf(ret, 64, "%s", s);
+	return 0;
+}
+
 int instance_state_write(int dirfd, const char *status, pid_t init_pid, pid_t monitor_pid,
 			 const char *started, int last_exit)
 {
 	_cleanup_json_ struct json_object *o = json_object_new_object();
+	char boot[64];
 	const char *text;
 
 	if (!o)
@@ -127,6 +141,8 @@ int instance_state_write(int dirfd, const char *status, pid_t init_pid, pid_t mo
 	if (started)
 		json_object_object_add(o, "started", json_object_new_string(started));
 	json_object_object_add(o, "last_exit", json_object_new_int(last_exit));
+	if (boot_id(boot) >= 0)
+		json_object_object_add(o, "boot_id", json_object_new_string(boot));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	return hull_write_file_atomic_at(dirfd, "state.json", text, strlen(text), 0644,
 					 HULL_ATOMIC_SYNC);
@@ -134,6 +150,7 @@ int instance_state_write(int dirfd, const char *status, pid_t init_pid, pid_t mo
 
 struct saved_state {
 	char *status;
+	char *boot_id;
 	int init_pid, monitor_pid, last_exit;
 	char *started;
 };
@@ -144,6 +161,7 @@ static const struct hull_json_field state_fields[] = {
 	{ "monitor_pid", hull_json_parse_int, offsetof(struct saved_state, monitor_pid), false },
 	{ "last_exit", hull_json_parse_int, offsetof(struct saved_state, last_exit), false },
 	{ "started", hull_json_parse_string, offsetof(struct saved_state, started), false },
+	{ "boot_id", hull_json_parse_string, offsetof(struct saved_state, boot_id), false },
 	{},
 };
 
@@ -151,6 +169,7 @@ static void state_read(int dirfd, struct saved_state *s)
 {
 	_cleanup_json_ struct json_object *o = NULL;
 	_cleanup_free_ char *text = NULL;
+	char boot[64];
 	size_t len = 0;
 
 	*s = (struct saved_state){ .last_exit = -1 };
@@ -159,8 +178,18 @@ static void state_read(int dirfd, struct saved_state *s)
 	    hull_json_dispatch("", o, state_fields, s, HULL_JSON_ALLOW_UNKNOWN, NULL) < 0) {
 		free(s->status);
 		free(s->started);
+		free(s->boot_id);
 		*s = (struct saved_state){ .last_exit = -1 };
+		return;
 	}
+	/* recorded before the machine rebooted: nothing of it runs any more */
+	if (s->boot_id && boot_id(boot) >= 0 && !streq(boot, s->boot_id) &&
+	    !streq(s->status, "stopped")) {
+		free(s->status);
+		s->status = strdup("stopped");
+	}
+	free(s->boot_id);
+	s->boot_id = NULL;
 }
 
 static int info_load(struct hull_home *h, int dirfd, struct hull_instance_info **ret,

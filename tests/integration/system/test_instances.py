@@ -292,3 +292,46 @@ def test_state_dir_must_be_searchable(hullsys, busybox_tar):
         hullsys.state_dir.chmod(0o711)
     one_line_error(p, f"'{hullsys.state_dir}' (mode 0700) is not searchable by the instance's root")
     assert leftovers(hullsys.state_dir, [name]) == []
+
+
+def test_restart_and_logs(hullsys, debian_image):
+    name = new_name("rs")
+    hullsys("launch", "debian/12", name, timeout=120)
+    wait_running(hullsys, name)
+    pid = hullsys.info(name)["pid"]
+    inside(hullsys, name, "echo kept > /root/kept")
+    hullsys("restart", "--timeout", "30", name, timeout=120)
+    info = hullsys.info(name)
+    assert info["status"] == "running" and info["pid"] != pid
+    assert inside(hullsys, name, "cat /root/kept") == "kept\n"
+    state, failed = wait_running(hullsys, name)
+    assert state == "running", failed
+    assert "Debian GNU/Linux 12" in hullsys("logs", name).stdout
+    one_line_error(hullsys("logs", "ghost", check=False), "unknown instance 'ghost'")
+    hullsys("delete", "--force", name, timeout=60)
+
+
+def test_state_from_before_a_reboot_is_stopped(hullsys, busybox_tar):
+    """A state recorded in another boot (boot_id differs) is not 'error' but stopped."""
+    hullsys("image", "import", busybox_tar, "--alias", "bb")
+    name = new_name("boot")
+    hullsys("init", "bb", name)
+    st = hullsys.instances_dir() / name / "state.json"
+    stale = {"status": "running", "init_pid": 1, "monitor_pid": 1, "last_exit": -1}
+    st.write_text(json.dumps({**stale, "boot_id": "00000000-0000-0000-0000-000000000000"}))
+    assert hullsys.info(name)["status"] == "stopped"
+    # the same record from this boot means the monitor died
+    st.write_text(json.dumps({**stale,
+                              "boot_id": Path("/proc/sys/kernel/random/boot_id").read_text().strip()}))
+    assert hullsys.info(name)["status"] == "error"
+
+
+def test_launch_builds_a_missing_distro_image(hullsys):
+    """A distro alias not in the store is built first; an unknown release fails in the
+    build, with one line, and leaves no instance."""
+    name = new_name("auto")
+    p = hullsys("launch", "debian/99", name, check=False)
+    assert p.returncode != 0
+    assert "building it" in p.stderr
+    assert p.stderr.strip().splitlines()[-1].startswith("hull: build 'debian/99': unknown distribution")
+    assert instance_dirs(hullsys) == []

@@ -239,11 +239,11 @@ static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 		r = r < 0 ? r : 0;
 		goto out;
 	}
-	/* from here on a failure is hull's, not the process's: runc exits 255 */
-	cli->fail_status = 255;
 	r = cli_want_args(&cli_verb_exec, argc, argv, 1, -1, reterr);
 	if (r < 0)
 		goto out;
+	/* from here on a failure is hull's, not the process's: runc exits 255 */
+	cli->fail_status = 255;
 	id = argv[optind];
 	if (f.process_file) {
 		r = load_process_file(f.process_file, &p, reterr);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "runtime/cloned-binary.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -71,6 +72,12 @@ static bool running_rootless(void)
 		return false; /* the initial user namespace */
 	user = getenv("USER");
 	return !user || !streq(user, "root");
+}
+
+/* The verbs that put a process into a container's namespaces (see runtime/cloned-binary.h). */
+static bool verb_enters_container(const char *name)
+{
+	return streq(name, "create") || streq(name, "run") || streq(name, "exec");
 }
 
 struct global_opts {
@@ -216,6 +223,9 @@ int main(int argc, char **argv)
 	r = parse_global_options(&cli, &g, argc, argv, &err);
 	if (r > 0)
 		return 0;
+	/* first, before any fd is opened: re-execs the binary from a sealed copy */
+	if (r >= 0 && optind < argc && verb_enters_container(argv[optind]))
+		r = hull_cloned_binary_ensure(argv, &err);
 	if (r >= 0)
 		r = log_fd = setup_log(&g, &err);
 	if (r < 0) {

@@ -4,6 +4,8 @@
  * runtime clones the process itself; the child joins the container's
  * namespaces (pid and time are entered by the runtime around the clone, as
  * they only apply to children), applies the process attributes and execs.
+ * As with create, the child runs from the sealed copy of the binary
+ * (runtime/cloned-binary.h) and is non-dumpable until its execve.
  */
 #include <errno.h>
 #include <fcntl.h>

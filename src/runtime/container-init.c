@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * create, container side: the cloned child sets itself up inside its new
- * namespaces and becomes the workload.  It is a copy of the runtime, so it
- * makes itself non-dumpable at once: no process of the container may open
- * /proc/<pid>/exe of the runtime binary (CVE-2019-5736) before the execve.
+ * namespaces and becomes the workload.  It is a copy of the runtime process,
+ * and that process runs from a sealed memfd copy of the binary
+ * (runtime/cloned-binary.h), never from the host's file: a container process
+ * that opens /proc/<pid>/exe of it, or makes it exec `#!/proc/self/exe`, gets
+ * a copy it cannot write (CVE-2019-5736).  It is also non-dumpable from its
+ * first instruction until the execve, so no container process can read its
+ * memory or reach its fds through /proc/<pid> meanwhile.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -7,8 +7,10 @@
  */
 #include "linux/seccomp.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -129,27 +131,29 @@ static int to_op(enum hull_seccomp_op op, enum scmp_compare *ret)
 	return 0;
 }
 
+/* libseccomp's token for the spec's "SCMP_ARCH_X86_64" (its "x86_64"); 0 when unknown. */
+static uint32_t arch_token(const char *name)
+{
+	const char *rest = startswith(name, "SCMP_ARCH_");
+	char lower[32];
+	size_t k;
+
+	if (!rest || strlen(rest) >= sizeof(lower))
+		return 0;
+	for (k = 0; rest[k]; k++)
+		lower[k] = (char)(rest[k] >= 'A' && rest[k] <= 'Z' ? rest[k] - 'A' + 'a' : rest[k]);
+	lower[k] = '\0';
+	return seccomp_arch_resolve_name(lower);
+}
+
 static int add_architectures(scmp_filter_ctx ctx, char **arches, struct hull_error **reterr)
 {
 	size_t i = 0;
 
 	hull_strv_foreach (a, arches) {
-		const char *rest = startswith(a, "SCMP_ARCH_");
-		char lower[32];
-		uint32_t token = 0;
+		uint32_t token = arch_token(a);
 		int r;
 
-		/* the spec's SCMP_ARCH_X86_64 is libseccomp's "x86_64" */
-		if (rest && strlen(rest) < sizeof(lower)) {
-			size_t k;
-
-			for (k = 0; rest[k]; k++)
-				lower[k] = (char)(rest[k] >= 'A' && rest[k] <= 'Z'
-							  ? rest[k] - 'A' + 'a'
-							  : rest[k]);
-			lower[k] = '\0';
-			token = seccomp_arch_resolve_name(lower);
-		}
 		if (token == 0)
 			return hull_error_set(
 				reterr, -EINVAL,
@@ -163,6 +167,180 @@ static int add_architectures(scmp_filter_ctx ctx, char **arches, struct hull_err
 		i++;
 	}
 	return 0;
+}
+
+/*
+ * ---- ENOSYS for syscalls newer than the profile ----
+ *
+ * A profile names the syscalls its author knew.  A newer one (clone3 in a
+ * profile from before 5.3, or any number past the table) would get the
+ * default action, typically EPERM, and libc then takes the failure as final
+ * instead of falling back to the older call.  As runc does, a stub in front
+ * of libseccomp's program returns ENOSYS for any syscall number above the
+ * largest one the profile names, per architecture (x32 numbers carry bit 30
+ * on x86_64); below it, the profile decides.  Not done when the default
+ * action lets syscalls through (allow, log, trace, notify: the tracer or
+ * agent decides) or is already ENOSYS.
+ */
+
+#define X32_SYSCALL_BIT 0x40000000U
+#define STUB_MAX_SECTIONS 8
+#define STUB_MAX_INSNS 64
+
+enum {
+	LABEL_FILTER, /* the first instruction after the stub: libseccomp's program */
+	LABEL_ENOSYS,
+	LABEL_SECTION,				       /* + section index */
+	LABEL_X32 = LABEL_SECTION + STUB_MAX_SECTIONS, /* + section index */
+	_LABEL_MAX = LABEL_X32 + STUB_MAX_SECTIONS,
+	NEXT = -1,
+};
+
+struct stub_section {
+	uint32_t audit_arch;
+	bool has_max, has_x32_max; /* x32_max only on x86_64 */
+	uint32_t max, x32_max;
+};
+
+struct stub {
+	struct sock_filter insns[STUB_MAX_INSNS];
+	int jt[STUB_MAX_INSNS], jf[STUB_MAX_INSNS]; /* labels (NEXT: fall through) */
+	int label_at[_LABEL_MAX];
+	size_t n;
+};
+
+static void stub_emit(struct stub *st, uint16_t code, uint32_t k, int jt, int jf)
+{
+	assert(st->n < STUB_MAX_INSNS);
+	st->insns[st->n] = (struct sock_filter){ .code = code, .k = k };
+	st->jt[st->n] = jt;
+	st->jf[st->n] = jf;
+	st->n++;
+}
+
+static void stub_label(struct stub *st, int label)
+{
+	st->label_at[label] = (int)st->n;
+}
+
+/* Resolves labels into jump offsets (every target lies ahead and within 255). */
+static void stub_link(struct stub *st)
+{
+	st->label_at[LABEL_FILTER] = (int)st->n;
+	for (size_t i = 0; i < st->n; i++) {
+		struct sock_filter *f = &st->insns[i];
+		int next = (int)i + 1;
+
+		if (BPF_CLASS(f->code) != BPF_JMP)
+			continue;
+		if (BPF_OP(f->code) == BPF_JA) {
+			f->k = (uint32_t)(st->label_at[st->jt[i]] - next);
+			continue;
+		}
+		f->jt = (uint8_t)(st->jt[i] == NEXT ? 0 : st->label_at[st->jt[i]] - next);
+		f->jf = (uint8_t)(st->jf[i] == NEXT ? 0 : st->label_at[st->jf[i]] - next);
+	}
+}
+
+/* The architectures the filter covers and the largest syscall the profile names on each. */
+static size_t stub_sections(const struct hull_oci_seccomp *s, struct stub_section *sec)
+{
+	uint32_t tokens[STUB_MAX_SECTIONS * 2];
+	size_t n_tokens = 0, n = 0;
+
+	tokens[n_tokens++] = seccomp_arch_native();
+	hull_strv_foreach (a, s->architectures) {
+		uint32_t t = arch_token(a);
+		bool seen = false;
+
+		for (size_t k = 0; k < n_tokens; k++)
+			seen = seen || tokens[k] == t;
+		if (t && !seen && n_tokens < ELEMENTSOF(tokens))
+			tokens[n_tokens++] = t;
+	}
+	for (size_t k = 0; k < n_tokens; k++) {
+		bool x32 = tokens[k] == SCMP_ARCH_X32;
+		uint32_t audit =
+			x32 ? SCMP_ARCH_X86_64 : tokens[k]; /* the token is the audit arch */
+		struct stub_section *c = NULL;
+		int64_t max = -1;
+
+		for (size_t i = 0; i < s->n_syscalls; i++)
+			hull_strv_foreach (name, s->syscalls[i].names) {
+				int nr = seccomp_syscall_resolve_name_arch(tokens[k], name);
+
+				if (nr >= 0 && nr > max) /* negative: not a syscall of this arch */
+					max = nr;
+			}
+		if (max < 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (sec[i].audit_arch == audit)
+				c = &sec[i];
+		if (!c) {
+			if (n == STUB_MAX_SECTIONS)
+				continue;
+			c = &sec[n++];
+			*c = (struct stub_section){ .audit_arch = audit };
+		}
+		if (x32) {
+			c->has_x32_max = true;
+			c->x32_max = (uint32_t)max;
+		} else {
+			c->has_max = true;
+			c->max = (uint32_t)max;
+		}
+	}
+	return n;
+}
+
+/* The stub for profile `s` with default action `def`; st->n == 0 when none is needed. */
+static void build_enosys_stub(const struct hull_oci_seccomp *s, uint32_t def, struct stub *st)
+{
+	struct stub_section sec[STUB_MAX_SECTIONS];
+	size_t n;
+
+	st->n = 0;
+	if (def == SCMP_ACT_ALLOW || def == SCMP_ACT_LOG || def == SCMP_ACT_NOTIFY ||
+	    (def & 0xffff0000U) == SCMP_ACT_TRACE(0) || def == SCMP_ACT_ERRNO(ENOSYS))
+		return;
+	n = stub_sections(s, sec);
+	if (n == 0)
+		return;
+
+	stub_emit(st, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), NEXT, NEXT);
+	for (size_t i = 0; i < n; i++)
+		stub_emit(st, BPF_JMP | BPF_JEQ | BPF_K, sec[i].audit_arch, LABEL_SECTION + (int)i,
+			  NEXT);
+	stub_emit(st, BPF_JMP | BPF_JA, 0, LABEL_FILTER, NEXT);
+	for (size_t i = 0; i < n; i++) {
+		stub_label(st, LABEL_SECTION + (int)i);
+		stub_emit(st, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), NEXT,
+			  NEXT);
+		if (sec[i].audit_arch == SCMP_ARCH_X86_64)
+			stub_emit(st, BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT,
+				  LABEL_X32 + (int)i, NEXT);
+		/* s390: unknown syscall numbers reach the filter as 0, the multiplexer */
+		if (sec[i].audit_arch == SCMP_ARCH_S390 || sec[i].audit_arch == SCMP_ARCH_S390X)
+			stub_emit(st, BPF_JMP | BPF_JEQ | BPF_K, 0, LABEL_ENOSYS, NEXT);
+		if (sec[i].has_max)
+			stub_emit(st, BPF_JMP | BPF_JGT | BPF_K, sec[i].max, LABEL_ENOSYS,
+				  LABEL_FILTER);
+		else
+			stub_emit(st, BPF_JMP | BPF_JA, 0, LABEL_FILTER, NEXT);
+		if (sec[i].audit_arch != SCMP_ARCH_X86_64)
+			continue;
+		/* x32 calls on x86_64; without SCMP_ARCH_X32 the filter refuses them itself */
+		stub_label(st, LABEL_X32 + (int)i);
+		if (sec[i].has_x32_max)
+			stub_emit(st, BPF_JMP | BPF_JGT | BPF_K, sec[i].x32_max, LABEL_ENOSYS,
+				  LABEL_FILTER);
+		else
+			stub_emit(st, BPF_JMP | BPF_JA, 0, LABEL_FILTER, NEXT);
+	}
+	stub_label(st, LABEL_ENOSYS);
+	stub_emit(st, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS, NEXT, NEXT);
+	stub_link(st);
 }
 
 static int parse_flags(char **flags, unsigned int *ret, struct hull_error **reterr)
@@ -250,12 +428,12 @@ static int add_rule(scmp_filter_ctx ctx, size_t i, const char *name, int nr, uin
 }
 
 /* libseccomp writes the BPF to an fd; a memfd brings it back without touching disk. */
-static int export_bpf(scmp_filter_ctx ctx, struct hull_seccomp_program *p,
+static int export_bpf(scmp_filter_ctx ctx, const struct stub *stub, struct hull_seccomp_program *p,
 		      struct hull_error **reterr)
 {
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, n;
 	int r;
 
 	fd = memfd_create("hull-seccomp-bpf", MFD_CLOEXEC);
@@ -271,16 +449,18 @@ static int export_bpf(scmp_filter_ctx ctx, struct hull_seccomp_program *p,
 		return hull_error_errno(reterr, r, "seccomp: read bpf");
 	if (len == 0 || len % sizeof(struct sock_filter) != 0)
 		return hull_error_set(reterr, -EIO, "seccomp: export bpf: bad length %zu", len);
-	if (len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+	n = stub->n + len / sizeof(struct sock_filter);
+	if (n > BPF_MAXINSNS)
 		return hull_error_set(reterr, -E2BIG,
 				      "seccomp: the filter has %zu instructions, the kernel takes "
 				      "at most %d",
-				      len / sizeof(struct sock_filter), BPF_MAXINSNS);
-	p->insns = malloc(len);
+				      n, BPF_MAXINSNS);
+	p->insns = malloc(n * sizeof(struct sock_filter));
 	if (!p->insns)
 		return hull_error_errno(reterr, -ENOMEM, "seccomp: export bpf");
-	memcpy(p->insns, buf, len);
-	p->n_insns = len / sizeof(struct sock_filter);
+	memcpy(p->insns, stub->insns, stub->n * sizeof(struct sock_filter));
+	memcpy(p->insns + stub->n, buf, len);
+	p->n_insns = n;
 	return 0;
 }
 
@@ -289,6 +469,7 @@ int hull_seccomp_compile(const struct hull_oci_seccomp *s, struct hull_seccomp_p
 {
 	_cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
 	_cleanup_(hull_seccomp_program_freep) struct hull_seccomp_program *p = NULL;
+	struct stub stub;
 	uint32_t def;
 	int r;
 
@@ -369,7 +550,8 @@ int hull_seccomp_compile(const struct hull_oci_seccomp *s, struct hull_seccomp_p
 		p->flags &= ~(unsigned int)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
 	}
 
-	r = export_bpf(ctx, p, reterr);
+	build_enosys_stub(s, def, &stub);
+	r = export_bpf(ctx, &stub, p, reterr);
 	if (r < 0)
 		return r;
 	hull_debug("seccomp: %zu instructions, flags %#x%s", p->n_insns, p->flags,

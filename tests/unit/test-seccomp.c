@@ -128,7 +128,8 @@ static void test_errno_rule_and_unknown_names(void **state)
 static void child_default_errno(void *arg)
 {
 	CHECK(syscall(SYS_getppid) < 0 && errno == ENOTBLK);
-	CHECK(getpid() > 0); /* allowed by the rule */
+	CHECK(syscall(SYS_gettid + 1, -1, 0, 0) < 0 && errno == ENOTBLK); /* readahead */
+	CHECK(getpid() > 0);						  /* allowed by the rule */
 }
 
 static void test_default_errno(void **state)
@@ -153,6 +154,58 @@ static void test_default_errno(void **state)
 
 	p = compile(&s);
 	assert_exit0(run_filtered(p, child_default_errno, NULL));
+}
+
+/* ---- syscalls newer than the profile ----------------------------------- */
+
+static void child_enosys(void *arg)
+{
+	/* above the largest syscall the profile names (exit_group): ENOSYS, so libc falls back */
+	CHECK(syscall(1000) < 0 && errno == ENOSYS);
+	CHECK(syscall(435 /* clone3 */, NULL, 0) < 0 && errno == ENOSYS);
+	CHECK(syscall(SYS_exit_group + 1) < 0 && errno == ENOSYS);
+	/* known to the profile and not allowed: its default */
+	CHECK(syscall(SYS_getppid) < 0 && errno == ENOTBLK);
+	CHECK(syscall(SYS_gettid + 1, -1, 0, 0) < 0 && errno == ENOTBLK); /* readahead */
+	CHECK(syscall(SYS_mkdir, "/nonexistent/x", 0700) < 0 && errno == ENOTBLK);
+	CHECK(syscall(SYS_gettid) > 0);
+}
+
+static void child_enosys_kill(void *arg)
+{
+	CHECK(syscall(1000) < 0 && errno == ENOSYS); /* not killed */
+	CHECK(getpid() > 0);
+}
+
+static void test_unknown_syscalls_get_enosys(void **state)
+{
+	_cleanup_(hull_seccomp_program_freep) struct hull_seccomp_program *p = NULL;
+	char *allowed[] = {
+		"exit_group",	"exit",	       "getpid",  "write",	  "writev",
+		"brk",		"mmap",	       "munmap",  "futex",	  "rt_sigprocmask",
+		"rt_sigreturn", "sigaltstack", "madvise", "rt_sigaction", "prctl",
+		"gettid",	NULL
+	};
+	struct hull_oci_seccomp_syscall sc[] = {
+		{ .names = allowed, .action = HULL_SECCOMP_ALLOW },
+	};
+	char *arches[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL };
+	struct hull_oci_seccomp s = { .default_action = HULL_SECCOMP_ERRNO,
+				      .default_errno_ret = { ENOTBLK, true },
+				      .architectures = arches,
+				      .syscalls = sc,
+				      .n_syscalls = 1 };
+
+	p = compile(&s);
+	assert_exit0(run_filtered(p, child_enosys, NULL));
+	hull_seccomp_program_free(p);
+
+	/* native architecture only (implied), and a default that kills */
+	s.architectures = NULL;
+	s.default_action = HULL_SECCOMP_KILL_PROCESS;
+	s.default_errno_ret.set = false;
+	p = compile(&s);
+	assert_exit0(run_filtered(p, child_enosys_kill, NULL));
 }
 
 /* ---- argument filters -------------------------------------------------- */
@@ -647,6 +700,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errno_rule_and_unknown_names),
 		cmocka_unit_test(test_default_errno),
+		cmocka_unit_test(test_unknown_syscalls_get_enosys),
 		cmocka_unit_test(test_arg_filter),
 		cmocka_unit_test(test_masked_eq),
 		cmocka_unit_test(test_same_index_becomes_separate_rules),

@@ -12,6 +12,7 @@
 
 #include "storage/storage.h"
 #include "util/file.h"
+#include "util/log.h"
 
 int hull_storage_prepare(int instance_fd, const struct hull_storage_idmap *map,
 			 struct hull_error **reterr)
@@ -200,8 +201,22 @@ static int mount_overlay(int instance_fd, int lower_fd, struct hull_error **rete
 	return 0;
 }
 
+static int mount_shifted(int instance_fd, int image_rootfs_fd, const struct hull_storage_idmap *map,
+			 struct hull_error **reterr)
+{
+	_cleanup_close_ int lower = -EBADF;
+	int r = hull_storage_shift_copy(instance_fd, image_rootfs_fd, map, reterr);
+
+	if (r < 0)
+		return r;
+	lower = openat(instance_fd, "lower-shifted", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (lower < 0)
+		return hull_error_errno(reterr, -errno, "open 'lower-shifted'");
+	return mount_overlay(instance_fd, lower, reterr);
+}
+
 int hull_storage_mount(int instance_fd, int image_rootfs_fd, const struct hull_storage_idmap *map,
-		       struct hull_error **reterr)
+		       enum hull_storage_flags flags, struct hull_error **reterr)
 {
 	_cleanup_close_ int userns = -EBADF, tree = -EBADF, target = -EBADF, lower = -EBADF;
 	struct mount_attr attr = {
@@ -216,6 +231,9 @@ int hull_storage_mount(int instance_fd, int image_rootfs_fd, const struct hull_s
 	r = umount_at(instance_fd, "lower");
 	if (r < 0)
 		return hull_error_errno(reterr, r, "unmount a stale 'lower'");
+	if ((flags & HULL_STORAGE_SHIFT) ||
+	    faccessat(instance_fd, "lower-shifted", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return mount_shifted(instance_fd, image_rootfs_fd, map, reterr);
 
 	userns = hull_storage_userns_fd(map, reterr);
 	if (userns < 0)
@@ -224,11 +242,18 @@ int hull_storage_mount(int instance_fd, int image_rootfs_fd, const struct hull_s
 	tree = open_tree(image_rootfs_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return hull_error_errno(reterr, -errno, "clone the image mount");
-	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		/* no id-mapped mounts here: the one-time ownership shift instead */
+		if (errno == EINVAL || errno == EPERM || errno == EOPNOTSUPP || errno == ENOSYS) {
+			hull_debug("storage: id-mapped mount refused (%s): shifting a copy",
+				   strerror(errno));
+			return mount_shifted(instance_fd, image_rootfs_fd, map, reterr);
+		}
 		return hull_error_errno(reterr, -errno,
 					"id-map the image to %u:%u (the kernel or the image's "
 					"filesystem may not support id-mapped mounts)",
 					map->uid_base, map->gid_base);
+	}
 	target = openat(instance_fd, "lower", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (target < 0)
 		return hull_error_errno(reterr, -errno, "open 'lower'");

@@ -8,6 +8,7 @@
  *
  * In the instance directory:
  *   lower/   mount point of the id-mapped image (read-only)
+ *   lower-shifted/  or: a copy of the image with shifted owners (the fallback)
  *   upper/   overlay upper directory (its root owned by uid_base:gid_base)
  *   work/    overlay work directory
  *   rootfs/  mount point of the overlay (the OCI bundle's root.path)
@@ -27,12 +28,24 @@ struct hull_storage_idmap {
 int hull_storage_prepare(int instance_fd, const struct hull_storage_idmap *map,
 			 struct hull_error **reterr);
 
+enum hull_storage_flags {
+	HULL_STORAGE_SHIFT = 1 << 0, /* use the shifted copy even where id-mapped mounts work */
+};
+
 /*
  * Mounts the instance's rootfs (lower, then the overlay).  Idempotent: an
  * instance already mounted is left as it is.  On failure nothing stays mounted.
+ * Where the kernel or filesystem refuses id-mapped mounts (or with
+ * HULL_STORAGE_SHIFT), the lower layer is lower-shifted/, a copy of the image
+ * with its owners shifted into the range, made once (hull_storage_shift_copy);
+ * once an instance has one, it keeps using it.
  */
 int hull_storage_mount(int instance_fd, int image_rootfs_fd, const struct hull_storage_idmap *map,
-		       struct hull_error **reterr);
+		       enum hull_storage_flags flags, struct hull_error **reterr);
+
+/* Makes <instance>/lower-shifted from the image (all or nothing; kept when present). */
+int hull_storage_shift_copy(int instance_fd, int image_rootfs_fd,
+			    const struct hull_storage_idmap *map, struct hull_error **reterr);
 
 /* Unmounts rootfs/ and lower/ (missing mounts are fine). */
 int hull_storage_umount(int instance_fd, struct hull_error **reterr);

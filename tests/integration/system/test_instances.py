@@ -335,3 +335,44 @@ def test_launch_builds_a_missing_distro_image(hullsys):
     assert "building it" in p.stderr
     assert p.stderr.strip().splitlines()[-1].startswith("hull: build 'debian/99': unknown distribution")
     assert instance_dirs(hullsys) == []
+
+
+def test_ownership_shift_fallback(hullsys, debian_image):
+    """HULL_STORAGE_SHIFT=1: the lower layer is a copy of the image with shifted owners
+    (the fallback for kernels without id-mapped mounts); systemd runs the same."""
+    name = new_name("shift")
+    env = {"HULL_STORAGE_SHIFT": "1"}
+    hullsys("launch", "debian/12", name, timeout=300, env=env)
+    idir = hullsys.instances_dir() / name
+    base = hullsys.info(name)["idmap"]["uid"]
+    shifted = idir / "lower-shifted"
+    assert (shifted / "usr/bin/passwd").stat().st_uid == base
+    assert (shifted / "usr/bin/passwd").stat().st_mode & 0o4000
+    assert not (idir / "lower-shifted.tmp").exists()
+    img = hullsys.state_dir / "images" / debian_image / "rootfs"
+    assert (img / "usr/bin/passwd").stat().st_uid == 0  # the image itself is untouched
+    assert inside(hullsys, name, "stat -c '%u:%g %a' /usr/bin/passwd").strip() == "0:0 4755"
+    state, failed = wait_running(hullsys, name)
+    assert state == "running", failed
+    hullsys("stop", "--force", name, timeout=60)
+    # once made, the shifted copy is what this instance keeps using
+    hullsys("start", name, timeout=120)
+    assert not helpers.mounts_under(idir / "lower")
+    hullsys("delete", "--force", name, timeout=60)
+    assert not idir.exists()
+
+
+def test_other_host_users_cannot_reach_the_rootfs(hullsys, debian_image):
+    """The rootfs mounted on the host holds set-id files owned by the instance's ids:
+    only the instance's root (and host root) may traverse the instance's directory."""
+    name = new_name("perm")
+    hullsys("launch", "debian/12", name, timeout=120)
+    idir = hullsys.instances_dir() / name
+    st = idir.stat()
+    assert st.st_mode & 0o777 == 0o100 and st.st_uid == hullsys.info(name)["idmap"]["uid"]
+    target = idir / "rootfs" / "usr" / "bin" / "su"
+    assert target.exists()
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "stat", str(target)], capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "Permission denied" in p.stderr
+    hullsys("delete", "--force", name, timeout=60)

@@ -388,24 +388,20 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 	if (r < 0)
 		goto out;
 	r = drive(&e, reterr);
-	if (r < 0) {
-		kill(e.pid, SIGKILL);
-		while (waitpid(e.pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		goto out;
-	}
+	if (r < 0)
+		goto kill;
 	e.sync[0] = safe_close(e.sync[0]);
 	e.dir_fd = safe_close(e.dir_fd); /* let delete/kill proceed while we wait */
 	if (e.pty_master >= 0 && o->console_socket) {
 		r = hull_console_socket_send(o->console_socket, e.pty_master, reterr);
 		if (r < 0)
-			goto out;
+			goto kill;
 		e.pty_master = safe_close(e.pty_master);
 	}
 	if (o->pid_file) {
 		r = pid_file_write(o->pid_file, e.pid, reterr);
 		if (r < 0)
-			goto out;
+			goto kill;
 	}
 	if (o->detach) {
 		*ret_exit = 0;
@@ -414,6 +410,12 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 	r = wait_foreground(e.pid, e.pidfd, e.pty_master, ret_exit);
 	if (r < 0)
 		r = hull_error_errno(reterr, r, "wait for process");
+	goto out;
+kill:
+	/* as runc: a process that could not be handed over is not left behind */
+	kill(e.pid, SIGKILL);
+	while (waitpid(e.pid, NULL, 0) < 0 && errno == EINTR)
+		;
 out:
 	if (blocked)
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);

@@ -69,7 +69,9 @@ def exec_failures(rt, b, cid, tmp):
     bad.write_text("{bad")
     return {
         "paused": rt("exec", cid, "true", check=False),
-        "pid-file": rt("exec", "--pid-file", tmp / "no" / "dir" / "pid", cid, "true", check=False),
+        "pid-file": rt(
+            "exec", "--pid-file", tmp / "no" / "dir" / "pid", cid, "sleep", "777", check=False
+        ),
         "process.json": rt("exec", "--process", bad, cid, check=False),
         "missing": rt("exec", helpers.new_id("nosuch"), "true", check=False),
     }
@@ -88,6 +90,8 @@ def test_exec_own_failures_exit_255(runtimes, bundle, tmp_path):
         for what, p in fails.items():
             assert p.returncode == 255, (rt, what, helpers.describe(p, "exec"))
             assert p.stderr.strip(), (rt, what)
+        # as runc: the process whose pid could not be written is not left running
+        assert "777" not in rt("ps", cid).stdout, rt
         if rt.is_hull:
             assert "--ignore-paused" in paused.stderr
             assert "pid" in fails["pid-file"].stderr

@@ -30,6 +30,7 @@
 #include "linux/terminal.h"
 #include "runtime/create-internal.h"
 #include "runtime/runtime-internal.h"
+#include "runtime/spawn.h"
 #include "runtime/seccomp-handoff.h"
 #include "runtime/sync.h"
 #include "util/file.h"
@@ -507,6 +508,10 @@ int container_create(struct create_ctx *c, struct hull_error **reterr)
 	for (int i = 0; i < _HULL_NS_MAX; i++)
 		c->ns_fds[i] = -EBADF;
 
+	/* first: before anything is opened or made, so a failure leaves nothing */
+	r = spawn_check_preserved_fds(c->o->preserve_fds, reterr);
+	if (r < 0)
+		return r;
 	r = hull_container_id_check(c->id, reterr);
 	if (r < 0)
 		return r;

@@ -28,6 +28,7 @@
 #include "linux/seccomp.h"
 #include "linux/terminal.h"
 #include "runtime/runtime-internal.h"
+#include "runtime/spawn.h"
 #include "runtime/seccomp-handoff.h"
 #include "runtime/sync.h"
 #include "runtime/wait.h"
@@ -167,11 +168,9 @@ static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
 	if (chdir(e->p->cwd) < 0)
 		return hull_error_errno(reterr, -errno, "chdir to cwd '%s'", e->p->cwd);
 	keep[0] = e->sync[1];
-	r = hull_close_fds_from(3 + (int)e->o->preserve_fds, keep, 1);
+	r = spawn_close_fds(e->o->preserve_fds, keep, ELEMENTSOF(keep), reterr);
 	if (r < 0)
-		return hull_error_errno(reterr, r, "close inherited fds");
-	for (unsigned fd = 3; fd < 3 + e->o->preserve_fds; fd++)
-		(void)hull_fd_set_cloexec((int)fd, false);
+		return r;
 	r = hull_process_apply(e->p, e->config->linux_config, e->seccomp, 0, &listener, reterr);
 	if (r < 0)
 		return r;
@@ -188,16 +187,10 @@ static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
 static _noreturn_ void exec_child(struct exec_ctx *e)
 {
 	_cleanup_error_ struct hull_error *err = NULL;
-	struct sigaction sa = { .sa_handler = SIG_DFL };
-	sigset_t none;
 	int r;
 
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	spawn_reset_signals();
 	e->sync[0] = safe_close(e->sync[0]);
 	e->dir_fd = safe_close(e->dir_fd);
 	r = exec_child_run(e, &err);
@@ -331,6 +324,10 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 	for (int i = 0; i < _HULL_NS_MAX; i++)
 		e.ns_fds[i] = -EBADF;
 
+	/* first: nothing of the runtime's may be in the range yet, nothing is made */
+	r = spawn_check_preserved_fds(o->preserve_fds, reterr);
+	if (r < 0)
+		goto out;
 	if (p->terminal && !o->console_socket && o->detach) {
 		r = hull_error_set(reterr, -EINVAL,
 				   "exec: a detached terminal needs --console-socket");

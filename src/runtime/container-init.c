@@ -31,6 +31,7 @@
 #include "linux/terminal.h"
 #include "runtime/create-internal.h"
 #include "runtime/runtime-internal.h"
+#include "runtime/spawn.h"
 #include "runtime/seccomp-handoff.h"
 #include "runtime/sync.h"
 #include "util/file.h"
@@ -66,21 +67,6 @@ static int setup_terminal(struct create_ctx *c, struct hull_error **reterr)
 			return r;
 	}
 	return hull_terminal_make_controlling(slave, reterr);
-}
-
-/* Closes every inherited fd but stdio, the preserved ones and those still needed. */
-static int close_inherited_fds(struct create_ctx *c, struct hull_error **reterr)
-{
-	int keep[] = { c->sync[1], c->fifo_fd };
-	unsigned first = 3 + c->o->preserve_fds;
-	int r;
-
-	r = hull_close_fds_from((int)first, keep, ELEMENTSOF(keep));
-	if (r < 0)
-		return hull_error_errno(reterr, r, "close inherited fds");
-	for (unsigned fd = 3; fd < first; fd++)
-		(void)hull_fd_set_cloexec((int)fd, false);
-	return 0;
 }
 
 static int wait_for_start(struct create_ctx *c, struct hull_error **reterr)
@@ -250,9 +236,13 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		return r;
 	if (chdir(p->cwd) < 0)
 		return hull_error_errno(reterr, -errno, "chdir to cwd '%s'", p->cwd);
-	r = close_inherited_fds(c, reterr);
-	if (r < 0)
-		return r;
+	{
+		int keep[] = { c->sync[1], c->fifo_fd };
+
+		r = spawn_close_fds(c->o->preserve_fds, keep, ELEMENTSOF(keep), reterr);
+		if (r < 0)
+			return r;
+	}
 	if (!c->o->no_new_keyring)
 		pflags |= HULL_PROCESS_NEW_KEYRING;
 	r = hull_process_apply(p, cfg->linux_config, c->seccomp, pflags, &listener, reterr);
@@ -275,26 +265,13 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 	return hull_process_exec(p, exec_path, reterr);
 }
 
-/* The workload starts with default signal dispositions and nothing blocked. */
-static void reset_signals(void)
-{
-	struct sigaction sa = { .sa_handler = SIG_DFL };
-	sigset_t all;
-
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sa, NULL);
-	sigemptyset(&all);
-	(void)sigprocmask(SIG_SETMASK, &all, NULL);
-}
-
 _noreturn_ void container_init(struct create_ctx *c)
 {
 	_cleanup_error_ struct hull_error *err = NULL;
 	int r;
 
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	reset_signals();
+	spawn_reset_signals();
 	c->sync[0] = safe_close(c->sync[0]);
 	if (!hull_oci_config_namespace(c->config, HULL_NS_MNT)) {
 		/*

@@ -376,3 +376,19 @@ def test_other_host_users_cannot_reach_the_rootfs(hullsys, debian_image):
                         "stat", str(target)], capture_output=True, text=True, timeout=30)
     assert p.returncode != 0 and "Permission denied" in p.stderr
     hullsys("delete", "--force", name, timeout=60)
+
+
+def test_stop_kills_after_the_timeout(hullsys, busybox_tar):
+    """An init that ignores SIGRTMIN+3 (busybox init has no handler for it) is killed
+    once --timeout runs out; the instance is left stopped, with nothing behind."""
+    hullsys("image", "import", busybox_tar, "--alias", "bb")
+    name = new_name("kill")
+    hullsys("launch", "bb", name, timeout=60)
+    pid = hullsys.info(name)["pid"]
+    assert helpers.pid_alive(pid)
+    hullsys("stop", "--timeout", "1", name, timeout=60)
+    info = hullsys.info(name)
+    assert info["status"] == "stopped"
+    assert info["last_exit"] == 128 + signal.SIGKILL
+    assert not helpers.pid_alive(pid)
+    assert leftovers(hullsys.state_dir, [name]) == []

@@ -762,6 +762,61 @@ static int env_set(char ***env, const char *kv)
 	return hull_strv_push(env, kv);
 }
 
+/*
+ * Runs hull_container_exec() in a child that closed every fd above stdio
+ * first.  The caller holds directory fds (state dir, instances, image
+ * store, the instance); the exec'd process chdirs before its fds close on
+ * exec, so with any of them open a cwd of /proc/self/fd/N (given, or
+ * reached through a symlink the instance planted) would land in the host's
+ * tree (the shape of CVE-2024-21626).  The child reports "x<status>" or
+ * "e<message>" on a pipe.
+ */
+static int exec_without_our_fds(struct hull_home *h, const char *name,
+				const struct hull_oci_process *p, const struct hull_exec_opts *eo,
+				int *ret_exit, struct hull_error **reterr)
+{
+	_cleanup_close_ int rd = -EBADF;
+	char msg[1100];
+	size_t got = 0;
+	int pfd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return hull_error_errno(reterr, -errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		safe_close(pfd[0]);
+		safe_close(pfd[1]);
+		return hull_error_errno(reterr, -errno, "fork");
+	}
+	if (pid == 0) {
+		_cleanup_error_ struct hull_error *err = NULL;
+		int keep = pfd[1], code = 0, r;
+
+		hull_close_fds_from(3, &keep, 1);
+		r = hull_container_exec(&h->rt, name, p, eo, &code, &err);
+		if (r < 0)
+			dprintf(keep, "e%s", err && err->msg ? err->msg : strerror(-r));
+		else
+			dprintf(keep, "x%d", code);
+		_exit(0);
+	}
+	safe_close(pfd[1]);
+	rd = pfd[0];
+	while (got < sizeof(msg) - 1 &&
+	       (n = RETRY_EINTR(read(rd, msg + got, sizeof(msg) - 1 - got))) > 0)
+		got += (size_t)n;
+	msg[got] = '\0';
+	if (RETRY_EINTR(waitpid(pid, &status, 0)) < 0)
+		return hull_error_errno(reterr, -errno, "wait for the exec helper");
+	if (msg[0] == 'x')
+		return hull_parse_int(msg + 1, ret_exit) < 0 ? -EIO : 0;
+	if (msg[0] == 'e')
+		return hull_error_set(reterr, -EIO, "%s", msg + 1);
+	return hull_error_set(reterr, -EIO, "the exec helper died");
+}
+
 int hull_instance_exec(struct hull_home *h, const char *name,
 		       const struct hull_instance_exec_opts *o, int *ret_exit,
 		       struct hull_error **reterr)
@@ -811,7 +866,7 @@ int hull_instance_exec(struct hull_home *h, const char *name,
 		p->user.gid = o->gid;
 	}
 	p->terminal = o->terminal;
-	r = hull_container_exec(&h->rt, name, p, &eo, ret_exit, reterr);
+	r = exec_without_our_fds(h, name, p, &eo, ret_exit, reterr);
 	if (r < 0)
 		hull_error_wrap(reterr, r, "exec in '%s'", name);
 out:

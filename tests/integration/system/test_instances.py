@@ -392,3 +392,25 @@ def test_stop_kills_after_the_timeout(hullsys, busybox_tar):
     assert info["last_exit"] == 128 + signal.SIGKILL
     assert not helpers.pid_alive(pid)
     assert leftovers(hullsys.state_dir, [name]) == []
+
+
+def test_exec_leaks_no_host_fds_and_cwd_stays_inside(hullsys, debian_image):
+    """No fd of hull's (state dir, image store, locks) reaches an exec'd process, and
+    --cwd /proc/self/fd/N (CVE-2024-21626's shape) never lands in the host's tree."""
+    assert Path("/work").is_dir()  # a host top-level dir the image does not have
+    name = new_name("fd")
+    hullsys("launch", "debian/12", name, timeout=120)
+    out = inside(hullsys, name, "ls -l /proc/$$/fd/")
+    targets = [ln.split("-> ", 1)[1] for ln in out.splitlines() if "-> " in ln]
+    assert targets and all(t.startswith(("pipe:", "/dev/")) for t in targets), out
+    for n in range(3, 10):
+        p = hullsys("exec", name, "--cwd", f"/proc/self/fd/{n}", "--",
+                    "sh", "-c", "cd ../../../../../../..; ls", check=False)
+        assert "work" not in p.stdout.split(), (n, p.stdout)
+    # the same through a symlink the instance planted
+    inside(hullsys, name, "for n in 3 4 5 6 7 8 9; do ln -s /proc/self/fd/$n /tmp/fd$n; done")
+    for n in range(3, 10):
+        p = hullsys("exec", name, "--cwd", f"/tmp/fd{n}", "--",
+                    "sh", "-c", "cd ../../../../../../..; ls", check=False)
+        assert "work" not in p.stdout.split(), (n, p.stdout)
+    hullsys("delete", "--force", name, timeout=60)

@@ -618,7 +618,7 @@ int hull_seccomp_install(const struct hull_seccomp_program *p, struct hull_secco
 		return hull_error_set(reterr, -EBADFD,
 				      "seccomp: the listener got fd %ld, not the announced %d", r,
 				      expected);
-	return 0;
+	return l->loaded ? l->loaded(l->fd, l->userdata, reterr) : 0;
 }
 
 static uint64_t now_usec(void)

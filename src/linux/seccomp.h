@@ -38,6 +38,13 @@ bool hull_seccomp_program_has_notify(const struct hull_seccomp_program *p);
  */
 struct hull_seccomp_listener {
 	int (*announce)(int fd, void *userdata, struct hull_error **reterr);
+	/*
+	 * Optional, right after the load: for a taker that may not use
+	 * pidfd_getfd (an unprivileged runtime and a non-dumpable process), the
+	 * process sends the listener itself -- which deadlocks if that very
+	 * syscall is notified.
+	 */
+	int (*loaded)(int fd, void *userdata, struct hull_error **reterr);
 	void *userdata;
 	int fd; /* out: the listener (O_CLOEXEC), -EBADF when the filter has no notify */
 };

@@ -335,7 +335,8 @@ static int drive_setup(struct create_ctx *c, struct hull_error **reterr)
 							   .pid = c->pid,
 							   .config = c->config,
 							   .state = c->state,
-							   .status = HULL_STATUS_CREATING },
+							   .status = HULL_STATUS_CREATING,
+							   .sent = c->rt->rootless },
 				m.value, reterr);
 			if (r < 0)
 				return r;

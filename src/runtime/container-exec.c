@@ -105,9 +105,12 @@ static int open_container_namespaces(struct exec_ctx *e, struct hull_error **ret
 static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
 {
 	_cleanup_free_ char *exec_path = NULL;
-	struct hull_seccomp_listener listener = { .announce = seccomp_handoff_announce,
-						  .userdata = &e->sync[1],
-						  .fd = -EBADF };
+	struct hull_seccomp_listener listener = {
+		.announce = seccomp_handoff_announce,
+		.loaded = e->rt->rootless ? seccomp_handoff_send : NULL,
+		.userdata = &e->sync[1],
+		.fd = -EBADF,
+	};
 	struct sync_msg m;
 	bool userns = e->ns_fds[HULL_NS_USER] >= 0;
 	int keep[1];
@@ -295,7 +298,8 @@ static int drive(struct exec_ctx *e, struct hull_error **reterr)
 							   .pid = e->pid,
 							   .config = e->config,
 							   .state = e->state,
-							   .status = HULL_STATUS_RUNNING },
+							   .status = HULL_STATUS_RUNNING,
+							   .sent = e->rt->rootless },
 				m.value, reterr);
 			if (r < 0)
 				return r;

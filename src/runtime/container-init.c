@@ -131,9 +131,12 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 	};
 	_cleanup_free_ char *exec_path = NULL;
 	_cleanup_close_ int rootfs_fd = -EBADF;
-	struct hull_seccomp_listener listener = { .announce = seccomp_handoff_announce,
-						  .userdata = &c->sync[1],
-						  .fd = -EBADF };
+	struct hull_seccomp_listener listener = {
+		.announce = seccomp_handoff_announce,
+		.loaded = c->rt->rootless ? seccomp_handoff_send : NULL,
+		.userdata = &c->sync[1],
+		.fd = -EBADF,
+	};
 	enum hull_process_flags pflags = 0;
 	struct sync_msg m;
 	int r;

@@ -63,6 +63,15 @@ int seccomp_handoff_announce(int fd, void *userdata, struct hull_error **reterr)
 	return 0;
 }
 
+int seccomp_handoff_send(int fd, void *userdata, struct hull_error **reterr)
+{
+	int r = sync_send(*(int *)userdata, SYNC_SECCOMP_FD, fd, NULL, fd);
+
+	if (r < 0)
+		return hull_error_errno(reterr, r, "seccomp: send the listener to the runtime");
+	return 0;
+}
+
 int seccomp_handoff_child_finish(int sync, int *listener, struct hull_error **reterr)
 {
 	struct sync_msg m;
@@ -100,11 +109,15 @@ static bool is_listener(int fd)
 	return streq(target, "anon_inode:seccomp notify");
 }
 
-/* The process spoke while we waited for its listener: an error, its exit, or a bug. */
-static int early_message(const struct seccomp_handoff *h, struct hull_error **reterr)
+/*
+ * The process spoke while we waited for its listener: the listener itself
+ * (h->sent), an error, its exit, or a bug.
+ */
+static int early_message(const struct seccomp_handoff *h, int *ret_fd, struct hull_error **reterr)
 {
+	_cleanup_close_ int fd = -EBADF;
 	struct sync_msg m;
-	int r = sync_recv(h->sync, &m, NULL);
+	int r = sync_recv(h->sync, &m, &fd);
 
 	if (r == -EPIPE)
 		return hull_error_set(reterr, -EPIPE, "container process exited during setup");
@@ -112,6 +125,10 @@ static int early_message(const struct seccomp_handoff *h, struct hull_error **re
 		return hull_error_errno(reterr, r, "sync with container process");
 	if (m.type == SYNC_ERROR)
 		return hull_error_set(reterr, m.value < 0 ? m.value : -EIO, "%s", m.text);
+	if (h->sent && m.type == SYNC_SECCOMP_FD && fd >= 0 && is_listener(fd)) {
+		*ret_fd = TAKE_FD(fd);
+		return 0;
+	}
 	return hull_error_set(reterr, -EBADMSG,
 			      "sync: unexpected message %u during the seccomp listener hand-off",
 			      m.type);
@@ -129,10 +146,12 @@ static int take_listener(const struct seccomp_handoff *h, int fd_nr, uint64_t ti
 				      fd_nr);
 	for (;;) {
 		struct pollfd pfd = { .fd = h->sync, .events = POLLIN };
-		int fd = (int)syscall(SYS_pidfd_getfd, h->pidfd, fd_nr, 0);
+		int fd = h->sent ? -EBADF : (int)syscall(SYS_pidfd_getfd, h->pidfd, fd_nr, 0);
 		uint64_t now;
 
-		if (fd >= 0) {
+		if (h->sent) {
+			/* the process sends it (early_message) */
+		} else if (fd >= 0) {
 			if (is_listener(fd)) {
 				*ret_fd = fd;
 				return 0;
@@ -145,6 +164,12 @@ static int take_listener(const struct seccomp_handoff *h, int fd_nr, uint64_t ti
 						fd_nr, (int)h->pid);
 		}
 		now = now_usec();
+		if (now >= deadline && h->sent)
+			return hull_error_set(reterr, -ETIMEDOUT,
+					      "seccomp: process %d sent no listener within %s (an "
+					      "unprivileged runtime gets it by sendmsg, which must "
+					      "not be notified)",
+					      (int)h->pid, hull_seccomp_timeout_str(timeout).s);
 		if (now >= deadline)
 			return hull_error_set(reterr, -ETIMEDOUT,
 					      "seccomp: process %d loaded no filter within %s",
@@ -152,7 +177,7 @@ static int take_listener(const struct seccomp_handoff *h, int fd_nr, uint64_t ti
 		if ((uint64_t)backoff_ms * 1000 > deadline - now)
 			backoff_ms = (unsigned)((deadline - now + 999) / 1000);
 		if (poll(&pfd, 1, (int)backoff_ms) > 0)
-			return early_message(h, reterr);
+			return early_message(h, ret_fd, reterr);
 		if (backoff_ms < 32)
 			backoff_ms *= 2;
 	}

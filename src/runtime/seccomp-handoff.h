@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -20,6 +21,12 @@
  * process's end of the sync socket) the fd number the listener will get.
  */
 int seccomp_handoff_announce(int fd, void *userdata, struct hull_error **reterr);
+
+/*
+ * hull_seccomp_listener.loaded for an unprivileged runtime, which may not
+ * pidfd_getfd a non-dumpable process: sends the listener over the sync socket.
+ */
+int seccomp_handoff_send(int fd, void *userdata, struct hull_error **reterr);
 
 /*
  * After hull_process_apply: waits until the runtime has handed the listener
@@ -37,6 +44,7 @@ struct seccomp_handoff {
 	const struct hull_oci_config *config; /* linux.seccomp and the annotations */
 	const struct hull_state *state;
 	enum hull_status status; /* reported to the agent */
+	bool sent; /* unprivileged: the process sends the listener (seccomp_handoff_send) */
 };
 
 /*

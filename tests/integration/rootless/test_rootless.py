@@ -223,3 +223,32 @@ def test_podman_rootless(user):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_seccomp_notify_rootless(rl):
+    # Unprivileged, the runtime may not pidfd_getfd the (non-dumpable) init: the
+    # init sends the listener itself right after the load, so every syscall but
+    # sendmsg may be notified.
+    from seccomp_agent import NOTIFIED, agent
+
+    names = [n for n in NOTIFIED if n != "sendmsg"]
+
+    with agent(public=True) as a:
+        cfg = rl.config()
+        cfg["process"]["args"] = ["sh", "-c", "echo notified-$((6*7)); exit 3"]
+        cfg["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "listenerPath": a.path,
+            "syscalls": [{"names": names, "action": "SCMP_ACT_NOTIFY"}],
+        }
+        rl.save(cfg)
+        p = rl.call("run", "--bundle", rl.bundle, "rl-notify", check=False)
+        assert (p.returncode, p.stdout) == (3, "notified-42\n"), helpers.describe(p, "run")
+        assert len(a.states) == 1 and not a.errors
+        cfg["process"]["args"] = ["sleep", "60"]
+        rl.save(cfg)
+        rl.call("run", "-d", "--bundle", rl.bundle, "rl-notify-exec")
+        p = rl.call("exec", "rl-notify-exec", "sh", "-c", "echo exec-$((6*7)); exit 5", check=False)
+        assert (p.returncode, p.stdout) == (5, "exec-42\n"), helpers.describe(p, "exec")
+        assert len(a.states) == 3 and not a.errors
+        rl.call("delete", "--force", "rl-notify-exec")

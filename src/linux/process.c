@@ -283,9 +283,20 @@ static int apply_scheduler(const struct hull_oci_process *p, struct hull_error *
 	return 0;
 }
 
+/* exec_path as the process will run it: its uid, gids and capabilities are in place by now. */
+static int check_executable(const struct hull_oci_process *p, const char *exec_path,
+			    struct hull_error **reterr)
+{
+	if (faccessat(AT_FDCWD, exec_path, X_OK, AT_EACCESS) < 0)
+		return hull_error_errno(reterr, negative_errno(), "exec: '%s' as uid %u", exec_path,
+					p->user.uid);
+	return 0;
+}
+
 int hull_process_apply(const struct hull_oci_process *p, const struct hull_oci_linux *lc,
 		       const struct hull_seccomp_program *seccomp, enum hull_process_flags flags,
-		       struct hull_seccomp_listener *listener, struct hull_error **reterr)
+		       const char *exec_path, struct hull_seccomp_listener *listener,
+		       struct hull_error **reterr)
 {
 	int pdeathsig = 0, r;
 
@@ -365,6 +376,17 @@ int hull_process_apply(const struct hull_oci_process *p, const struct hull_oci_l
 	r = hull_caps_apply(&p->caps, reterr);
 	if (r < 0)
 		return r;
+
+	/*
+	 * As runc: a program the user may not execute is an error now, while the
+	 * runtime still waits for a word (create fails, not start), and before a
+	 * noNewPrivileges filter could forbid the check itself.
+	 */
+	if (exec_path) {
+		r = check_executable(p, exec_path, reterr);
+		if (r < 0)
+			return r;
+	}
 
 	if (p->no_new_privileges) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -46,12 +46,16 @@ int hull_process_validate(const struct hull_oci_process *p, struct hull_error **
  * oomScoreAdj is left to the caller (hull_process_set_oom_score_adj from the
  * runtime).  Order: session keyring, LSM exec label, rlimits, personality,
  * ioPriority, scheduler, [seccomp], bounding set, groups/gid/uid (keeping
- * caps), umask, capset + ambient, no_new_privs, [seccomp].
+ * caps), umask, capset + ambient, [exec check], no_new_privs, [seccomp].
+ * exec_path (may be NULL) is checked right after capset, as the user the
+ * process now is (faccessat X_OK, AT_EACCESS): -EACCES with "exec: '/prog'
+ * as uid 1000: Permission denied" for a program that user may not run.
  * Every failure names its step ("capset: Operation not permitted").
  */
 int hull_process_apply(const struct hull_oci_process *p, const struct hull_oci_linux *lc,
 		       const struct hull_seccomp_program *seccomp, enum hull_process_flags flags,
-		       struct hull_seccomp_listener *listener, struct hull_error **reterr);
+		       const char *exec_path, struct hull_seccomp_listener *listener,
+		       struct hull_error **reterr);
 
 /*
  * Finds args[0] through the PATH of p->env (like execvp, but with the

@@ -174,7 +174,8 @@ static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
 	r = spawn_close_fds(e->o->preserve_fds, keep, ELEMENTSOF(keep), reterr);
 	if (r < 0)
 		return r;
-	r = hull_process_apply(e->p, e->config->linux_config, e->seccomp, 0, &listener, reterr);
+	r = hull_process_apply(e->p, e->config->linux_config, e->seccomp, 0, exec_path, &listener,
+			       reterr);
 	if (r < 0)
 		return r;
 	r = seccomp_handoff_child_finish(e->sync[1], &listener.fd, reterr);

@@ -248,7 +248,8 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 	}
 	if (!c->o->no_new_keyring)
 		pflags |= HULL_PROCESS_NEW_KEYRING;
-	r = hull_process_apply(p, cfg->linux_config, c->seccomp, pflags, &listener, reterr);
+	r = hull_process_apply(p, cfg->linux_config, c->seccomp, pflags, exec_path, &listener,
+			       reterr);
 	if (r < 0)
 		return r;
 	r = seccomp_handoff_child_finish(c->sync[1], &listener.fd, reterr);

@@ -126,7 +126,7 @@ static enum hull_process_flags cur_flags;
 
 static int apply_cur(struct hull_error **e)
 {
-	return hull_process_apply(cur_p, cur_lc, cur_seccomp, cur_flags, NULL, e);
+	return hull_process_apply(cur_p, cur_lc, cur_seccomp, cur_flags, NULL, NULL, e);
 }
 
 /* ---- capabilities and identity ----------------------------------------- */
@@ -214,11 +214,48 @@ static void test_capset_failure_names_step(void **state)
 	if (pid == 0) {
 		struct hull_error *err = NULL;
 
-		CHECK(hull_process_apply(&p, NULL, NULL, 0, NULL, &err) == -EPERM);
+		CHECK(hull_process_apply(&p, NULL, NULL, 0, NULL, NULL, &err) == -EPERM);
 		CHECK(streq(err->msg, "capset: Operation not permitted"));
 		_exit(0);
 	}
 	assert_child_ok(pid);
+}
+
+/* A program the process's user may not run is refused after the uid switch, naming it. */
+static void test_exec_check_as_the_user(void **state)
+{
+	char path[] = "/tmp/hull-test-exec-check-XXXXXX";
+	struct hull_oci_process p;
+	pid_t pid;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(path, 0700), 0); /* root's: uid 1000 may not run it */
+	base_process(&p);
+	p.user.uid = p.user.gid = 1000;
+	p.caps.effective = p.caps.permitted = 0;
+
+	pid = fork();
+	if (pid == 0) {
+		struct hull_error *err = NULL;
+		char want[128];
+
+		snprintf(want, sizeof(want), "exec: '%s' as uid 1000: Permission denied", path);
+		CHECK(hull_process_apply(&p, NULL, NULL, 0, path, NULL, &err) == -EACCES);
+		CHECK(err && streq(err->msg, want));
+		_exit(0);
+	}
+	assert_child_ok(pid);
+	assert_int_equal(chmod(path, 0755), 0);
+	pid = fork();
+	if (pid == 0) {
+		CHECK(hull_process_apply(&p, NULL, NULL, 0, path, NULL, NULL) == 0);
+		_exit(0);
+	}
+	assert_child_ok(pid);
+	unlink(path);
 }
 
 /* ---- rlimits, umask, oom, personality, scheduling ---------------------- */
@@ -271,7 +308,7 @@ static void test_rlimit_eperm_names_the_limit(void **state)
 		data[0].effective &= ~(1U << CAP_SYS_RESOURCE);
 		CHECK(syscall(SYS_capset, &hdr, data) == 0);
 
-		CHECK(hull_process_apply(&p, NULL, NULL, 0, NULL, &err) == -EPERM);
+		CHECK(hull_process_apply(&p, NULL, NULL, 0, NULL, NULL, &err) == -EPERM);
 		expect = hull_strdup_printf(
 			"process.rlimits: setrlimit 'RLIMIT_NOFILE' soft %" PRIu64 " hard %" PRIu64
 			": Operation not permitted",
@@ -370,7 +407,7 @@ static void test_personality_bad_flag(void **state)
 	lc.personality.flags = flags;
 	lc.personality.set = true;
 	/* refused before anything is changed: safe to run in the test process */
-	assert_int_equal(hull_process_apply(&p, &lc, NULL, 0, NULL, &err), -EINVAL);
+	assert_int_equal(hull_process_apply(&p, &lc, NULL, 0, NULL, NULL, &err), -EINVAL);
 	assert_string_equal(err->msg, "linux.personality.flags[1]: unknown flag 'NOPE'");
 }
 
@@ -456,7 +493,7 @@ static void run_seccomp_case(bool nnp)
 		{
 			struct hull_error *e = NULL;
 
-			if (hull_process_apply(&p, NULL, prog, 0, &listener, &e) < 0) {
+			if (hull_process_apply(&p, NULL, prog, 0, NULL, &listener, &e) < 0) {
 				fprintf(stderr, "child: %s\n", e->msg);
 				_exit(101);
 			}
@@ -758,6 +795,7 @@ int main(void)
 		cmocka_unit_test(test_caps_as_root),
 		cmocka_unit_test(test_uid_switch_keeps_caps),
 		cmocka_unit_test(test_capset_failure_names_step),
+		cmocka_unit_test(test_exec_check_as_the_user),
 		cmocka_unit_test(test_rlimits),
 		cmocka_unit_test(test_rlimit_eperm_names_the_limit),
 		cmocka_unit_test(test_umask),

@@ -260,7 +260,9 @@ def test_container_process_is_never_the_runtime_binary(hull, bundle):
     hull("exec", "--detach", "--pid-file", pidfile, cid, "sleep", "10")
     with open(pidfile) as f:
         epid = int(f.read())
-    assert is_busybox(b, epid)
+    # the pid file is written once the process is set up, maybe before its execve
+    helpers.wait_for(lambda: is_busybox(b, epid), timeout=5, what="the exec'd process to run busybox")
+    assert not os.path.samefile(f"/proc/{epid}/exe", os.path.realpath(hull.bin))
 
 
 def test_cwd_through_leaked_fd_cannot_reach_host(hull, bundle):

@@ -229,6 +229,9 @@ static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 		case OPT_IGNORE_PAUSED:
 			o.ignore_paused = true;
 			break;
+		case OPT_CGROUP:
+			r = hull_strv_push(&o.cgroup_subs, optarg);
+			break;
 		default:
 			break;
 		}
@@ -268,6 +271,7 @@ out:
 	hull_strv_free(f.env);
 	hull_strv_free(f.caps);
 	hull_strv_free(f.gids);
+	hull_strv_free(o.cgroup_subs);
 	if (r < 0 && *reterr == NULL)
 		hull_error_errno(reterr, r, "exec");
 	return r < 0 ? r : code;
@@ -292,7 +296,9 @@ const struct cli_verb cli_verb_exec = {
 		 "  --process-label LABEL    SELinux label\n"
 		 "  --preserve-fds N         pass N extra fds (from 3) to the process\n"
 		 "  --ignore-paused          allow exec into a paused container (the process\n"
-		 "                           starts once the container is resumed)\n\n"
+		 "                           starts once the container is resumed)\n"
+		 "  --cgroup [CTRL[,CTRL]:]PATH  run in this existing sub-cgroup of the container\n"
+		 "                           (repeatable with controllers on cgroup v1)\n\n"
 		 "exit status: the process's, or 255 when hull itself fails",
 	.run = exec_run,
 };

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <json-c/json.h>
@@ -71,7 +72,10 @@ struct hull_cgroup_ops {
 	int (*is_frozen)(const struct hull_cgroup *cg, bool *ret);
 	int (*pids)(const struct hull_cgroup *cg, pid_t **ret, size_t *ret_n,
 		    struct hull_error **reterr);
-	int (*kill)(const struct hull_cgroup *cg, int sig, struct hull_error **reterr);
+	/* `pidns` (st_dev, st_ino of a pid namespace) or NULL: see hull_cgroup_kill() */
+	int (*kill)(const struct hull_cgroup *cg, int sig, const struct stat *pidns,
+		    struct hull_error **reterr);
+	/* Removes the directories of the hierarchies not skipped; signals nobody. */
 	int (*destroy)(const struct hull_cgroup *cg, struct hull_error **reterr);
 	int (*stats)(const struct hull_cgroup *cg, struct json_object **ret,
 		     struct hull_error **reterr);
@@ -147,8 +151,20 @@ void hull_cgroup_rmdir_parents(const char *mount_point, const char *path);
 
 /* Appends the pids of dir and its descendants to the vector (no duplicates). */
 int hull_cgroup_collect_pids(const char *dir, pid_t **pids, size_t *n);
-/* Sends sig to every pid listed; vanished processes are fine. */
-void hull_cgroup_signal_pids(const pid_t *pids, size_t n, int sig);
+/*
+ * Sends sig to every pid listed; vanished processes are fine.  With `pidns`
+ * only to those in that pid namespace (checked through a pidfd, so a reused
+ * pid is never hit).
+ */
+void hull_cgroup_signal_pids(const pid_t *pids, size_t n, int sig, const struct stat *pidns);
+/*
+ * Refuses to join a frozen cgroup and warns when it holds processes; the
+ * backends call it between making the directories and writing limits.
+ * `frozen` is what the backend read (self or ancestor).
+ */
+int hull_cgroup_check_join(const struct hull_cgroup *cg, bool frozen, struct hull_error **reterr);
+/* Parses exec --cgroup specs into a strv of (controller, path) pairs; "" = every hierarchy. */
+int hull_cgroup_sub_parse(char *const *specs, char ***ret, struct hull_error **reterr);
 /* Removes dir's child cgroups depth-first, then dir; ENOENT is fine, EBUSY retried (bounded). */
 int hull_cgroup_rmdir_tree(const char *dir);
 /* Sleeps `ms` milliseconds. */

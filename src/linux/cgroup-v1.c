@@ -616,6 +616,8 @@ static int v1_set(const struct hull_cgroup *cg, const struct hull_oci_resources 
 
 /* ---- create ----------------------------------------------------------- */
 
+static int v1_check_join(const struct hull_cgroup *cg, struct hull_error **reterr);
+
 static int v1_create(struct hull_cgroup *cg, const struct hull_oci_resources *res,
 		     enum hull_cgroup_create_flags flags, struct hull_error **reterr)
 {
@@ -675,7 +677,9 @@ static int v1_create(struct hull_cgroup *cg, const struct hull_oci_resources *re
 		hull_warn("cgroups not delegated to uid %u: running without the %s cgroup%s",
 			  (unsigned)geteuid(), list ? list : "", skipped[1] ? "s" : "");
 	}
-	r = v1_set(cg, res, &e);
+	r = v1_check_join(cg, &e);
+	if (r >= 0)
+		r = v1_set(cg, res, &e);
 	if (r >= 0)
 		return 0;
 fail:
@@ -846,6 +850,38 @@ static int v1_freeze(const struct hull_cgroup *cg, bool frozen, struct hull_erro
 	return 0;
 }
 
+/*
+ * Frozen in any way (itself, or through an ancestor: a cgroup made under a
+ * frozen parent starts FROZEN, and so would the container)?
+ */
+static int v1_check_join(const struct hull_cgroup *cg, struct hull_error **reterr)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	_cleanup_free_ char *s = NULL;
+	bool v2 = false, frozen = false;
+	uint64_t v = 0;
+	int r;
+
+	dfd = freezer_dir(cg, &v2);
+	if (dfd == -EOPNOTSUPP)
+		return hull_cgroup_check_join(cg, false, reterr);
+	if (dfd < 0)
+		return hull_error_errno(reterr, dfd, "open the freezer cgroup of '%s'", cg->path);
+	if (v2) {
+		r = hull_cgroup_read_keyed(dfd, "cgroup.events", "frozen", &v);
+		frozen = r >= 0 && v == 1;
+		if (hull_cgroup_read_u64(dfd, "cgroup.freeze", &v) >= 0 && v == 1)
+			frozen = true;
+	} else {
+		r = freezer_state(dfd, &s);
+		if (r < 0)
+			return hull_error_errno(reterr, r, "read 'freezer.state' of '%s'",
+						cg->path);
+		frozen = !streq(s, "THAWED");
+	}
+	return hull_cgroup_check_join(cg, frozen, reterr);
+}
+
 static int v1_is_frozen(const struct hull_cgroup *cg, bool *ret)
 {
 	_cleanup_close_ int dfd = -EBADF;
@@ -889,7 +925,8 @@ static int v1_pids(const struct hull_cgroup *cg, pid_t **ret, size_t *ret_n,
 	return all_pids(cg, ret, ret_n, reterr);
 }
 
-static int v1_kill(const struct hull_cgroup *cg, int sig, struct hull_error **reterr)
+static int v1_kill(const struct hull_cgroup *cg, int sig, const struct stat *pidns,
+		   struct hull_error **reterr)
 {
 	_cleanup_free_ pid_t *pids = NULL;
 	_cleanup_close_ int fdir = -EBADF;
@@ -912,7 +949,7 @@ static int v1_kill(const struct hull_cgroup *cg, int sig, struct hull_error **re
 	}
 	r = all_pids(cg, &pids, &n, reterr);
 	if (r >= 0)
-		hull_cgroup_signal_pids(pids, n, sig);
+		hull_cgroup_signal_pids(pids, n, sig, pidns);
 	if (froze && (sig == SIGKILL || !was_frozen))
 		(void)(v2 ? hull_cgroup_v2_freeze_dir(fdir, false, NULL)
 			  : v1_freeze_dir(fdir, false, NULL));
@@ -921,44 +958,14 @@ static int v1_kill(const struct hull_cgroup *cg, int sig, struct hull_error **re
 
 static int v1_destroy(const struct hull_cgroup *cg, struct hull_error **reterr)
 {
-	bool any = false;
 	int ret = 0;
 
-	/*
-	 * The common case: the container has exited and its cgroup is empty, so a
-	 * plain rmdir succeeds in every hierarchy (the kernel refuses it while a
-	 * task or a child cgroup is left).  Only what is left is walked below.
-	 */
 	for (size_t i = 0; i < cg->layout->n_hierarchies; i++) {
-		if (rmdir(cg->dirs[i]) == 0)
-			hull_cgroup_rmdir_parents(hier(cg, i)->mount_point, cg->path);
-		else if (errno != ENOENT)
-			any = true;
-	}
-	if (!any)
-		return 0;
-	/* kill what is left and wait for it to leave (bounded: 5 s) */
-	for (unsigned i = 0; i < 250; i++) {
-		_cleanup_free_ pid_t *pids = NULL;
-		size_t n = 0;
 		int r;
 
-		r = all_pids(cg, &pids, &n, reterr);
-		if (r < 0)
-			return r;
-		if (n == 0)
-			break;
-		if (i % 25 == 0)
-			(void)v1_kill(cg, SIGKILL, NULL);
-		if (i == 249)
-			return hull_error_set(reterr, -EBUSY,
-					      "remove cgroup '%s': %zu processes are still running",
-					      cg->path, n);
-		hull_cgroup_sleep_ms(20);
-	}
-	for (size_t i = 0; i < cg->layout->n_hierarchies; i++) {
-		int r = hull_cgroup_rmdir_tree(cg->dirs[i]);
-
+		if (cg->skipped[i])
+			continue;
+		r = hull_cgroup_rmdir_tree(cg->dirs[i]);
 		if (r < 0 && ret == 0)
 			ret = hull_error_errno(reterr, r, "remove cgroup '%s'", cg->dirs[i]);
 		else if (r >= 0)

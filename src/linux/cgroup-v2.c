@@ -470,6 +470,24 @@ static int v2_set(const struct hull_cgroup *cg, const struct hull_oci_resources 
 	return hull_cgroup_v2_set_unified(dfd, res, reterr);
 }
 
+/* Frozen by its own cgroup.freeze or through an ancestor (cgroup.events says which holds)? */
+static int v2_check_join(const struct hull_cgroup *cg, struct hull_error **reterr)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	int u = hull_cgroup_layout_unified(cg->layout);
+	bool frozen = false;
+	uint64_t v = 0;
+
+	dfd = hull_cgroup_open_dir(cg->dirs[u]);
+	if (dfd < 0)
+		return hull_error_errno(reterr, dfd, "open cgroup '%s'", cg->dirs[u]);
+	if (hull_cgroup_read_keyed(dfd, "cgroup.events", "frozen", &v) >= 0 && v == 1)
+		frozen = true;
+	if (hull_cgroup_read_u64(dfd, "cgroup.freeze", &v) >= 0 && v == 1)
+		frozen = true;
+	return hull_cgroup_check_join(cg, frozen, reterr);
+}
+
 static int v2_create(struct hull_cgroup *cg, const struct hull_oci_resources *res,
 		     enum hull_cgroup_create_flags flags, struct hull_error **reterr)
 {
@@ -495,7 +513,9 @@ static int v2_create(struct hull_cgroup *cg, const struct hull_oci_resources *re
 		}
 		goto fail;
 	}
-	r = v2_set(cg, res, &e);
+	r = v2_check_join(cg, &e);
+	if (r >= 0)
+		r = v2_set(cg, res, &e);
 	if (r < 0) {
 		hull_cgroup_rmdir_levels(cg->layout->hierarchies[u].mount_point, cg->path, first);
 		goto fail;
@@ -630,7 +650,8 @@ static int v2_pids(const struct hull_cgroup *cg, pid_t **ret, size_t *ret_n,
 	return 0;
 }
 
-static int v2_kill(const struct hull_cgroup *cg, int sig, struct hull_error **reterr)
+static int v2_kill(const struct hull_cgroup *cg, int sig, const struct stat *pidns,
+		   struct hull_error **reterr)
 {
 	_cleanup_free_ pid_t *pids = NULL;
 	_cleanup_close_ int dfd = -EBADF;
@@ -645,7 +666,8 @@ static int v2_kill(const struct hull_cgroup *cg, int sig, struct hull_error **re
 		return 0;
 	if (dfd < 0)
 		return hull_error_errno(reterr, dfd, "open cgroup '%s'", cg->dirs[u]);
-	if (sig == SIGKILL && hull_cgroup_file_exists(dfd, "cgroup.kill"))
+	/* cgroup.kill reaches every member: only when all of them are the container's */
+	if (sig == SIGKILL && !pidns && hull_cgroup_file_exists(dfd, "cgroup.kill"))
 		return hull_cgroup_write(dfd, "cgroup.kill", "1", reterr);
 
 	/* frozen, nothing can fork away between listing and signalling */
@@ -655,7 +677,7 @@ static int v2_kill(const struct hull_cgroup *cg, int sig, struct hull_error **re
 	}
 	r = hull_cgroup_collect_pids(cg->dirs[u], &pids, &n);
 	if (r >= 0)
-		hull_cgroup_signal_pids(pids, n, sig);
+		hull_cgroup_signal_pids(pids, n, sig, pidns);
 	if (froze && (sig == SIGKILL || !was_frozen))
 		(void)hull_cgroup_v2_freeze_dir(dfd, false, NULL);
 	if (r < 0)
@@ -668,34 +690,8 @@ static int v2_destroy(const struct hull_cgroup *cg, struct hull_error **reterr)
 {
 	int u = hull_cgroup_layout_unified(cg->layout), r;
 
-	if (u < 0)
+	if (u < 0 || cg->skipped[u])
 		return 0;
-	/* the common case: an exited container's empty cgroup goes with one rmdir */
-	if (rmdir(cg->dirs[u]) == 0) {
-		hull_cgroup_rmdir_parents(cg->layout->hierarchies[u].mount_point, cg->path);
-		return 0;
-	}
-	if (errno == ENOENT)
-		return 0;
-	/* kill what is left and wait for it to leave (bounded: 5 s) */
-	for (unsigned i = 0; i < 250; i++) {
-		_cleanup_free_ pid_t *pids = NULL;
-		size_t n = 0;
-
-		r = hull_cgroup_collect_pids(cg->dirs[u], &pids, &n);
-		if (r < 0)
-			return hull_error_errno(reterr, r, "list the processes of cgroup '%s'",
-						cg->dirs[u]);
-		if (n == 0)
-			break;
-		if (i % 25 == 0)
-			(void)v2_kill(cg, SIGKILL, NULL);
-		if (i == 249)
-			return hull_error_set(reterr, -EBUSY,
-					      "remove cgroup '%s': %zu processes are still running",
-					      cg->dirs[u], n);
-		hull_cgroup_sleep_ms(20);
-	}
 	r = hull_cgroup_rmdir_tree(cg->dirs[u]);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "remove cgroup '%s'", cg->dirs[u]);

@@ -17,8 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -349,6 +352,63 @@ int hull_cgroup_resolve_path(const char *cgroups_path, const char *id, char **re
 		return hull_error_set(reterr, -EINVAL,
 				      "linux.cgroupsPath: the root cgroup cannot be used");
 	*ret = TAKE_PTR(norm);
+	return 0;
+}
+
+int hull_cgroup_sub_parse(char *const *specs, char ***ret, struct hull_error **reterr)
+{
+	_cleanup_strv_free_ char **map = NULL;
+	size_t n = hull_strv_length((char **)specs);
+	int r;
+
+	hull_strv_foreach (spec, (char **)specs) {
+		_cleanup_free_ char *path = NULL, *ctrls = NULL;
+		const char *colon = strchr(spec, ':');
+		char *list, *c;
+
+		if (colon && strchr(colon + 1, ':'))
+			return hull_error_set(
+				reterr, -EINVAL,
+				"--cgroup '%s': expected [CONTROLLER[,CONTROLLER...]:]PATH", spec);
+		r = normalize(colon ? colon + 1 : spec, &path);
+		if (r == -EINVAL)
+			return hull_error_set(reterr, r,
+					      "--cgroup '%s': '.' and '..' are not allowed: the "
+					      "sub-cgroup must lie inside the container's cgroup",
+					      spec);
+		if (r < 0)
+			return r;
+		if (!colon) {
+			if (n != 1)
+				return hull_error_set(
+					reterr, -EINVAL,
+					"--cgroup '%s': a PATH without CONTROLLER: must "
+					"be the only --cgroup",
+					spec);
+			if ((r = hull_strv_push(&map, "")) < 0 ||
+			    (r = hull_strv_push(&map, path)) < 0)
+				return r;
+			continue;
+		}
+		ctrls = strndup(spec, (size_t)(colon - spec));
+		if (!ctrls)
+			return -ENOMEM;
+		list = ctrls;
+		while ((c = strsep(&list, ","))) {
+			if (!*c)
+				return hull_error_set(reterr, -EINVAL,
+						      "--cgroup '%s': empty controller name", spec);
+			for (char **m = map; m && m[0]; m += 2)
+				if (streq(m[0], c))
+					return hull_error_set(
+						reterr, -EINVAL,
+						"--cgroup: controller '%s' given twice", c);
+			if ((r = hull_strv_push(&map, c)) < 0 ||
+			    (r = hull_strv_push(&map, path)) < 0)
+				return r;
+		}
+	}
+	*ret = TAKE_PTR(map);
 	return 0;
 }
 
@@ -1034,15 +1094,76 @@ int hull_cgroup_collect_pids(const char *dir, pid_t **pids, size_t *n)
 	return 0;
 }
 
-void hull_cgroup_signal_pids(const pid_t *pids, size_t n, int sig)
+/* Is the pid namespace `fd` (taken over) `ns` or one below it? */
+static bool pidns_within(int fd, const struct stat *ns)
+{
+	_cleanup_close_ int cur = fd;
+
+	/* pid namespaces nest at most 32 deep */
+	for (unsigned depth = 0; cur >= 0 && depth <= 32; depth++) {
+		struct stat st;
+		int parent;
+
+		if (fstat(cur, &st) < 0)
+			return false;
+		if (st.st_dev == ns->st_dev && st.st_ino == ns->st_ino)
+			return true;
+		parent = ioctl(cur, NS_GET_PARENT);
+		safe_close(cur);
+		cur = parent < 0 ? -EBADF : parent;
+	}
+	return false;
+}
+
+/* Signals pid through a pidfd when it is in pid namespace `ns` (or one below it). */
+static void signal_in_pidns(pid_t pid, int sig, const struct stat *ns)
+{
+	_cleanup_close_ int pidfd = -EBADF;
+	char path[64];
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	if (!pidns_within(open(path, O_RDONLY | O_CLOEXEC), ns))
+		return;
+	/*
+	 * If the pidfd's process is alive now, it was alive when its namespace
+	 * was read, so the pid named it then; a dead one makes this ESRCH.
+	 */
+	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+		hull_debug("cgroup: kill %d: %m", (int)pid);
+}
+
+void hull_cgroup_signal_pids(const pid_t *pids, size_t n, int sig, const struct stat *pidns)
 {
 	for (size_t i = 0; i < n; i++) {
 		/* never 0 or negative: kill() would reach a whole process group or everyone */
 		if (pids[i] <= 0)
 			continue;
-		if (kill(pids[i], sig) < 0 && errno != ESRCH)
+		if (pidns)
+			signal_in_pidns(pids[i], sig, pidns);
+		else if (kill(pids[i], sig) < 0 && errno != ESRCH)
 			hull_debug("cgroup: kill %d: %m", (int)pids[i]);
 	}
+}
+
+int hull_cgroup_check_join(const struct hull_cgroup *cg, bool frozen, struct hull_error **reterr)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+
+	/* runc's words: engines and people search for them */
+	if (frozen)
+		return hull_error_set(
+			reterr, -EBUSY,
+			"cgroup '%s': container's cgroup unexpectedly frozen (thaw it "
+			"or use another cgroup)",
+			cg->path);
+	if (cg->ops->pids(cg, &pids, &n, NULL) >= 0 && n > 0)
+		hull_warn("container's cgroup is not empty: %zu process(es) found in '%s'", n,
+			  cg->path);
+	return 0;
 }
 
 void hull_cgroup_sleep_ms(unsigned ms)
@@ -1320,6 +1441,92 @@ int hull_cgroup_from_path(const char *path, struct hull_cgroup **ret, struct hul
 	return 0;
 }
 
+/* Which sub-path of `map` hierarchy h gets; NULL when none. */
+static int sub_for(const struct hull_cgroup_hierarchy *h, char **map, const char **ret,
+		   struct hull_error **reterr)
+{
+	const char *found = NULL;
+
+	for (char **m = map; m && m[0]; m += 2) {
+		if (*m[0] && (h->unified || !hull_strv_contains(h->controllers, m[0])))
+			continue;
+		/* co-mounted controllers ("cpu,cpuacct") share one directory */
+		if (found && !streq(found, m[1]))
+			return hull_error_set(reterr, -EINVAL,
+					      "--cgroup: '%s' and '%s' are asked for the same '%s' "
+					      "hierarchy",
+					      found, m[1], h->name);
+		found = m[1];
+	}
+	*ret = found;
+	return 0;
+}
+
+int hull_cgroup_sub(const struct hull_cgroup *cg, char *const *specs, struct hull_cgroup **ret,
+		    struct hull_error **reterr)
+{
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *sub = NULL;
+	_cleanup_strv_free_ char **map = NULL;
+	const struct hull_cgroup_layout *l = cg->layout;
+	int r;
+
+	r = hull_cgroup_sub_parse(specs, &map, reterr);
+	if (r < 0)
+		return r;
+	for (char **m = map; m && m[0]; m += 2) {
+		if (!*m[0])
+			continue;
+		if (l->mode == HULL_CGROUP_V2)
+			return hull_error_set(
+				reterr, -EINVAL,
+				"--cgroup '%s:%s': a controller prefix needs cgroup v1; "
+				"give the path alone",
+				m[0], m[1]);
+		if (hull_cgroup_layout_find(l, m[0]) < 0)
+			return hull_error_set(reterr, -EINVAL,
+					      "--cgroup: no '%s' cgroup hierarchy is mounted",
+					      m[0]);
+	}
+	r = hull_cgroup_new_at(l, cg->path, &sub, reterr);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < l->n_hierarchies; i++) {
+		const char *p = NULL;
+		struct stat st;
+
+		sub->skipped[i] = cg->skipped[i];
+		r = sub_for(&l->hierarchies[i], map, &p, reterr);
+		if (r < 0)
+			return r;
+		if (!p || !*p)
+			continue;
+		if (cg->skipped[i])
+			return hull_error_set(reterr, -ENOENT,
+					      "--cgroup '%s': the container has no '%s' cgroup", p,
+					      l->hierarchies[i].name);
+		free(sub->dirs[i]);
+		sub->dirs[i] = hull_strdup_printf("%s%s", cg->dirs[i], p);
+		if (!sub->dirs[i])
+			return -ENOMEM;
+		/* as runc: exec joins a sub-cgroup, it does not make one */
+		if (stat(sub->dirs[i], &st) < 0)
+			return hull_error_errno(reterr, -errno, "--cgroup: sub-cgroup '%s'",
+						sub->dirs[i]);
+		if (!S_ISDIR(st.st_mode))
+			return hull_error_set(reterr, -ENOTDIR,
+					      "--cgroup: sub-cgroup '%s' is not a cgroup",
+					      sub->dirs[i]);
+	}
+	if (map && !*map[0] && *map[1]) {
+		free(sub->path);
+		sub->path = hull_strdup_printf("%s%s", cg->path, map[1]);
+		if (!sub->path)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(sub);
+	return 0;
+}
+
 void hull_cgroup_free(struct hull_cgroup *cg)
 {
 	if (!cg)
@@ -1345,9 +1552,13 @@ int hull_cgroup_create(struct hull_cgroup *cg, const struct hull_oci_resources *
 
 	r = hull_cgroup_validate(res, cg->layout->mode, hull_cgroup_layout_unified(cg->layout) >= 0,
 				 reterr);
+	if (r >= 0)
+		r = cg->ops->create(cg, res, flags, reterr);
 	if (r < 0)
-		return r;
-	return cg->ops->create(cg, res, flags, reterr);
+		/* what existed before is not ours: destroy must leave it alone */
+		for (size_t i = 0; i < cg->layout->n_hierarchies; i++)
+			cg->skipped[i] = true;
+	return r;
 }
 
 int hull_cgroup_enter(const struct hull_cgroup *cg, pid_t pid, struct hull_error **reterr)
@@ -1393,16 +1604,63 @@ int hull_cgroup_pids(const struct hull_cgroup *cg, pid_t **ret, size_t *ret_n,
 	return cg->ops->pids(cg, ret, ret_n, reterr);
 }
 
-int hull_cgroup_kill(const struct hull_cgroup *cg, int sig, struct hull_error **reterr)
+int hull_cgroup_kill(const struct hull_cgroup *cg, int sig, int pidns_fd,
+		     struct hull_error **reterr)
 {
+	struct stat ns;
+
 	if (sig < 0 || sig >= NSIG)
 		return hull_error_set(reterr, -EINVAL, "kill cgroup '%s': invalid signal %d",
 				      cg->path, sig);
-	return cg->ops->kill(cg, sig, reterr);
+	if (pidns_fd < 0)
+		return cg->ops->kill(cg, sig, NULL, reterr);
+	if (fstat(pidns_fd, &ns) < 0)
+		return hull_error_errno(reterr, -errno, "kill cgroup '%s': pid namespace",
+					cg->path);
+	return cg->ops->kill(cg, sig, &ns, reterr);
+}
+
+/*
+ * The common case: the container has exited and its cgroup is empty, so one
+ * rmdir per hierarchy removes it (the kernel refuses while a task or a child
+ * cgroup is left); true when nothing is left.
+ */
+static bool rmdir_empty(const struct hull_cgroup *cg)
+{
+	bool left = false;
+
+	for (size_t i = 0; i < cg->layout->n_hierarchies; i++) {
+		if (cg->skipped[i])
+			continue;
+		if (rmdir(cg->dirs[i]) == 0)
+			hull_cgroup_rmdir_parents(cg->layout->hierarchies[i].mount_point, cg->path);
+		else if (errno != ENOENT)
+			left = true;
+	}
+	return !left;
 }
 
 int hull_cgroup_destroy(const struct hull_cgroup *cg, struct hull_error **reterr)
 {
+	if (rmdir_empty(cg))
+		return 0;
+	/* processes just killed leave a moment later (bounded: 2 s) */
+	for (unsigned i = 0;; i++) {
+		_cleanup_free_ pid_t *pids = NULL;
+		size_t n = 0;
+		int r;
+
+		r = cg->ops->pids(cg, &pids, &n, reterr);
+		if (r < 0)
+			return r;
+		if (n == 0)
+			break;
+		if (i == 100)
+			return hull_error_set(reterr, -EBUSY,
+					      "remove cgroup '%s': %zu process%s still in it",
+					      cg->path, n, n == 1 ? " is" : "es are");
+		hull_cgroup_sleep_ms(20);
+	}
 	return cg->ops->destroy(cg, reterr);
 }
 

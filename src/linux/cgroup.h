@@ -55,7 +55,13 @@ enum hull_cgroup_create_flags {
 
 /*
  * Creates the cgroup on every hierarchy and applies `res` (may be NULL).
- * On failure everything it created is removed again.
+ * A cgroup that exists already is joined as it is, except when it is frozen
+ * (itself or through an ancestor): a container started there would hang, so
+ * that is refused ("container's cgroup unexpectedly frozen", as runc) before
+ * anything is written to it.  One that holds processes is joined with runc
+ * 1.1's warning ("container's cgroup is not empty").  On failure everything
+ * it created is removed again, what existed before is left as it was, and
+ * hull_cgroup_destroy() on `cg` does nothing.
  */
 int hull_cgroup_create(struct hull_cgroup *cg, const struct hull_oci_resources *res,
 		       enum hull_cgroup_create_flags flags, struct hull_error **reterr);
@@ -82,14 +88,36 @@ int hull_cgroup_is_frozen(const struct hull_cgroup *cg, bool *ret);
 int hull_cgroup_pids(const struct hull_cgroup *cg, pid_t **ret, size_t *ret_n,
 		     struct hull_error **reterr);
 
-/* Sends `sig` to every process in the cgroup (cgroup.kill on v2 for SIGKILL where present). */
-int hull_cgroup_kill(const struct hull_cgroup *cg, int sig, struct hull_error **reterr);
+/*
+ * Sends `sig` to the processes of the cgroup and its children, frozen
+ * meanwhile so that none forks away (cgroup.kill on v2 for SIGKILL where
+ * present).  With `pidns_fd` >= 0 (an fd of /proc/PID/ns/pid) only those in
+ * that pid namespace are signalled, each through a pidfd after checking its
+ * namespace, so a host process that shares the cgroup is never hit;
+ * -EBADF signals every member (a container without its own pid namespace).
+ */
+int hull_cgroup_kill(const struct hull_cgroup *cg, int sig, int pidns_fd,
+		     struct hull_error **reterr);
 
 /*
- * Removes the cgroup from every hierarchy; remaining processes are killed
- * first and waited for (bounded).  Missing directories are fine (idempotent).
+ * Removes the cgroup (and its children) from every hierarchy it was made
+ * on; missing directories are fine (idempotent).  It signals nobody: the
+ * caller ends the container first (hull_cgroup_kill(), or the init of its
+ * pid namespace).  Processes still in it are waited for (at most 2 s); when
+ * some remain, -EBUSY ("... processes are still in it") and the cgroup stays.
  */
 int hull_cgroup_destroy(const struct hull_cgroup *cg, struct hull_error **reterr);
+
+/*
+ * exec --cgroup, as runc takes it: each of `specs` is "PATH" (every
+ * hierarchy; only alone) or "CONTROLLER[,CONTROLLER...]:PATH" (v1).  Returns
+ * a cgroup whose directories are those sub-cgroups of `cg` (hierarchies not
+ * named keep `cg`'s), for hull_cgroup_enter()/hull_cgroup_open_fd().  Each
+ * must exist; a PATH with ".." is refused (it could leave `cg`); a leading
+ * '/' is relative to `cg`, as in runc.
+ */
+int hull_cgroup_sub(const struct hull_cgroup *cg, char *const *specs, struct hull_cgroup **ret,
+		    struct hull_error **reterr);
 
 /*
  * Statistics in the shape of runc's `events --stats` "data" object

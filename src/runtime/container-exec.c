@@ -316,6 +316,23 @@ static int drive(struct exec_ctx *e, struct hull_error **reterr)
 	}
 }
 
+/* exec --cgroup: the process goes into sub-cgroups of the container's (which must exist). */
+static int use_sub_cgroup(struct exec_ctx *e, struct hull_error **reterr)
+{
+	struct hull_cgroup *sub = NULL;
+	int r;
+
+	if (!e->cgroup)
+		return hull_error_set(reterr, -EINVAL, "--cgroup: container '%s' has no cgroup",
+				      e->state->id);
+	r = hull_cgroup_sub(e->cgroup, e->o->cgroup_subs, &sub, reterr);
+	if (r < 0)
+		return r;
+	hull_cgroup_free(e->cgroup);
+	e->cgroup = sub;
+	return 0;
+}
+
 int hull_container_exec(const struct hull_runtime *rt, const char *id,
 			const struct hull_oci_process *p, const struct hull_exec_opts *o,
 			int *ret_exit, struct hull_error **reterr)
@@ -366,6 +383,8 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 			goto out;
 	}
 	r = state_cgroup(e.state, &e.cgroup, reterr);
+	if (r >= 0 && o->cgroup_subs && o->cgroup_subs[0])
+		r = use_sub_cgroup(&e, reterr);
 	if (r < 0)
 		goto out;
 	r = open_container_namespaces(&e, reterr);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -22,6 +23,39 @@ static int pidfd_signal(int pidfd, int sig)
 	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
 		return -errno;
 	return 0;
+}
+
+/* A created container paused before start would never read the fifo: refuse it. */
+static int refuse_if_frozen(const struct hull_state *s, struct hull_error **reterr)
+{
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	bool frozen = false;
+
+	if (state_cgroup(s, &cg, NULL) < 0 || !cg || hull_cgroup_is_frozen(cg, &frozen) < 0 ||
+	    !frozen)
+		return 0;
+	return hull_error_set(reterr, -EBUSY,
+			      "cannot start container '%s': it is paused (resume it first)", s->id);
+}
+
+/*
+ * Does the container have a pid namespace of its own?  Recorded at create;
+ * for an older state, asked of the live init, else of the saved config.
+ */
+static bool own_pidns(struct hull_state *s, int dir_fd)
+{
+	_cleanup_oci_config_ struct hull_oci_config *config = NULL;
+	const struct hull_oci_namespace *ns;
+
+	if (s->pidns == HULL_PIDNS_UNKNOWN)
+		state_probe_pidns(s);
+	if (s->pidns == HULL_PIDNS_UNKNOWN && dir_fd >= 0 &&
+	    state_load_config(dir_fd, &config, NULL) >= 0) {
+		ns = hull_oci_config_namespace(config, HULL_NS_PID);
+		s->pidns = ns && !(ns->path && *ns->path) ? HULL_PIDNS_OWN : HULL_PIDNS_SHARED;
+	}
+	/* unknown either way: the cgroup is all there is (as runc) */
+	return s->pidns == HULL_PIDNS_OWN;
 }
 
 int container_start_locked(const struct hull_runtime *rt, int dir_fd, struct hull_state *s,
@@ -46,6 +80,9 @@ int container_start_locked(const struct hull_runtime *rt, int dir_fd, struct hul
 	if (pidfd < 0)
 		return hull_error_set(reterr, -ESRCH, "cannot start container '%s': it has stopped",
 				      s->id);
+	r = refuse_if_frozen(s, reterr);
+	if (r < 0)
+		return r;
 	fifo = openat(dir_fd, FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fifo < 0)
 		return hull_error_errno(reterr, -errno, "open exec fifo of '%s'", s->id);
@@ -97,6 +134,44 @@ int hull_container_start(const struct hull_runtime *rt, const char *id, struct h
 	return container_start_locked(rt, fd, s, reterr);
 }
 
+/*
+ * kill --all.  With a pid namespace of its own, only the processes in it (or
+ * in namespaces below it) are signalled: a host process that shares the
+ * cgroup is never hit, and once the init is gone nothing of the container is
+ * left.  Without one, cgroup membership is all there is (runc's
+ * signalAllProcesses).
+ */
+static int kill_all(struct hull_state *s, int dir_fd, struct hull_cgroup *cg, int sig,
+		    struct hull_error **reterr)
+{
+	_cleanup_close_ int pidfd = -EBADF, nsfd = -EBADF;
+	char path[64];
+	int r;
+
+	if (s->status != HULL_STATUS_STOPPED)
+		pidfd = state_open_pidfd(s);
+	if (!own_pidns(s, dir_fd)) {
+		r = hull_cgroup_kill(cg, sig, -EBADF, reterr);
+		if (r < 0)
+			return r;
+		if (pidfd >= 0)
+			(void)pidfd_signal(pidfd, sig);
+		return 0;
+	}
+	if (pidfd < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)s->pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	/* the init still alive after the open: the namespace is its */
+	if (nsfd < 0 || pidfd_signal(pidfd, 0) < 0)
+		return 0;
+	r = hull_cgroup_kill(cg, sig, nsfd, reterr);
+	if (r < 0)
+		return r;
+	(void)pidfd_signal(pidfd, sig);
+	return 0;
+}
+
 int hull_container_kill(const struct hull_runtime *rt, const char *id, int sig, bool all,
 			struct hull_error **reterr)
 {
@@ -113,14 +188,8 @@ int hull_container_kill(const struct hull_runtime *rt, const char *id, int sig, 
 		r = state_cgroup(s, &cg, reterr);
 		if (r < 0)
 			return r;
-		if (cg) {
-			r = hull_cgroup_kill(cg, sig, reterr);
-			if (r < 0)
-				return r;
-			if (s->status != HULL_STATUS_STOPPED && (pidfd = state_open_pidfd(s)) >= 0)
-				(void)pidfd_signal(pidfd, sig);
-			return 0;
-		}
+		if (cg)
+			return kill_all(s, fd, cg, sig, reterr);
 	}
 	if (s->status == HULL_STATUS_STOPPED || s->status == HULL_STATUS_CREATING)
 		return hull_error_set(reterr, -ESRCH, "container '%s' is not running", id);
@@ -152,6 +221,40 @@ static int kill_and_wait(struct hull_state *s, struct hull_cgroup *cg, struct hu
 	return 0;
 }
 
+/*
+ * Ends the container and removes its cgroup.  With its own pid namespace,
+ * killing the init ends every process of it; what is left in the cgroup
+ * then is not the container's (a host process in a cgroup it joined): it is
+ * neither signalled nor waited for, and the cgroup stays, with a warning.
+ */
+static int end_container(struct hull_state *s, int dir_fd, struct hull_cgroup *cg,
+			 struct hull_error **reterr)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	bool own = own_pidns(s, dir_fd);
+	int r;
+
+	if (cg && !own) {
+		r = hull_cgroup_kill(cg, SIGKILL, -EBADF, &err);
+		if (r < 0)
+			hull_warn("%s", err->msg);
+		hull_error_free(TAKE_PTR(err));
+	}
+	r = kill_and_wait(s, cg, reterr);
+	if (r < 0 || !cg)
+		return r;
+	r = hull_cgroup_destroy(cg, &err);
+	if (r == -EBUSY && own) {
+		hull_warn("%s: they are not the container's, so the cgroup stays", err->msg);
+		return 0;
+	}
+	if (r < 0 && reterr) {
+		hull_error_free(*reterr);
+		*reterr = TAKE_PTR(err);
+	}
+	return r;
+}
+
 int container_destroy_locked(const struct hull_runtime *rt, int dir_fd, struct hull_state *s,
 			     struct hull_error **reterr)
 {
@@ -162,14 +265,9 @@ int container_destroy_locked(const struct hull_runtime *rt, int dir_fd, struct h
 	r = state_cgroup(s, &cg, reterr);
 	if (r < 0)
 		return r;
-	r = kill_and_wait(s, cg, reterr);
+	r = end_container(s, dir_fd, cg, reterr);
 	if (r < 0)
 		return r;
-	if (cg) {
-		r = hull_cgroup_destroy(cg, reterr);
-		if (r < 0)
-			return r;
-	}
 	/* runtime-spec: a failing poststop hook is a warning; delete goes on */
 	if (s->bundle && state_has_hooks(s, HULL_HOOK_POSTSTOP) &&
 	    state_load_config(dir_fd, &config, NULL) >= 0)
@@ -185,13 +283,29 @@ int hull_container_delete(const struct hull_runtime *rt, const char *id, bool fo
 {
 	_cleanup_(hull_state_freep) struct hull_state *s = NULL;
 	_cleanup_close_ int fd = -EBADF;
+	pid_t holder = 0;
 	int r;
 
-	r = container_dir_open(rt, id, true, &fd, reterr);
+	r = container_dir_open_unlocked(rt, id, &fd, reterr);
 	if (r == -ENOENT && force)
 		return 0;
 	if (r < 0)
 		return r;
+	r = container_dir_lock(fd, id, true, &holder, force ? NULL : reterr);
+	if (r == -EBUSY && force) {
+		/* what force means: the container goes, whoever sits on its lock */
+		if (holder > 0)
+			hull_warn("container '%s' is busy (held by pid %d): deleting it anyway "
+				  "(--force)",
+				  id, (int)holder);
+		else
+			hull_warn("container '%s' is busy: deleting it anyway (--force)", id);
+	} else if (r < 0) {
+		return r;
+	}
+	if (container_dir_deleted(fd))
+		return force ? 0
+			     : hull_error_set(reterr, -ENOENT, "container '%s' does not exist", id);
 	r = state_load(fd, id, &s, reterr);
 	if (r < 0) {
 		if (!force)
@@ -239,15 +353,23 @@ int hull_container_resume(const struct hull_runtime *rt, const char *id, struct 
 	return freeze(rt, id, false, reterr);
 }
 
-/* Loads state and cgroup of a container that must exist (any status). */
-static int open_cgroup(const struct hull_runtime *rt, const char *id, bool need_running,
+/*
+ * Loads state and cgroup of a container that must exist (any status); only
+ * `update` takes the lock: ps and stats only read.
+ */
+static int open_cgroup(const struct hull_runtime *rt, const char *id, bool need_running, bool lock,
 		       struct hull_cgroup **ret, struct hull_error **reterr)
 {
 	_cleanup_(hull_state_freep) struct hull_state *s = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	r = container_open_state(rt, id, false, &fd, &s, reterr);
+	if (lock)
+		r = container_dir_open(rt, id, false, &fd, reterr);
+	else
+		r = container_dir_open_unlocked(rt, id, &fd, reterr);
+	if (r >= 0)
+		r = state_load(fd, id, &s, reterr);
 	if (r < 0)
 		return r;
 	if (need_running && s->status == HULL_STATUS_STOPPED)
@@ -266,7 +388,7 @@ int hull_container_pids(const struct hull_runtime *rt, const char *id, pid_t **r
 	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
 	int r;
 
-	r = open_cgroup(rt, id, false, &cg, reterr);
+	r = open_cgroup(rt, id, false, false, &cg, reterr);
 	if (r < 0)
 		return r;
 	return hull_cgroup_pids(cg, ret, ret_n, reterr);
@@ -278,7 +400,7 @@ int hull_container_update(const struct hull_runtime *rt, const char *id,
 	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
 	int r;
 
-	r = open_cgroup(rt, id, true, &cg, reterr);
+	r = open_cgroup(rt, id, true, true, &cg, reterr);
 	if (r < 0)
 		return r;
 	return hull_cgroup_update(cg, res, reterr);
@@ -291,7 +413,7 @@ int hull_container_stats(const struct hull_runtime *rt, const char *id, struct j
 	struct json_object *data = NULL, *o;
 	int r;
 
-	r = open_cgroup(rt, id, true, &cg, reterr);
+	r = open_cgroup(rt, id, true, false, &cg, reterr);
 	if (r < 0)
 		return r;
 	r = hull_cgroup_stats(cg, &data, reterr);
@@ -316,7 +438,7 @@ int hull_container_process(const struct hull_runtime *rt, const char *id,
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	r = container_dir_open(rt, id, false, &fd, reterr);
+	r = container_dir_open_unlocked(rt, id, &fd, reterr);
 	if (r < 0)
 		return r;
 	r = state_load_config(fd, &config, reterr);

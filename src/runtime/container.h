@@ -39,6 +39,18 @@ enum hull_status {
 
 const char *hull_status_name(enum hull_status s);
 
+/*
+ * Whether the container's init is the init of a pid namespace of its own: then
+ * killing it ends every process of the container (the kernel does it), and
+ * nothing is ever signalled by cgroup membership, which a host process may
+ * share.
+ */
+enum hull_pidns {
+	HULL_PIDNS_UNKNOWN, /* not recorded (a state.json of an older hull) */
+	HULL_PIDNS_OWN,
+	HULL_PIDNS_SHARED, /* the host's or one joined by path */
+};
+
 /* The state of one container, as `state` and `list` report it. */
 struct hull_state {
 	char *id;
@@ -54,6 +66,7 @@ struct hull_state {
 	bool started;
 	bool systemd_cgroup;
 	int hooks; /* bit (1 << kind) per hook kind the config has; -1 when unknown */
+	enum hull_pidns pidns;
 };
 
 void hull_state_free(struct hull_state *s);
@@ -138,6 +151,7 @@ struct hull_exec_opts {
 	/* exec into a paused container: the process starts frozen (runc --ignore-paused) */
 	bool ignore_paused;
 	unsigned preserve_fds;
+	char **cgroup_subs; /* --cgroup [CONTROLLER[,..]:]PATH: sub-cgroups to run in */
 };
 
 /*

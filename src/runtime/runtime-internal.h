@@ -21,11 +21,28 @@ int state_root_open(const struct hull_runtime *rt, bool create, int *ret_fd,
 		    struct hull_error **reterr);
 
 /*
- * Opens <root>/<id> and takes its lock (exclusive or shared).  -ENOENT with
- * "container 'x' does not exist" when missing.
+ * Opens <root>/<id> and takes its lock (exclusive or shared, bounded: see
+ * container_dir_lock()).  -ENOENT with "container 'x' does not exist" when
+ * missing.
  */
 int container_dir_open(const struct hull_runtime *rt, const char *id, bool exclusive, int *ret_fd,
 		       struct hull_error **reterr);
+
+/*
+ * Takes the lock of a container directory, waiting at most a few seconds for
+ * another holder (which may be stuck for good); then -EBUSY with "container
+ * 'x' is busy (held by pid N)", and *ret_holder (may be NULL) is N (0 when
+ * unknown).
+ */
+int container_dir_lock(int fd, const char *id, bool exclusive, pid_t *ret_holder,
+		       struct hull_error **reterr);
+/* Was the container deleted meanwhile (its directory unlinked, state.json gone)? */
+bool container_dir_deleted(int fd);
+/* The pid holding an flock() on `fd`'s file, from /proc/locks; 0 when unknown. */
+pid_t container_lock_holder(int fd);
+/* Opens <root>/<id> without taking its lock: for read-only commands (state, ps, stats). */
+int container_dir_open_unlocked(const struct hull_runtime *rt, const char *id, int *ret_fd,
+				struct hull_error **reterr);
 
 /* container_dir_open() + state_load(): the locked dir fd and the live state. */
 int container_open_state(const struct hull_runtime *rt, const char *id, bool exclusive, int *ret_fd,
@@ -40,7 +57,8 @@ char *state_container_process_state(const struct hull_oci_seccomp *sc, const str
 
 /* Reads state.json and computes the live status from the pid and the freezer. */
 int state_load(int dirfd, const char *id, struct hull_state **ret, struct hull_error **reterr);
-int state_save(int dirfd, const struct hull_state *s, struct hull_error **reterr);
+/* Writes state.json atomically (recording s->pidns the first time a pid is known). */
+int state_save(int dirfd, struct hull_state *s, struct hull_error **reterr);
 
 /*
  * Whether the config may have hooks of `kind` (recorded at create, so start
@@ -56,6 +74,13 @@ int state_load_config(int dirfd, struct hull_oci_config **ret, struct hull_error
  * *ret_zombie tells if it is a zombie or dead.  -ESRCH when gone.
  */
 int proc_pid_start_time(pid_t pid, uint64_t *ret, bool *ret_zombie);
+
+/*
+ * Sets s->pidns from the live init (/proc/PID/status NSpid: 1 innermost means
+ * it is the init of its own pid namespace); unchanged when it is gone.
+ * state_save() records it the first time it writes a pid.
+ */
+void state_probe_pidns(struct hull_state *s);
 
 /* Opens a pidfd for the container's init if it is still the same process; -ESRCH otherwise. */
 int state_open_pidfd(const struct hull_state *s);

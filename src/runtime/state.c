@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,8 +101,90 @@ int state_root_open(const struct hull_runtime *rt, bool create, int *ret_fd,
 	return 0;
 }
 
-int container_dir_open(const struct hull_runtime *rt, const char *id, bool exclusive, int *ret_fd,
+/* How long a command waits for a container's lock before it says "busy". */
+#define LOCK_WAIT_MS 5000
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+pid_t container_lock_holder(int fd)
+{
+	_cleanup_free_ char *text = NULL;
+	char *save = NULL;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || hull_read_file_at(AT_FDCWD, "/proc/locks", &text, NULL) < 0)
+		return 0;
+	/* "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; "1: -> FLOCK ..." waits for it */
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		unsigned maj, min;
+		unsigned long long ino;
+		int pid;
+
+		if (strstr(l, "->") ||
+		    sscanf(l, "%*d: FLOCK %*s %*s %d %x:%x:%llu", &pid, &maj, &min, &ino) != 4)
+			continue;
+		if (maj == major(st.st_dev) && min == minor(st.st_dev) && ino == st.st_ino &&
+		    pid > 0)
+			return pid;
+	}
+	return 0;
+}
+
+int container_dir_lock(int fd, const char *id, bool exclusive, pid_t *ret_holder,
 		       struct hull_error **reterr)
+{
+	uint64_t deadline = now_ms() + LOCK_WAIT_MS;
+	unsigned step = 1;
+	pid_t holder;
+
+	/* a holder may be stuck for good: poll with backoff instead of blocking in flock() */
+	for (;;) {
+		if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return hull_error_errno(reterr, -errno, "lock '%s'", id);
+		if (now_ms() >= deadline)
+			break;
+		sleep_ms(step);
+		step = step * 2 > 100 ? 100 : step * 2;
+	}
+	holder = container_lock_holder(fd);
+	if (ret_holder)
+		*ret_holder = holder;
+	if (holder > 0)
+		return hull_error_set(reterr, -EBUSY, "container '%s' is busy (held by pid %d)", id,
+				      (int)holder);
+	return hull_error_set(reterr, -EBUSY, "container '%s' is busy (locked by another process)",
+			      id);
+}
+
+bool container_dir_deleted(int fd)
+{
+	struct stat st;
+
+	if (faccessat(fd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+		return false;
+	return fstat(fd, &st) == 0 && st.st_nlink == 0;
+}
+
+int container_dir_open_unlocked(const struct hull_runtime *rt, const char *id, int *ret_fd,
+				struct hull_error **reterr)
 {
 	_cleanup_close_ int root = -EBADF, fd = -EBADF;
 	int r;
@@ -120,15 +203,27 @@ int container_dir_open(const struct hull_runtime *rt, const char *id, bool exclu
 			return hull_error_set(reterr, -ENOENT, "container '%s' does not exist", id);
 		return hull_error_errno(reterr, -errno, "open state of '%s'", id);
 	}
-	if (RETRY_EINTR(flock(fd, exclusive ? LOCK_EX : LOCK_SH)) < 0)
-		return hull_error_errno(reterr, -errno, "lock '%s'", id);
-	/* a concurrent delete may have removed it while we waited for the lock */
-	if (faccessat(fd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
-		struct stat st;
+	if (container_dir_deleted(fd))
+		return hull_error_set(reterr, -ENOENT, "container '%s' does not exist", id);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
 
-		if (fstat(fd, &st) == 0 && st.st_nlink == 0)
-			return hull_error_set(reterr, -ENOENT, "container '%s' does not exist", id);
-	}
+int container_dir_open(const struct hull_runtime *rt, const char *id, bool exclusive, int *ret_fd,
+		       struct hull_error **reterr)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = container_dir_open_unlocked(rt, id, &fd, reterr);
+	if (r < 0)
+		return r;
+	r = container_dir_lock(fd, id, exclusive, NULL, reterr);
+	if (r < 0)
+		return r;
+	/* a concurrent delete may have removed it while we waited for the lock */
+	if (container_dir_deleted(fd))
+		return hull_error_set(reterr, -ENOENT, "container '%s' does not exist", id);
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
@@ -228,6 +323,7 @@ static const struct hull_json_field state_fields[] = {
 	{ "systemdCgroup", hull_json_parse_bool, offsetof(struct hull_state, systemd_cgroup),
 	  false },
 	{ "hooks", hull_json_parse_int, offsetof(struct hull_state, hooks), false },
+	{ "pidns", hull_json_parse_int, offsetof(struct hull_state, pidns), false },
 	{},
 };
 
@@ -279,7 +375,32 @@ int state_load(int dirfd, const char *id, struct hull_state **ret, struct hull_e
 	return 0;
 }
 
-int state_save(int dirfd, const struct hull_state *s, struct hull_error **reterr)
+void state_probe_pidns(struct hull_state *s)
+{
+	_cleanup_close_ int pidfd = state_open_pidfd(s);
+	_cleanup_free_ char *text = NULL;
+	char path[64], *line, *last;
+
+	if (pidfd < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)s->pid);
+	if (hull_read_file_at(AT_FDCWD, path, &text, NULL) < 0)
+		return;
+	/* "NSpid:\t4321\t1": the pid in each namespace, innermost last */
+	line = strstr(text, "\nNSpid:");
+	if (!line)
+		return;
+	line[strcspn(line + 1, "\n") + 1] = '\0';
+	last = strrchr(line, '\t');
+	if (!last)
+		return;
+	/* still the same process after the read: the pidfd pins it */
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		return;
+	s->pidns = streq(last + 1, "1") ? HULL_PIDNS_OWN : HULL_PIDNS_SHARED;
+}
+
+int state_save(int dirfd, struct hull_state *s, struct hull_error **reterr)
 {
 	_cleanup_json_ struct json_object *o = json_object_new_object();
 	struct json_object *ann;
@@ -304,6 +425,10 @@ int state_save(int dirfd, const struct hull_state *s, struct hull_error **reterr
 	json_object_object_add(o, "started", json_object_new_boolean(s->started));
 	json_object_object_add(o, "systemdCgroup", json_object_new_boolean(s->systemd_cgroup));
 	json_object_object_add(o, "hooks", json_object_new_int(s->hooks));
+	if (s->pidns == HULL_PIDNS_UNKNOWN && s->pid > 0)
+		state_probe_pidns(s);
+	if (s->pidns != HULL_PIDNS_UNKNOWN)
+		json_object_object_add(o, "pidns", json_object_new_int((int)s->pidns));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	r = hull_write_file_atomic_at(dirfd, STATE_FILE, text, strlen(text), 0600, 0);
 	if (r < 0)
@@ -538,7 +663,8 @@ int hull_container_state(const struct hull_runtime *rt, const char *id, struct h
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	r = container_dir_open(rt, id, false, &fd, reterr);
+	/* read-only, and state.json is replaced atomically: no lock to wait for */
+	r = container_dir_open_unlocked(rt, id, &fd, reterr);
 	if (r < 0)
 		return r;
 	return state_load(fd, id, ret, reterr);

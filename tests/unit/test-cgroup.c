@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -856,7 +857,7 @@ static void test_v1_processes(void **state)
 	usleep(50000);
 	assert_true(*counter == before);
 	/* a signal other than SIGKILL leaves a paused container paused */
-	assert_int_equal(hull_cgroup_kill(cg, SIGCONT, &err), 0);
+	assert_int_equal(hull_cgroup_kill(cg, SIGCONT, -EBADF, &err), 0);
 	assert_int_equal(hull_cgroup_is_frozen(cg, &frozen), 0);
 	assert_true(frozen);
 	if (hull_cgroup_freeze(cg, false, &err) < 0)
@@ -868,7 +869,7 @@ static void test_v1_processes(void **state)
 		usleep(1000);
 
 	/* kill reaches it */
-	assert_int_equal(hull_cgroup_kill(cg, SIGTERM, &err), 0);
+	assert_int_equal(hull_cgroup_kill(cg, SIGTERM, -EBADF, &err), 0);
 	status = wait_status(c.pid);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGTERM);
@@ -899,6 +900,8 @@ static void test_v1_processes(void **state)
 		assert_int_equal(n2, 1);
 		assert_int_equal(p2[0], c2.pid);
 		assert_int_equal(hull_cgroup_freeze(again, true, &err), 0);
+		/* frozen, it dies all the same: kill thaws after SIGKILL */
+		assert_int_equal(hull_cgroup_kill(again, SIGKILL, -EBADF, &err), 0);
 		if (hull_cgroup_destroy(again, &err) < 0)
 			fail_msg("destroy: %s", err->msg);
 	}
@@ -990,6 +993,8 @@ static void test_v1_busy_limit(void **state)
 	assert_int_equal(hull_cgroup_update(cg, &res, &err), -EBUSY);
 	assert_string_equal(err->msg,
 			    "write 'memory.limit_in_bytes' = '1000': Device or resource busy");
+	/* destroy signals nobody: the caller kills first */
+	assert_int_equal(hull_cgroup_kill(cg, SIGKILL, -EBADF, &err), 0);
 	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
 	assert_true(WIFSIGNALED(wait_status(c.pid)));
 	assert_gone(cg);
@@ -1085,6 +1090,8 @@ static void test_v1_stats(void **state)
 	assert_true(json_object_object_get_ex(o, "throttling", NULL));
 	assert_true(json_object_object_get_ex(stats, "blkio", NULL));
 	assert_true(json_object_object_get_ex(stats, "hugetlb", NULL));
+	/* destroy signals nobody: the caller kills first */
+	assert_int_equal(hull_cgroup_kill(cg, SIGKILL, -EBADF, &err), 0);
 	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
 	assert_true(WIFSIGNALED(wait_status(c.pid)));
 }
@@ -1327,7 +1334,7 @@ static void test_v2_lifecycle(void **state)
 		}
 		assert_true(pid > 0);
 		assert_true(proc_in((pid_t)pid, NULL, path));
-		assert_int_equal(hull_cgroup_kill(cg, SIGKILL, &err), 0);
+		assert_int_equal(hull_cgroup_kill(cg, SIGKILL, -EBADF, &err), 0);
 		status = wait_status((pid_t)pid);
 		assert_true(WIFSIGNALED(status));
 		assert_int_equal(WTERMSIG(status), SIGKILL);
@@ -1383,6 +1390,7 @@ static void test_v2_lifecycle(void **state)
 			assert_true(json_object_object_get_ex(o, "2MB", NULL));
 	}
 
+	assert_int_equal(hull_cgroup_kill(cg, SIGKILL, -EBADF, &err), 0);
 	if (hull_cgroup_destroy(cg, &err) < 0)
 		fail_msg("destroy: %s", err->msg);
 	status = wait_status(c.pid);
@@ -1553,6 +1561,362 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* ---- joining existing cgroups, exec --cgroup, signals by namespace --- */
+
+static void test_sub_parse(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	static const struct {
+		const char *specs[4];
+		const char *want; /* "ctrl=path;..." or NULL for an error */
+		const char *msg;
+	} cases[] = {
+		{ { "sub" }, "=/sub;", NULL },
+		{ { "/a//b/" }, "=/a/b;", NULL },
+		{ { "" }, "=;", NULL },
+		{ { "memory:x" }, "memory=/x;", NULL },
+		{ { "cpu,cpuacct:x/y", "pids:/z" }, "cpu=/x/y;cpuacct=/x/y;pids=/z;", NULL },
+		{ { "name=systemd:s" }, "name=systemd=/s;", NULL },
+		{ { "../x" },
+		  NULL,
+		  "--cgroup '../x': '.' and '..' are not allowed: the sub-cgroup must lie inside "
+		  "the container's cgroup" },
+		{ { "memory:a/../../b" }, NULL, NULL },
+		{ { "/.." }, NULL, NULL },
+		{ { "a", "b" },
+		  NULL,
+		  "--cgroup 'a': a PATH without CONTROLLER: must be the only --cgroup" },
+		{ { "memory:a", "b" }, NULL, NULL },
+		{ { "a:b:c" },
+		  NULL,
+		  "--cgroup 'a:b:c': expected [CONTROLLER[,CONTROLLER...]:]PATH" },
+		{ { ":x" }, NULL, "--cgroup ':x': empty controller name" },
+		{ { "cpu,,pids:x" }, NULL, NULL },
+		{ { "cpu:a", "cpu:b" }, NULL, "--cgroup: controller 'cpu' given twice" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_strv_free_ char **map = NULL;
+		char got[256] = "";
+		int r;
+
+		hull_error_free(TAKE_PTR(err));
+		r = hull_cgroup_sub_parse((char *const *)cases[i].specs, &map, &err);
+		if (!cases[i].want) {
+			if (r != -EINVAL)
+				fail_msg("case %zu: expected -EINVAL, got %d", i, r);
+			if (cases[i].msg)
+				assert_string_equal(err->msg, cases[i].msg);
+			continue;
+		}
+		if (r < 0)
+			fail_msg("case %zu: %s", i, err ? err->msg : "error");
+		for (char **m = map; m && m[0]; m += 2) {
+			strncat(got, m[0], sizeof(got) - strlen(got) - 1);
+			strncat(got, "=", sizeof(got) - strlen(got) - 1);
+			strncat(got, m[1], sizeof(got) - strlen(got) - 1);
+			strncat(got, ";", sizeof(got) - strlen(got) - 1);
+		}
+		if (!streq(got, cases[i].want))
+			fail_msg("case %zu: got '%s', expected '%s'", i, got, cases[i].want);
+	}
+}
+
+/* Makes `path` (below the test base) on hierarchy i and returns its directory. */
+static char *make_on(const struct hull_cgroup_layout *l, size_t i, const char *path)
+{
+	char *dir = hull_strdup_printf("%s%s", l->hierarchies[i].mount_point, path);
+
+	assert_non_null(dir);
+	assert_int_equal(hull_mkdir_p_at(AT_FDCWD, dir, 0755), 0);
+	return dir;
+}
+
+static void test_v1_join_frozen(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL, *child = NULL;
+	_cleanup_free_ char *path = test_path("frozen"), *cpath = test_path("frozen/child");
+	_cleanup_free_ char *fdir = NULL, *want = NULL;
+	const struct hull_cgroup_layout *l;
+	struct hull_oci_resources res = { 0 };
+	int fi;
+
+	REQUIRE_V1_ROOT();
+	l = host_layout();
+	fi = hull_cgroup_layout_find(l, "freezer");
+	if (fi < 0)
+		skip();
+	/* someone else's cgroup, frozen, on the freezer hierarchy only */
+	fdir = make_on(l, (size_t)fi, path);
+	{
+		_cleanup_close_ int fd = open(fdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		assert_int_equal(hull_write_string_at(fd, "freezer.state", "FROZEN"), 0);
+	}
+	res.pids.limit = (struct hull_oi64){ 7, true };
+	assert_int_equal(hull_cgroup_new_at(l, path, &cg, &err), 0);
+	assert_int_equal(hull_cgroup_create(cg, &res, 0, &err), -EBUSY);
+	want = hull_strdup_printf("cgroup '%s': container's cgroup unexpectedly frozen (thaw it "
+				  "or use another cgroup)",
+				  path);
+	assert_string_equal(err->msg, want);
+	/* left as it was: still frozen, and what create made elsewhere is gone */
+	assert_file(fdir, "freezer.state", "FROZEN");
+	for (size_t i = 0; i < l->n_hierarchies; i++)
+		if (i != (size_t)fi && exists(cg->dirs[i]))
+			fail_msg("'%s' was left behind", cg->dirs[i]);
+	/* and a rollback's destroy does not touch it */
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+	assert_true(exists(fdir));
+	assert_file(fdir, "freezer.state", "FROZEN");
+
+	/* a new cgroup below a frozen one would start frozen: refused, removed */
+	hull_error_free(TAKE_PTR(err));
+	assert_int_equal(hull_cgroup_new_at(l, cpath, &child, &err), 0);
+	assert_int_equal(hull_cgroup_create(child, NULL, 0, &err), -EBUSY);
+	assert_non_null(strstr(err->msg, "unexpectedly frozen"));
+	assert_gone(child);
+	assert_file(fdir, "freezer.state", "FROZEN");
+}
+
+static void test_v2_join_frozen(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("v2-frozen"), *dir = NULL;
+	_cleanup_close_ int fd = -EBADF;
+
+	REQUIRE_V2_ROOT();
+	dir = make_on(unified_layout(), 0, path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	if (!hull_cgroup_file_exists(fd, "cgroup.freeze"))
+		skip();
+	assert_int_equal(hull_write_string_at(fd, "cgroup.freeze", "1"), 0);
+	assert_int_equal(hull_cgroup_new_at(unified_layout(), path, &cg, &err), 0);
+	assert_int_equal(hull_cgroup_create(cg, NULL, 0, &err), -EBUSY);
+	assert_non_null(strstr(err->msg, "container's cgroup unexpectedly frozen"));
+	assert_file(dir, "cgroup.freeze", "1");
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+	assert_true(exists(dir));
+}
+
+/* Init of a new pid namespace (or of one inside that): waits, and says "T" on SIGTERM. */
+static int said_fd = -1;
+
+static void on_term(int sig)
+{
+	(void)!write(said_fd, "T", 1);
+}
+
+static int ns_init(void *arg)
+{
+	bool nested = arg != NULL;
+	struct sigaction sa = { .sa_handler = on_term };
+
+	/* an init ignores signals it has no handler for, even from its parent namespace */
+	sigaction(SIGTERM, &sa, NULL);
+	if (nested) {
+		struct clone_args a = { .flags = CLONE_NEWPID, .exit_signal = SIGCHLD };
+		long pid = syscall(SYS_clone3, &a, sizeof(a));
+
+		if (pid == 0) {
+			sigaction(SIGTERM, &sa, NULL);
+			for (;;)
+				pause();
+		}
+		if (pid < 0)
+			return 10;
+	}
+	for (;;)
+		pause();
+	return 0;
+}
+
+static pid_t clone_ns_init(int go_fd, bool nested)
+{
+	struct clone_args a = { .flags = CLONE_NEWPID, .exit_signal = SIGCHLD };
+	long pid = syscall(SYS_clone3, &a, sizeof(a));
+
+	if (pid == 0) {
+		char b;
+
+		if (read(go_fd, &b, 1) != 1)
+			_exit(120);
+		_exit(ns_init(nested ? (void *)1 : NULL));
+	}
+	assert_true(pid > 0);
+	return (pid_t)pid;
+}
+
+static void test_v1_join_busy_and_kill_by_pidns(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	_cleanup_free_ char *path = test_path("busy-join");
+	_cleanup_free_ pid_t *pids = NULL;
+	_cleanup_close_ int nsfd = -EBADF;
+	int go_p[2], said[2], status;
+	char buf[8], nspath[64];
+	struct child host;
+	pid_t init;
+	size_t n = 0;
+
+	REQUIRE_V1_ROOT();
+	assert_int_equal(pipe2(said, O_CLOEXEC), 0);
+	said_fd = said[1];
+	/* a "host" process already in the cgroup, which kill by membership would hit */
+	host = spawn(sleeper, NULL);
+	assert_int_equal(hull_cgroup_new_at(host_layout(), path, &cg, &err), 0);
+	assert_int_equal(hull_cgroup_create(cg, NULL, 0, &err), 0);
+	assert_int_equal(hull_cgroup_enter(cg, host.pid, &err), 0);
+	go(&host);
+	hull_cgroup_free(TAKE_PTR(cg));
+	/* joining it again (a container's cgroupsPath) works, with a warning */
+	assert_int_equal(hull_cgroup_new_at(host_layout(), path, &cg, &err), 0);
+	assert_int_equal(hull_cgroup_create(cg, NULL, 0, &err), 0);
+
+	/* the "container": init of a pid namespace with another one nested inside */
+	assert_int_equal(pipe2(go_p, O_CLOEXEC), 0);
+	init = clone_ns_init(go_p[0], true);
+	close(go_p[0]);
+	assert_int_equal(hull_cgroup_enter(cg, init, &err), 0);
+	assert_int_equal(write(go_p[1], "x", 1), 1);
+	close(go_p[1]);
+	for (int i = 0; i < 500 && n < 3; i++) {
+		free(TAKE_PTR(pids));
+		assert_int_equal(hull_cgroup_pids(cg, &pids, &n, &err), 0);
+		usleep(10000);
+	}
+	assert_int_equal(n, 3);
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/pid", (int)init);
+	nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	assert_true(nsfd >= 0);
+
+	/* SIGTERM by namespace: both inits hear it (they have handlers), the host does not */
+	assert_int_equal(hull_cgroup_kill(cg, SIGTERM, nsfd, &err), 0);
+	for (size_t got = 0; got < 2;) {
+		struct pollfd p = { .fd = said[0], .events = POLLIN };
+		ssize_t k;
+
+		assert_int_equal(poll(&p, 1, 10000), 1);
+		k = read(said[0], buf + got, sizeof(buf) - got);
+		assert_true(k > 0);
+		got += (size_t)k;
+	}
+	assert_int_equal(kill(host.pid, 0), 0);
+	assert_int_equal(waitpid(host.pid, &status, WNOHANG), 0);
+	/* SIGKILL by namespace: the container is gone, the host process lives */
+	assert_int_equal(hull_cgroup_kill(cg, SIGKILL, nsfd, &err), 0);
+	status = wait_status(init);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(waitpid(host.pid, &status, WNOHANG), 0);
+	/* destroy signals nobody: the cgroup stays while the host process is in it */
+	hull_error_free(TAKE_PTR(err));
+	assert_int_equal(hull_cgroup_destroy(cg, &err), -EBUSY);
+	assert_non_null(strstr(err->msg, "1 process is still in it"));
+	assert_int_equal(waitpid(host.pid, &status, WNOHANG), 0);
+	assert_true(exists(dir_of(cg, "memory")));
+	kill(host.pid, SIGKILL);
+	assert_true(WIFSIGNALED(wait_status(host.pid)));
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+	assert_gone(cg);
+	close(said[0]);
+	close(said[1]);
+	said_fd = -1;
+}
+
+static void test_v1_exec_sub(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL, *sub = NULL, *all = NULL;
+	_cleanup_free_ char *path = test_path("exec-sub"), *subpath = NULL, *mdir = NULL;
+	const struct hull_cgroup_layout *l;
+	char *mem_specs[] = { (char *)"memory,pids:/inner", NULL };
+	char *all_specs[] = { (char *)"inner", NULL };
+	char *up_specs[] = { (char *)"memory:../x", NULL };
+	char *missing_specs[] = { (char *)"cpu:inner", NULL };
+	char *unknown_specs[] = { (char *)"nosuch:inner", NULL };
+	struct child c;
+	int mi;
+
+	REQUIRE_V1_ROOT();
+	l = host_layout();
+	mi = hull_cgroup_layout_find(l, "memory");
+	assert_true(mi >= 0);
+	subpath = hull_strdup_printf("%s/inner", path);
+	assert_int_equal(hull_cgroup_new_at(l, path, &cg, &err), 0);
+	assert_int_equal(hull_cgroup_create(cg, NULL, 0, &err), 0);
+	mdir = make_on(l, (size_t)mi, subpath);
+	free(make_on(l, (size_t)hull_cgroup_layout_find(l, "pids"), subpath));
+
+	assert_int_equal(hull_cgroup_sub(cg, mem_specs, &sub, &err), 0);
+	assert_string_equal(sub->dirs[mi], mdir);
+	c = spawn(sleeper, NULL);
+	assert_int_equal(hull_cgroup_enter(sub, c.pid, &err), 0);
+	go(&c);
+	assert_true(proc_in(c.pid, "memory", subpath));
+	assert_true(proc_in(c.pid, "pids", subpath));
+	assert_true(proc_in(c.pid, "freezer", path));
+	/* it is still the container's: listed and killed with it */
+	assert_int_equal(hull_cgroup_kill(cg, SIGKILL, -EBADF, &err), 0);
+	assert_true(WIFSIGNALED(wait_status(c.pid)));
+
+	/* the plain path needs the sub-cgroup on every hierarchy */
+	assert_int_equal(hull_cgroup_sub(cg, all_specs, &all, &err), -ENOENT);
+	hull_error_free(TAKE_PTR(err));
+	assert_int_equal(hull_cgroup_sub(cg, missing_specs, &all, &err), -ENOENT);
+	assert_non_null(strstr(err->msg, "/inner"));
+	hull_error_free(TAKE_PTR(err));
+	assert_int_equal(hull_cgroup_sub(cg, up_specs, &all, &err), -EINVAL);
+	hull_error_free(TAKE_PTR(err));
+	assert_int_equal(hull_cgroup_sub(cg, unknown_specs, &all, &err), -EINVAL);
+	assert_string_equal(err->msg, "--cgroup: no 'nosuch' cgroup hierarchy is mounted");
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+	assert_gone(cg);
+}
+
+static void test_v2_exec_sub(void **state)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL, *sub = NULL;
+	_cleanup_free_ char *path = test_path("v2-sub"), *subpath = NULL;
+	char *specs[] = { (char *)"inner", NULL };
+	char *prefixed[] = { (char *)"memory:inner", NULL };
+
+	REQUIRE_V2_ROOT();
+	subpath = hull_strdup_printf("%s/inner", path);
+	assert_int_equal(hull_cgroup_new_at(unified_layout(), path, &cg, &err), 0);
+	assert_int_equal(hull_cgroup_create(cg, NULL, 0, &err), 0);
+	assert_int_equal(hull_cgroup_sub(cg, specs, &sub, &err), -ENOENT);
+	free(make_on(unified_layout(), 0, subpath));
+	assert_int_equal(hull_cgroup_sub(cg, prefixed, &sub, &err), -EINVAL);
+	assert_non_null(strstr(err->msg, "a controller prefix needs cgroup v1"));
+	assert_int_equal(hull_cgroup_sub(cg, specs, &sub, &err), 0);
+	assert_string_equal(hull_cgroup_path(sub), subpath);
+	/* clone3(CLONE_INTO_CGROUP) lands in the sub-cgroup */
+	{
+		_cleanup_close_ int cfd = hull_cgroup_open_fd(sub, &err);
+		struct clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD };
+		long pid;
+
+		assert_true(cfd >= 0);
+		args.cgroup = (uint64_t)cfd;
+		pid = syscall(SYS_clone3, &args, sizeof(args));
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		assert_true(pid > 0);
+		assert_true(proc_in((pid_t)pid, NULL, subpath));
+		kill((pid_t)pid, SIGKILL);
+		assert_true(WIFSIGNALED(wait_status((pid_t)pid)));
+	}
+	assert_int_equal(hull_cgroup_destroy(cg, &err), 0);
+	assert_gone(cg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1578,6 +1942,12 @@ int main(void)
 		cmocka_unit_test_teardown(test_v2_devices_bpf, teardown),
 		cmocka_unit_test_teardown(test_v2_mount_bind, teardown),
 		cmocka_unit_test_teardown(test_v2_mount_cgroupns, teardown),
+		cmocka_unit_test(test_sub_parse),
+		cmocka_unit_test_teardown(test_v1_join_frozen, teardown),
+		cmocka_unit_test_teardown(test_v2_join_frozen, teardown),
+		cmocka_unit_test_teardown(test_v1_join_busy_and_kill_by_pidns, teardown),
+		cmocka_unit_test_teardown(test_v1_exec_sub, teardown),
+		cmocka_unit_test_teardown(test_v2_exec_sub, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

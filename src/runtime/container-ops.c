@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* start, kill, delete, pause, resume, ps, update, events --stats. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -221,6 +223,62 @@ static int kill_and_wait(struct hull_state *s, struct hull_cgroup *cg, struct hu
 	return 0;
 }
 
+/* Does pid hold an fd on one of the files `want` (n of them)? */
+static bool holds_fd_on(pid_t pid, const struct stat *want, size_t n)
+{
+	char path[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (st.st_dev == want[i].st_dev && st.st_ino == want[i].st_ino)
+				found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * A create killed before it recorded the init's pid leaves that init behind,
+ * blocked on the exec fifo, in its own pid namespace: no pid to kill it by.
+ * It is the process of the cgroup that holds the exec fifo (or the state
+ * directory) open; a host process sharing the cgroup holds neither.
+ */
+static void kill_unrecorded_init(int dir_fd, const struct hull_cgroup *cg)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	struct stat want[2];
+	size_t n = 0, nwant = 0;
+
+	if (fstat(dir_fd, &want[nwant]) == 0)
+		nwant++;
+	if (fstatat(dir_fd, FIFO_FILE, &want[nwant], AT_SYMLINK_NOFOLLOW) == 0)
+		nwant++;
+	if (nwant == 0 || hull_cgroup_pids(cg, &pids, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pids[i], 0);
+
+		/* alive at the signal means it was this process during the scan */
+		if (pidfd < 0 || !holds_fd_on(pids[i], want, nwant) ||
+		    pidfd_signal(pidfd, SIGKILL) < 0)
+			continue;
+		hull_debug("kill the unrecorded init %d of '%s'", (int)pids[i],
+			   hull_cgroup_path(cg));
+		(void)pidfd_wait_exit(pidfd, 10000);
+	}
+}
+
 /*
  * Ends the container and removes its cgroup.  With its own pid namespace,
  * killing the init ends every process of it; what is left in the cgroup
@@ -243,6 +301,8 @@ static int end_container(struct hull_state *s, int dir_fd, struct hull_cgroup *c
 	r = kill_and_wait(s, cg, reterr);
 	if (r < 0 || !cg)
 		return r;
+	if (own && s->pid <= 0 && dir_fd >= 0)
+		kill_unrecorded_init(dir_fd, cg);
 	r = hull_cgroup_destroy(cg, &err);
 	if (r == -EBUSY && own) {
 		hull_warn("%s: they are not the container's, so the cgroup stays", err->msg);

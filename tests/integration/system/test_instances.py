@@ -414,3 +414,30 @@ def test_exec_leaks_no_host_fds_and_cwd_stays_inside(hullsys, debian_image):
                     "sh", "-c", "cd ../../../../../../..; ls", check=False)
         assert "work" not in p.stdout.split(), (n, p.stdout)
     hullsys("delete", "--force", name, timeout=60)
+
+
+def test_concurrent_init_and_start(hullsys, busybox_tar):
+    """Parallel inits never share an id range; of two parallel starts of one instance,
+    exactly one starts it and the other says it is already running."""
+    hullsys("image", "import", busybox_tar, "--alias", "bb")
+    names = [new_name("par") for _ in range(4)]
+    procs = [subprocess.Popen(hullsys.argv("init", "bb", n), env=hullsys.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for n in names]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    bases = [hullsys.info(n)["idmap"]["uid"] for n in names]
+    assert len(set(bases)) == 4
+    procs = [subprocess.Popen(hullsys.argv("start", names[0]), env=hullsys.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        results.append((p.returncode, err.strip()))
+    assert sorted(rc for rc, _ in results) == [0, 1], results
+    assert any(err == f"hull: instance '{names[0]}' is already running" for _, err in results)
+    assert hullsys.info(names[0])["status"] == "running"
+    hullsys("stop", "--force", names[0], timeout=60)
+    assert leftovers(hullsys.state_dir, names) == []

@@ -5,6 +5,7 @@ sources only the runtime can reach with a user namespace."""
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -101,6 +102,9 @@ def test_config_without_mount_namespace_runs_and_leaves_host_mounts(hull, bundle
     before = host_mount_table()
     cid = hull.create(b)
     hull.start(cid)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(os.path.join(b.rootfs, "marker")) and time.monotonic() < deadline:
+        time.sleep(0.05)
     # a later exec lands in the container's root too, not in the host's
     p = hull("exec", cid, "sh", "-c", "cat /marker; test -e /bin/busybox && echo rootfs", check=False)
     assert p.returncode == 0, helpers.describe(p, "failed")

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Room header of the rootfs code: OCI mount option strings, and the few
- * mount primitives rootfs.c and devices.c share.
+ * Room header of the rootfs code: OCI mount option strings, the mount
+ * primitives (mount-api.c, mount-idmap.c) and the device nodes (devices.c)
+ * the rootfs files and terminal.c share.
  *
  * Options are the ones runc knows.  Per-mount and superblock options become
  * mount(2) MS_* bits; the "r" variants (rro, rnosuid, ...) become
@@ -76,6 +77,43 @@ bool hull_mount_options_to_setattr(const struct hull_mount_options *o, uint64_t 
  */
 int hull_mount_bind_fd(int source_dirfd, const char *source, int target_fd, bool recursive,
 		       uint64_t attr_set, uint64_t attr_clr);
+
+/* ---- mount-api.c ---- */
+
+#define HULL_FS_KMSG_MAX 256
+
+/* mount_setattr() on the mount `fd` (AT_RECURSIVE when `recursive`). */
+int hull_mount_setattr(int fd, bool recursive, uint64_t set, uint64_t clr, uint64_t propagation,
+		       int userns_fd);
+
+/* move_mount() of the detached mount `mnt_fd` onto the O_PATH fd `target_fd`. */
+int hull_mount_attach(int mnt_fd, int target_fd);
+
+/* Clones the tree at dirfd/path (or dirfd itself when path is NULL/"") as a detached mount. */
+int hull_mount_clone(int dirfd, const char *path, bool recursive);
+
+/*
+ * Creates a new filesystem of `type` (superblock flags from MS_* `flags`,
+ * "k=v,flag" `data`) as a detached mount with MOUNT_ATTR_* `attrs`.  On
+ * failure the kernel's own explanation, if any, is left in kmsg.
+ */
+int hull_fs_new(const char *type, const char *source, unsigned long flags, const char *data,
+		uint64_t attrs, char *kmsg, size_t kmsg_len);
+
+/* fsconfig() pieces, for a reconfigure through fspick(). */
+int hull_fs_flag(int fsfd, const char *key);
+int hull_fs_data(int fsfd, const char *data);
+int hull_fs_sb_flags(int fsfd, unsigned long flags);
+
+/* The last error the kernel logged on an fs_context fd, without its "e " tag. */
+void hull_fs_kernel_msg(int fsfd, char *buf, size_t len);
+
+/* ---- mount-idmap.c ---- */
+
+/* A user namespace holding the given maps (for MOUNT_ATTR_IDMAP): its fd. */
+int hull_idmap_userns_new(const struct hull_oci_idmap *uids, size_t n_uids,
+			  const struct hull_oci_idmap *gids, size_t n_gids, int *ret_fd,
+			  struct hull_error **reterr);
 
 /* ---- devices.c ---- */
 

@@ -133,14 +133,63 @@ static bool only_dots_left(const char *rest)
 	return true;
 }
 
-/* The component walk.  `rest` is a malloc'ed copy of the path it consumes. */
+/* A trailing slash or "/." asks for a directory, as in path_lookup. */
+static bool wants_dir(const char *path)
+{
+	size_t len = strlen(path);
+
+	if (only_dots_left(path))
+		return false;
+	return path[len - 1] == '/' || (len >= 2 && streq(path + len - 2, "/."));
+}
+
+/*
+ * A symlink met on the way (`link_fd`, O_PATH|O_NOFOLLOW): the path left
+ * becomes its target followed by *rest, resolved again from the root when
+ * the target is absolute.
+ */
+static int walk_follow(struct walk *w, int link_fd, char **buf, char **rest, unsigned *links)
+{
+	char target[PATH_MAX + 1];
+	ssize_t len;
+	char *n;
+
+	if (++*links > MAX_SYMLINKS)
+		return -ELOOP;
+	len = readlinkat(link_fd, "", target, sizeof(target) - 1);
+	if (len < 0)
+		return -errno;
+	if (len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if (len == 0)
+		return -ENOENT;
+	target[len] = '\0';
+	if (target[0] == '/')
+		walk_pop_to(w, 1);
+	n = hull_strdup_printf("%s/%s", target, *rest);
+	if (!n)
+		return -ENOMEM;
+	free(*buf);
+	*buf = *rest = n;
+	return 0;
+}
+
+/* The final component, opened for real and never followed. */
+static int open_last(int dir, const char *name, int flags, mode_t mode)
+{
+	int fd = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* The component walk: one O_PATH|O_NOFOLLOW step per component. */
 static int open_walk(int root_fd, const char *path, int flags, mode_t mode)
 {
+	_cleanup_(walk_done) struct walk w = {};
 	_cleanup_free_ char *buf = NULL;
-	struct walk w = {};
-	char *rest;
 	unsigned links = 0;
 	bool must_be_dir;
+	char *rest;
 	int fd, r;
 
 	if (path[0] == '\0')
@@ -149,11 +198,7 @@ static int open_walk(int root_fd, const char *path, int flags, mode_t mode)
 	if (!buf)
 		return -ENOMEM;
 	rest = buf;
-	/* a trailing slash or "/." asks for a directory, as in path_lookup */
-	must_be_dir = !only_dots_left(path) && strlen(path) > 0 &&
-		      (path[strlen(path) - 1] == '/' ||
-		       (strlen(path) >= 2 && streq(path + strlen(path) - 2, "/.")));
-
+	must_be_dir = wants_dir(path);
 	fd = openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -164,9 +209,9 @@ static int open_walk(int root_fd, const char *path, int flags, mode_t mode)
 	for (;;) {
 		const char *c = next_component(&rest);
 		int cur = w.fds[w.n - 1];
-		bool last;
+		_cleanup_close_ int cfd = -EBADF;
 		struct stat st;
-		int cfd;
+		bool last;
 
 		if (c[0] == '\0')
 			break; /* resolved to the current directory */
@@ -179,87 +224,30 @@ static int open_walk(int root_fd, const char *path, int flags, mode_t mode)
 			continue;
 		}
 		last = only_dots_left(rest);
-
 		cfd = openat(cur, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (cfd < 0) {
-			r = -errno;
-			if (r == -ENOENT && last && (flags & O_CREAT)) {
-				fd = openat(cur, c, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-				r = fd < 0 ? -errno : fd;
-			}
-			walk_done(&w);
-			return r;
+			if (errno == ENOENT && last && (flags & O_CREAT))
+				return open_last(cur, c, flags, mode);
+			return -errno;
 		}
-		if (fstat(cfd, &st) < 0) {
-			r = -errno;
-			safe_close(cfd);
-			walk_done(&w);
-			return r;
-		}
-
+		if (fstat(cfd, &st) < 0)
+			return -errno;
 		if (S_ISLNK(st.st_mode) && !(last && (flags & O_NOFOLLOW) && !must_be_dir)) {
-			char target[PATH_MAX + 1];
-			ssize_t len;
-			char *nrest;
-
-			if (++links > MAX_SYMLINKS) {
-				safe_close(cfd);
-				walk_done(&w);
-				return -ELOOP;
-			}
-			len = readlinkat(cfd, "", target, sizeof(target) - 1);
-			r = len < 0 ? -errno : 0;
-			safe_close(cfd);
-			if (r < 0 || len >= PATH_MAX) {
-				walk_done(&w);
-				return r < 0 ? r : -ENAMETOOLONG;
-			}
-			if (len == 0) {
-				walk_done(&w);
-				return -ENOENT;
-			}
-			target[len] = '\0';
-			if (target[0] == '/')
-				walk_pop_to(&w, 1); /* absolute: back to the root */
-			nrest = hull_strdup_printf("%s/%s", target, rest);
-			if (!nrest) {
-				walk_done(&w);
-				return -ENOMEM;
-			}
-			free(buf);
-			buf = nrest;
-			rest = buf;
-			continue;
-		}
-
-		if (!last) {
-			if (!S_ISDIR(st.st_mode)) {
-				safe_close(cfd);
-				walk_done(&w);
-				return -ENOTDIR;
-			}
-			r = walk_push(&w, cfd);
-			if (r < 0) {
-				walk_done(&w);
+			r = walk_follow(&w, cfd, &buf, &rest, &links);
+			if (r < 0)
 				return r;
-			}
 			continue;
 		}
-
-		/* the final component: open it for real, never following a symlink */
-		safe_close(cfd);
-		if (must_be_dir)
-			flags |= O_DIRECTORY;
-		fd = openat(cur, c, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-		r = fd < 0 ? -errno : fd;
-		walk_done(&w);
-		return r;
+		if (last)
+			return open_last(cur, c, flags | (must_be_dir ? O_DIRECTORY : 0), mode);
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		r = walk_push(&w, TAKE_FD(cfd));
+		if (r < 0)
+			return r;
 	}
-
 	fd = openat(w.fds[w.n - 1], ".", (flags & ~(O_CREAT | O_NOFOLLOW)) | O_CLOEXEC);
-	r = fd < 0 ? -errno : fd;
-	walk_done(&w);
-	return r;
+	return fd < 0 ? -errno : fd;
 }
 
 static int open_in_root(int root_fd, const char *path, int flags, mode_t mode)
@@ -315,109 +303,118 @@ static int splice_link(int parent, const char *name, const char *dir_prefix, con
 	return 0;
 }
 
-int hull_mkdir_in_root(int root_fd, const char *path, bool file, mode_t mode,
-		       struct hull_error **reterr)
+/* Creates `name` in `parent`: a directory, or an empty file when `file`. */
+static int make_component(int parent, const char *name, bool file, mode_t mode)
 {
-	_cleanup_free_ char *cur = NULL, *prefix = NULL;
+	int fd;
+
+	if (!file)
+		return mkdirat(parent, name, mode) < 0 ? -errno : 0;
+	fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	safe_close(fd);
+	return 0;
+}
+
+/*
+ * One pass of mkdir -p inside the root: ever longer prefixes of `path` are
+ * resolved from the root (the kernel, or the walk, resolves each, so
+ * symlinks on the way stay inside) and what is missing is created in the
+ * directory the previous prefix resolved to.  Returns 0 with the final
+ * O_PATH fd in *ret_fd, or, on a dangling symlink, 0 with *ret_path set to
+ * the path to create instead; -errno on failure.
+ */
+static int mkdir_pass(int root_fd, const char *path, bool file, mode_t mode, int *ret_fd,
+		      char **ret_path)
+{
+	_cleanup_free_ char *prefix = NULL;
 	_cleanup_close_ int parent = -EBADF;
-	unsigned links = 0;
-	const char *p;
-	size_t plen;
+	const char *p = path;
+	size_t plen = 0;
 	int r;
 
-	cur = strdup(path);
-	if (!cur)
-		return hull_error_errno(reterr, -ENOMEM, "create '%s' in rootfs", path);
-restart:
-	free(prefix);
-	prefix = malloc(strlen(cur) + 2);
+	prefix = malloc(strlen(path) + 2);
 	if (!prefix)
-		return hull_error_errno(reterr, -ENOMEM, "create '%s' in rootfs", path);
+		return -ENOMEM;
 	prefix[0] = '\0';
-	plen = 0;
-	p = cur;
-
-	safe_close(parent);
 	parent = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY, 0);
 	if (parent < 0)
-		return hull_error_errno(reterr, parent, "open rootfs");
+		return parent;
 
-	/*
-	 * Resolve ever longer prefixes from the root, creating what is missing
-	 * in the directory the previous prefix resolved to; the kernel (or the
-	 * walk) resolves each prefix, so symlinks on the way stay inside.
-	 */
 	for (;;) {
-		_cleanup_close_ int fd = -EBADF;
+		_cleanup_free_ char *name = NULL;
 		size_t clen, dir_len = plen;
-		const char *c;
+		struct stat st;
 		bool last;
-		int oflags;
+		int fd;
 
 		while (*p == '/')
 			p++;
-		if (*p == '\0')
-			break;
-		c = p;
-		clen = strcspn(c, "/");
-		p = c + clen;
-		if (clen == 1 && c[0] == '.')
+		if (*p == '\0') {
+			*ret_fd = TAKE_FD(parent);
+			return 0;
+		}
+		clen = strcspn(p, "/");
+		name = strndup(p, clen);
+		if (!name)
+			return -ENOMEM;
+		p += clen;
+		if (streq(name, "."))
 			continue;
 		last = only_dots_left(p);
-
 		prefix[plen++] = '/';
-		memcpy(prefix + plen, c, clen);
+		memcpy(prefix + plen, name, clen);
 		plen += clen;
 		prefix[plen] = '\0';
 
-		oflags = O_PATH | ((last && file) ? 0 : O_DIRECTORY);
-		for (int attempt = 0;; attempt++) {
-			_cleanup_free_ char *name = NULL, *spliced = NULL;
-			struct stat st;
-
-			fd = open_in_root(root_fd, prefix, oflags, 0);
-			if (fd >= 0 || fd != -ENOENT || attempt > 0)
-				break;
-
-			name = strndup(c, clen);
-			if (!name)
-				return hull_error_errno(reterr, -ENOMEM, "create '%s' in rootfs",
-							path);
-			if (streq_dots(name))
-				break;
-			if (last && file) {
-				int nfd = openat(
-					parent, name,
-					O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-				r = nfd < 0 ? -errno : 0;
-				safe_close(nfd);
-			} else {
-				r = mkdirat(parent, name, mode) < 0 ? -errno : 0;
+		fd = open_in_root(root_fd, prefix, O_PATH | ((last && file) ? 0 : O_DIRECTORY), 0);
+		if (fd == -ENOENT && !streq(name, "..")) {
+			r = make_component(parent, name, last && file, mode);
+			if (r == -EEXIST && fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode)) {
+				/* a dangling symlink: create what it points to, as mkdir -p would
+				 */
+				prefix[dir_len] = '\0';
+				return splice_link(parent, name, prefix, p, ret_path);
 			}
-			if (r >= 0)
-				continue;
-			if (r != -EEXIST)
-				return hull_error_errno(reterr, r, "create '%s' in rootfs", prefix);
-			if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !S_ISLNK(st.st_mode))
-				continue; /* a race: the retry sees what is there now */
-
-			/* a dangling symlink: create what it points to, as mkdir -p would */
-			if (++links > MAX_SYMLINKS)
-				return hull_error_errno(reterr, -ELOOP, "create '%s' in rootfs",
-							path);
-			prefix[dir_len] = '\0';
-			r = splice_link(parent, name, prefix, p, &spliced);
-			if (r < 0)
-				return hull_error_errno(reterr, r, "create '%s' in rootfs", path);
-			free(cur);
-			cur = TAKE_PTR(spliced);
-			goto restart;
+			if (r < 0 && r != -EEXIST)
+				return r;
+			/* made (or made meanwhile by someone else): resolve it as it is now */
+			fd = open_in_root(root_fd, prefix,
+					  O_PATH | ((last && file) ? 0 : O_DIRECTORY), 0);
 		}
 		if (fd < 0)
-			return hull_error_errno(reterr, fd, "create '%s' in rootfs", prefix);
+			return fd;
 		safe_close(parent);
-		parent = TAKE_FD(fd);
+		parent = fd;
 	}
-	return TAKE_FD(parent);
+}
+
+int hull_mkdir_in_root(int root_fd, const char *path, bool file, mode_t mode,
+		       struct hull_error **reterr)
+{
+	_cleanup_free_ char *cur = NULL;
+	int fd = -EBADF, r;
+
+	/* the common case, in one resolution: it is there already */
+	fd = open_in_root(root_fd, path, O_PATH | (file ? 0 : O_DIRECTORY), 0);
+	if (fd >= 0)
+		return fd;
+	cur = strdup(path);
+	if (!cur)
+		return hull_error_errno(reterr, -ENOMEM, "create '%s' in rootfs", path);
+	for (unsigned links = 0;; links++) {
+		char *spliced = NULL;
+
+		if (links > MAX_SYMLINKS)
+			return hull_error_errno(reterr, -ELOOP, "create '%s' in rootfs", path);
+		r = mkdir_pass(root_fd, cur, file, mode, &fd, &spliced);
+		if (r < 0)
+			return hull_error_errno(reterr, r, "create '%s' in rootfs", path);
+		if (!spliced)
+			return fd;
+		free(cur);
+		cur = spliced;
+	}
 }

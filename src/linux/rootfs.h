@@ -30,7 +30,8 @@ struct hull_rootfs_opts {
 
 /*
  * Phase 1, in the new mount namespace: sets / to MS_SLAVE|MS_REC (or the
- * rootfsPropagation asked for), binds the rootfs onto itself, performs the
+ * rootfsPropagation asked for; private while "unbindable" waits for
+ * finalize), binds the rootfs onto itself, performs the
  * config's mounts in order, and populates /dev (default devices,
  * linux.devices, /dev/pts with ptmx, /dev/shm, /dev/fd and stdio links)
  * unless the config binds /dev from elsewhere.  Returns an O_PATH fd of the
@@ -53,7 +54,12 @@ int hull_mount_sources_open(const struct hull_oci_config *c, int bundle_fd,
 			    struct hull_mount_sources **ret, struct hull_error **reterr);
 void hull_mount_sources_free(struct hull_mount_sources *s);
 
-/* Phase 2, after createContainer hooks: pivot_root into the rootfs (or move + chroot). */
+/*
+ * Phase 2, after createContainer hooks: pivot_root into the rootfs, or with
+ * no_pivot MS_MOVE + chroot once the host's proc and sysfs are detached
+ * (so no fresh procfs can be mounted inside), or chroot alone without a
+ * mount namespace.
+ */
 int hull_rootfs_pivot(const struct hull_rootfs_opts *o, int rootfs_fd, struct hull_error **reterr);
 
 /*

@@ -77,9 +77,21 @@ def test_no_fresh_procfs_with_no_pivot_same_as_runc(hull, reference, bundle):
     assert outs[0] == outs[1]
 
 
+HOST_POINTS = {"/", "/proc", "/sys", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/tmp"}
+
+
 def host_mount_table():
+    """The host's mounts a runtime without a mount namespace could touch: at the
+    usual points, or anywhere with this session's marker in the path (other
+    sessions mount and unmount elsewhere meanwhile)."""
+    res = []
     with open("/proc/self/mountinfo") as f:
-        return [line.split(" - ")[0].split()[4] for line in f]
+        for line in f:
+            left, right = line.split(" - ", 1)
+            point = left.split()[4]
+            if point in HOST_POINTS or helpers.SESSION in point:
+                res.append((left.split()[2], point, left.split()[5], right.split()[0]))
+    return res
 
 
 def no_mount_ns_bundle(bundle, args):

@@ -1,9 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Shared between cgroup.c (layout, paths, dispatch) and its backends
- * cgroup-v1.c, cgroup-v2.c and cgroup-devices-bpf.c.  Not part of the
- * room's interface; the unit tests use it to drive a backend on a layout
- * of their choosing.
+ * Shared by the files of the cgroup room; not part of its interface (the
+ * unit tests use it to drive a backend on a layout of their choosing).
+ *
+ *   cgroup.c              public functions, dispatch through the ops table
+ *   cgroup-layout.c       the host's hierarchies (mountinfo), v1 or v2
+ *   cgroup-paths.c        cgroupsPath, systemd slices, exec --cgroup specs
+ *   cgroup-validate.c     linux.resources checks and v1-to-v2 conversions
+ *   cgroup-fs.c           cgroup files, directories, processes and signals
+ *   cgroup-json.c         building the statistics JSON
+ *   cgroup-mount.c        the container's view of the cgroup filesystem
+ *   cgroup-v1.c           v1 backend: create, enter, kill, destroy, ops table
+ *   cgroup-v1-limits.c    v1 resource writers, one per controller family
+ *   cgroup-v1-freezer.c   v1 freezer (or a hybrid host's cgroup.freeze)
+ *   cgroup-v1-stats.c     v1 statistics
+ *   cgroup-v2.c           v2 backend: controllers, create, kill, freeze, ops
+ *   cgroup-v2-limits.c    v2 resource writers
+ *   cgroup-v2-stats.c     v2 statistics
+ *   cgroup-devices-bpf.c  v2 device controller (eBPF)
  */
 #pragma once
 
@@ -55,6 +69,12 @@ struct hull_cgroup {
 	char **dirs;   /* per hierarchy: mount point + path */
 	bool *skipped; /* per hierarchy: not created (rootless) or missing (from_path) */
 };
+
+static inline const struct hull_cgroup_hierarchy *hull_cgroup_hier(const struct hull_cgroup *cg,
+								   size_t i)
+{
+	return &cg->layout->hierarchies[i];
+}
 
 /* Builds a cgroup on an explicit layout (the tests' entry point). */
 int hull_cgroup_new_at(const struct hull_cgroup_layout *layout, const char *path,
@@ -212,6 +232,43 @@ int hull_cgroup_v2_freeze_dir(int dfd, bool frozen, struct hull_error **reterr);
 int hull_cgroup_v2_is_frozen_dir(int dfd, bool *ret);
 /* Fills "hugetlb" from hugetlb.<size>.{current,events} (empty object when none). */
 int hull_cgroup_v2_hugetlb_stats(int dfd, struct json_object *stats);
+
+/* ---- the v1 backend's parts (cgroup-v1-*.c) ---------------------------- */
+
+/* Does `res` ask for anything that v1 controller `c` ("memory") implements? */
+bool hull_cgroup_v1_wanted(const char *c, const struct hull_oci_resources *res);
+/* Writes `res` to every v1 hierarchy (and a hybrid host's cgroup2). */
+int hull_cgroup_v1_set(const struct hull_cgroup *cg, const struct hull_oci_resources *res,
+		       struct hull_error **reterr);
+/*
+ * The freezer to use: v1's, else cgroup.freeze of a hybrid unified hierarchy
+ * (*ret_v2); -EOPNOTSUPP when there is none.
+ */
+int hull_cgroup_v1_freezer_dir(const struct hull_cgroup *cg, bool *ret_v2);
+/* Freezes or thaws the v1 freezer cgroup `dfd`, bounded (about 10 s at worst). */
+int hull_cgroup_v1_freeze_dir(int dfd, bool frozen, struct hull_error **reterr);
+/* FROZEN by itself (not only through an ancestor)?  -EBUSY if it stays FREEZING. */
+int hull_cgroup_v1_is_frozen_dir(int dfd, bool *ret);
+int hull_cgroup_v1_freeze(const struct hull_cgroup *cg, bool frozen, struct hull_error **reterr);
+int hull_cgroup_v1_is_frozen(const struct hull_cgroup *cg, bool *ret);
+/* hull_cgroup_check_join() with what the freezer says (itself or an ancestor). */
+int hull_cgroup_v1_check_join(const struct hull_cgroup *cg, struct hull_error **reterr);
+int hull_cgroup_v1_stats(const struct hull_cgroup *cg, struct json_object **ret,
+			 struct hull_error **reterr);
+int hull_cgroup_v1_mount(const struct hull_cgroup *cg, int target_fd, unsigned long mount_flags,
+			 bool cgroupns, struct hull_error **reterr);
+
+/* ---- the v2 backend's parts (cgroup-v2-*.c) ---------------------------- */
+
+/* Does `res` ask for any v2 controller or device rule? */
+bool hull_cgroup_v2_wants_anything(const struct hull_oci_resources *res);
+/* Writes `res` to the unified hierarchy (the unified map last, runc's order). */
+int hull_cgroup_v2_set(const struct hull_cgroup *cg, const struct hull_oci_resources *res,
+		       struct hull_error **reterr);
+int hull_cgroup_v2_stats(const struct hull_cgroup *cg, struct json_object **ret,
+			 struct hull_error **reterr);
+int hull_cgroup_v2_mount(const struct hull_cgroup *cg, int target_fd, unsigned long mount_flags,
+			 bool cgroupns, struct hull_error **reterr);
 
 /* ---- the v2 device controller (cgroup-devices-bpf.c) ------------------ */
 

@@ -305,7 +305,7 @@ static int end_container(struct hull_state *s, int dir_fd, struct hull_cgroup *c
 		kill_unrecorded_init(dir_fd, cg);
 	r = hull_cgroup_destroy(cg, &err);
 	if (r == -EBUSY && own) {
-		hull_warn("%s: they are not the container's, so the cgroup stays", err->msg);
+		hull_warn("%s, not the container's: the cgroup stays", err->msg);
 		return 0;
 	}
 	if (r < 0 && reterr) {

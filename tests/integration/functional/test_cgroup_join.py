@@ -112,6 +112,8 @@ def test_joining_a_busy_cgroup_warns_and_delete_spares_the_host_process(hull, bu
         assert hull("state", cid, check=False).returncode != 0
         assert host.alive(), "the host process in the shared cgroup was killed"
         assert not pid_alive(pid)
+        if hull.is_hull:
+            assert "not the container's: the cgroup stays" in d.stderr, d.stderr
     finally:
         host.stop()
 

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * create, runtime side.  The runtime clones the container init directly (no
- * re-exec): the child is a copy of this process that sets itself up inside
- * its new namespaces (container-init.c) and blocks on exec.fifo until
- * `start`.  Both sides talk over a SOCK_SEQPACKET pair (sync.h).
+ * create, runtime side.  The runtime (already running from its sealed copy,
+ * cloned-binary.h) clones the container init directly: the child is a copy
+ * of this process that sets itself up inside its new namespaces
+ * (container-init.c) and blocks on exec.fifo until `start`.  Both sides talk
+ * over a SOCK_SEQPACKET pair (sync.h).  The steps create shares with exec
+ * (namespaces entered around the clone, the setup conversation, the end of
+ * the process's setup) are in spawn.c; what is create's own (state
+ * directory, cgroup, id maps, hooks, the pid namespace fork) is here.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -145,71 +149,6 @@ static int plan_namespaces(struct create_ctx *c, struct hull_error **reterr)
 	return 0;
 }
 
-static pid_t do_clone(unsigned long flags, int cgroup_fd)
-{
-	struct clone_args args = {
-		.flags = flags,
-		.exit_signal = SIGCHLD,
-	};
-	pid_t pid;
-
-	if (cgroup_fd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgroup_fd;
-	}
-	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (pid < 0 && errno == ENOSYS && cgroup_fd < 0)
-		pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
-	return pid;
-}
-
-/*
- * Namespaces that only affect children (pid, time) are entered by the
- * runtime itself right before the clone and left right after it, so hooks
- * the runtime runs later stay in the runtime's namespaces.
- */
-static int enter_for_children(struct create_ctx *c, int saved[2], struct hull_error **reterr)
-{
-	const struct hull_oci_linux *lc = c->config->linux_config;
-	const struct hull_oci_namespace *tns = hull_oci_config_namespace(c->config, HULL_NS_TIME);
-
-	if (c->ns_fds[HULL_NS_PID] >= 0) {
-		saved[0] = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-		if (saved[0] < 0)
-			return hull_error_errno(reterr, -errno, "open '/proc/self/ns/pid'");
-		if (setns(c->ns_fds[HULL_NS_PID], CLONE_NEWPID) < 0)
-			return hull_error_errno(reterr, -errno, "join pid namespace");
-	}
-	if (tns) {
-		saved[1] = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
-		if (saved[1] < 0)
-			return hull_error_errno(reterr, -errno, "open '/proc/self/ns/time'");
-		if (c->ns_fds[HULL_NS_TIME] >= 0) {
-			if (setns(c->ns_fds[HULL_NS_TIME], CLONE_NEWTIME) < 0)
-				return hull_error_errno(reterr, -errno, "join time namespace");
-		} else {
-			int r;
-
-			if (unshare(CLONE_NEWTIME) < 0)
-				return hull_error_errno(reterr, -errno, "create time namespace");
-			r = hull_timens_write_offsets(getpid(), lc, reterr);
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
-}
-
-static void leave_for_children(int saved[2])
-{
-	if (saved[0] >= 0 && setns(saved[0], CLONE_NEWPID) < 0)
-		hull_debug("restore pid namespace: %m");
-	if (saved[1] >= 0 && setns(saved[1], CLONE_NEWTIME) < 0)
-		hull_debug("restore time namespace: %m");
-	saved[0] = safe_close(saved[0]);
-	saved[1] = safe_close(saved[1]);
-}
-
 /* Makes `pid` (our child) the container's init: pidfd, start time, state. */
 static int adopt_init(struct create_ctx *c, pid_t pid, struct hull_error **reterr)
 {
@@ -230,8 +169,9 @@ static int adopt_init(struct create_ctx *c, pid_t pid, struct hull_error **reter
 static int spawn_init(struct create_ctx *c, struct hull_error **reterr)
 {
 	_cleanup_close_ int cgroup_fd = -EBADF;
-	int saved[2] = { -EBADF, -EBADF };
-	pid_t pid;
+	struct spawn_saved_ns saved = SPAWN_SAVED_NS_INIT;
+	bool new_time = hull_oci_config_namespace(c->config, HULL_NS_TIME) != NULL;
+	pid_t pid = -1;
 	int r;
 
 	if (c->cgroup) {
@@ -239,20 +179,19 @@ static int spawn_init(struct create_ctx *c, struct hull_error **reterr)
 		if (r >= 0)
 			cgroup_fd = r;
 	}
-	r = enter_for_children(c, saved, reterr);
-	if (r < 0) {
-		leave_for_children(saved);
-		return r;
+	r = spawn_enter_for_children(c->ns_fds[HULL_NS_PID], c->ns_fds[HULL_NS_TIME],
+				     new_time ? c->config->linux_config : NULL, &saved, reterr);
+	if (r >= 0) {
+		pid = spawn_clone(c->clone_flags, cgroup_fd);
+		if (pid == 0)
+			container_init(c);
+		if (pid < 0)
+			r = hull_error_errno(reterr, -errno, "clone container process");
 	}
-	pid = do_clone(c->clone_flags, cgroup_fd);
-	if (pid > 0 && cgroup_fd >= 0)
-		c->cloned_into_cgroup = true;
-	if (pid == 0)
-		container_init(c);
-	r = pid < 0 ? -errno : 0;
-	leave_for_children(saved);
+	spawn_leave_for_children(&saved);
 	if (r < 0)
-		return hull_error_errno(reterr, r, "clone container process");
+		return r;
+	c->cloned_into_cgroup = cgroup_fd >= 0;
 	c->sync[1] = safe_close(c->sync[1]);
 	return adopt_init(c, pid, reterr);
 }
@@ -263,6 +202,40 @@ static int follow_child(struct create_ctx *c, pid_t pid, struct hull_error **ret
 	while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	return adopt_init(c, pid, reterr);
+}
+
+/* create's own messages: the runtime's hooks, and the init's fork into its pid namespace. */
+static int drive_other(struct spawn_driver *d, const struct sync_msg *m, struct hull_error **reterr)
+{
+	struct create_ctx *c = d->userdata;
+	int r;
+
+	switch (m->type) {
+	case SYNC_HOOKS:
+		r = state_run_hooks(c->config, HULL_HOOK_PRESTART, c->state, HULL_STATUS_CREATING,
+				    reterr);
+		if (r >= 0)
+			r = state_run_hooks(c->config, HULL_HOOK_CREATE_RUNTIME, c->state,
+					    HULL_STATUS_CREATING, reterr);
+		if (r < 0)
+			return r;
+		r = sync_send(c->sync[0], SYNC_HOOKS_DONE, 0, NULL, -EBADF);
+		break;
+	case SYNC_PID:
+		/* the container's pid namespace came with a fork: follow the child */
+		r = follow_child(c, m->value, reterr);
+		if (r < 0)
+			return r;
+		d->handoff.pid = c->pid;
+		d->handoff.pidfd = c->pidfd;
+		r = sync_send(c->sync[0], SYNC_GO, c->pid, NULL, -EBADF);
+		break;
+	default:
+		return hull_error_set(reterr, -EBADMSG, "sync: unexpected message %u", m->type);
+	}
+	if (r < 0)
+		return hull_error_errno(reterr, r, "sync with container process");
+	return 0;
 }
 
 /* Runs the runtime side of the setup conversation until the container is ready. */
@@ -296,70 +269,22 @@ static int drive_setup(struct create_ctx *c, struct hull_error **reterr)
 	r = sync_send(c->sync[0], SYNC_GO, c->pid, NULL, -EBADF);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "sync with container process");
-
-	for (;;) {
-		struct sync_msg m;
-		int fd = -EBADF;
-
-		r = sync_recv(c->sync[0], &m, &fd);
-		if (r == -EPIPE)
-			return hull_error_set(reterr, -EPIPE,
-					      "container process exited during setup");
-		if (r < 0)
-			return hull_error_errno(reterr, r, "sync with container process");
-		switch (m.type) {
-		case SYNC_ERROR:
-			safe_close(fd);
-			return hull_error_set(reterr, m.value < 0 ? m.value : -EIO, "%s", m.text);
-		case SYNC_HOOKS:
-			r = state_run_hooks(c->config, HULL_HOOK_PRESTART, c->state,
-					    HULL_STATUS_CREATING, reterr);
-			if (r >= 0)
-				r = state_run_hooks(c->config, HULL_HOOK_CREATE_RUNTIME, c->state,
-						    HULL_STATUS_CREATING, reterr);
-			if (r < 0)
-				return r;
-			r = sync_send(c->sync[0], SYNC_HOOKS_DONE, 0, NULL, -EBADF);
-			break;
-		case SYNC_PTY:
-			safe_close(c->pty_master);
-			c->pty_master = fd;
-			if (fd < 0)
-				return hull_error_set(reterr, -EBADMSG, "container sent no pty");
-			break;
-		case SYNC_SECCOMP_FD:
-			safe_close(fd);
-			r = seccomp_handoff_run(
-				&(struct seccomp_handoff){ .sync = c->sync[0],
-							   .pidfd = c->pidfd,
-							   .pid = c->pid,
-							   .config = c->config,
-							   .state = c->state,
-							   .status = HULL_STATUS_CREATING,
-							   .sent = c->rt->rootless },
-				m.value, reterr);
-			if (r < 0)
-				return r;
-			break;
-		case SYNC_PID:
-			/* the container's pid namespace came with a fork: follow the child */
-			safe_close(fd);
-			r = follow_child(c, m.value, reterr);
-			if (r < 0)
-				return r;
-			r = sync_send(c->sync[0], SYNC_GO, c->pid, NULL, -EBADF);
-			break;
-		case SYNC_READY:
-			safe_close(fd);
-			return 0;
-		default:
-			safe_close(fd);
-			return hull_error_set(reterr, -EBADMSG, "sync: unexpected message %u",
-					      m.type);
-		}
-		if (r < 0)
-			return hull_error_errno(reterr, r, "sync with container process");
-	}
+	return spawn_drive_until_ready(
+		&(struct spawn_driver){
+			.sync = c->sync[0],
+			.pty_master = &c->pty_master,
+			.what = "container process",
+			.handoff = { .sync = c->sync[0],
+				     .pidfd = c->pidfd,
+				     .pid = c->pid,
+				     .config = c->config,
+				     .state = c->state,
+				     .status = HULL_STATUS_CREATING,
+				     .sent = c->rt->rootless },
+			.other = drive_other,
+			.userdata = c,
+		},
+		reterr);
 }
 
 /*
@@ -499,9 +424,61 @@ static void create_rollback(struct create_ctx *c)
 	}
 }
 
+/* What can be checked before anything runs: terminal and console socket, root.path, process, uts,
+ * sysctl, seccomp. */
+static int check_config(struct create_ctx *c, struct hull_error **reterr)
+{
+	const struct hull_oci_linux *lc = c->config->linux_config;
+	int r;
+
+	if (c->config->process->terminal && !c->o->console_socket && !c->keep_pty)
+		return hull_error_set(
+			reterr, -EINVAL,
+			"process.terminal: needs --console-socket to hand over the pty");
+	if (!c->config->process->terminal && c->o->console_socket)
+		return hull_error_set(
+			reterr, -EINVAL,
+			"--console-socket: process.terminal is false, there is no pty");
+	if (access(c->state->rootfs, F_OK) < 0)
+		return hull_error_errno(reterr, -errno, "root.path '%s'", c->state->rootfs);
+	r = hull_process_validate(c->config->process, reterr);
+	if (r >= 0)
+		r = hull_uts_validate(c->config, reterr);
+	if (r >= 0)
+		r = hull_sysctl_validate(c->config, reterr);
+	if (r < 0)
+		return r;
+	if (lc->seccomp) {
+		uint64_t timeout;
+
+		r = hull_seccomp_compile(lc->seccomp, &c->seccomp, reterr);
+		if (r >= 0)
+			r = hull_seccomp_listener_timeout(c->config->annotations, &timeout, reterr);
+	}
+	return r;
+}
+
+/* The container waits for start: the pty to --console-socket, state.json, --pid-file. */
+static int hand_over(struct create_ctx *c, struct hull_error **reterr)
+{
+	int r;
+
+	if (c->pty_master >= 0 && c->o->console_socket) {
+		r = hull_console_socket_send(c->o->console_socket, c->pty_master, reterr);
+		if (r < 0)
+			return r;
+		c->pty_master = safe_close(c->pty_master);
+	}
+	r = state_save(c->dir_fd, c->state, reterr);
+	if (r < 0)
+		return r;
+	if (c->o->pid_file)
+		return pid_file_write(c->o->pid_file, c->pid, reterr);
+	return 0;
+}
+
 int container_create(struct create_ctx *c, struct hull_error **reterr)
 {
-	const struct hull_oci_linux *lc;
 	int r;
 
 	c->bundle_fd = c->dir_fd = c->fifo_fd = c->pidfd = c->pty_master = -EBADF;
@@ -519,7 +496,6 @@ int container_create(struct create_ctx *c, struct hull_error **reterr)
 	r = load_config(c, reterr);
 	if (r < 0)
 		return r;
-	lc = c->config->linux_config;
 	r = make_state_dir(c, reterr);
 	if (r < 0)
 		goto fail;
@@ -536,36 +512,9 @@ int container_create(struct create_ctx *c, struct hull_error **reterr)
 	r = plan_namespaces(c, reterr);
 	if (r < 0)
 		goto fail;
-	if (c->config->process->terminal && !c->o->console_socket && !c->keep_pty) {
-		r = hull_error_set(reterr, -EINVAL,
-				   "process.terminal: needs --console-socket to hand over the pty");
-		goto fail;
-	}
-	if (!c->config->process->terminal && c->o->console_socket) {
-		r = hull_error_set(reterr, -EINVAL,
-				   "--console-socket: process.terminal is false, there is no pty");
-		goto fail;
-	}
-	if (access(c->state->rootfs, F_OK) < 0) {
-		r = hull_error_errno(reterr, -errno, "root.path '%s'", c->state->rootfs);
-		goto fail;
-	}
-	r = hull_process_validate(c->config->process, reterr);
-	if (r >= 0)
-		r = hull_uts_validate(c->config, reterr);
-	if (r >= 0)
-		r = hull_sysctl_validate(c->config, reterr);
+	r = check_config(c, reterr);
 	if (r < 0)
 		goto fail;
-	if (lc->seccomp) {
-		uint64_t timeout;
-
-		r = hull_seccomp_compile(lc->seccomp, &c->seccomp, reterr);
-		if (r >= 0)
-			r = hull_seccomp_listener_timeout(c->config->annotations, &timeout, reterr);
-		if (r < 0)
-			goto fail;
-	}
 	r = setup_cgroup(c, reterr);
 	if (r < 0)
 		goto fail;
@@ -588,20 +537,9 @@ int container_create(struct create_ctx *c, struct hull_error **reterr)
 	if (r < 0)
 		goto fail;
 	c->sync[0] = safe_close(c->sync[0]);
-	if (c->pty_master >= 0 && c->o->console_socket) {
-		r = hull_console_socket_send(c->o->console_socket, c->pty_master, reterr);
-		if (r < 0)
-			goto fail;
-		c->pty_master = safe_close(c->pty_master);
-	}
-	r = state_save(c->dir_fd, c->state, reterr);
+	r = hand_over(c, reterr);
 	if (r < 0)
 		goto fail;
-	if (c->o->pid_file) {
-		r = pid_file_write(c->o->pid_file, c->pid, reterr);
-		if (r < 0)
-			goto fail;
-	}
 	return 0;
 fail:
 	create_rollback(c);

@@ -5,7 +5,9 @@
  * namespaces (pid and time are entered by the runtime around the clone, as
  * they only apply to children), applies the process attributes and execs.
  * As with create, the child runs from the sealed copy of the binary
- * (runtime/cloned-binary.h) and is non-dumpable until its execve.
+ * (runtime/cloned-binary.h) and is non-dumpable until its execve.  The
+ * path both share (clone, setup conversation, the end of the process's
+ * setup) is spawn.c; joining existing namespaces and root is exec's own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,45 +104,33 @@ static int open_container_namespaces(struct exec_ctx *e, struct hull_error **ret
 	return 0;
 }
 
-static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
+/*
+ * Joins the container's namespaces (all but pid and time, which the runtime
+ * entered around the clone, unless this child is the unprivileged helper),
+ * becomes root of its user namespace and enters its root, once GO says the
+ * process sits in the container's cgroup.
+ */
+static int exec_enter(struct exec_ctx *e, struct hull_error **reterr)
 {
-	_cleanup_free_ char *exec_path = NULL;
-	struct hull_seccomp_listener listener = {
-		.announce = seccomp_handoff_announce,
-		.loaded = e->rt->rootless ? seccomp_handoff_send : NULL,
-		.userdata = &e->sync[1],
-		.fd = -EBADF,
-	};
 	struct sync_msg m;
-	bool userns = e->ns_fds[HULL_NS_USER] >= 0;
-	int keep[1];
 	int r;
 
 	if (e->double_fork) {
 		/*
 		 * Unprivileged, the runtime cannot enter the pid namespace itself
 		 * (setns needs CAP_SYS_ADMIN in its own user namespace): this child
-		 * joins everything, user namespace first, and clones the process
-		 * as a sibling (CLONE_PARENT), so the runtime still reaps it.
+		 * joins everything, user namespace first, and goes on as a sibling.
 		 */
-		/* with CLONE_PARENT the exit signal is ours (SIGCHLD): clone3 wants 0 here */
-		struct clone_args args = { .flags = CLONE_PARENT };
-		pid_t pid;
-
 		r = hull_ns_join(e->ns_fds, reterr);
 		if (r < 0)
 			return r;
-		pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-		if (pid < 0)
-			return hull_error_errno(reterr, -errno, "clone process");
-		if (pid > 0) {
-			r = sync_send(e->sync[1], SYNC_PID, pid, NULL, -EBADF);
-			_exit(r < 0 ? 127 : 0);
-		}
+		r = spawn_fork_sibling(e->sync[1], reterr);
+		if (r < 0)
+			return r;
 	}
-	r = sync_recv(e->sync[1], &m, NULL);
-	if (r < 0 || m.type != SYNC_GO)
-		return hull_error_errno(reterr, r < 0 ? r : -EBADMSG, "wait for runtime");
+	r = spawn_wait_for_runtime(e->sync[1], SYNC_GO, &m, reterr);
+	if (r < 0)
+		return r;
 	if (!e->double_fork) {
 		e->ns_fds[HULL_NS_PID] = safe_close(e->ns_fds[HULL_NS_PID]);
 		e->ns_fds[HULL_NS_TIME] = safe_close(e->ns_fds[HULL_NS_TIME]);
@@ -148,43 +138,51 @@ static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
 		if (r < 0)
 			return r;
 	}
-	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+	if (e->ns_fds[HULL_NS_USER] >= 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return hull_error_errno(reterr, -errno, "become root in the user namespace");
 	if (e->root_fd >= 0 && (fchdir(e->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0))
 		return hull_error_errno(reterr, -errno, "enter the container's root");
-	if (e->p->terminal) {
-		_cleanup_close_ int master = -EBADF, slave = -EBADF;
+	return 0;
+}
 
-		r = hull_terminal_open(e->p, &master, &slave, reterr);
-		if (r < 0)
-			return r;
-		r = sync_send(e->sync[1], SYNC_PTY, 0, NULL, master);
-		if (r < 0)
-			return hull_error_errno(reterr, r, "send pty to runtime");
-		r = hull_terminal_make_controlling(slave, reterr);
+/* A new pty: the master goes to the runtime, the slave becomes the controlling terminal. */
+static int exec_terminal(struct exec_ctx *e, struct hull_error **reterr)
+{
+	_cleanup_close_ int master = -EBADF, slave = -EBADF;
+	int r;
+
+	r = hull_terminal_open(e->p, &master, &slave, reterr);
+	if (r < 0)
+		return r;
+	r = sync_send(e->sync[1], SYNC_PTY, 0, NULL, master);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "send pty to runtime");
+	return hull_terminal_make_controlling(slave, reterr);
+}
+
+static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
+{
+	struct spawn_process sp = {
+		.p = e->p,
+		.lc = e->config->linux_config,
+		.seccomp = e->seccomp,
+		.preserve_fds = e->o->preserve_fds,
+		.rootless = e->rt->rootless,
+	};
+	_cleanup_free_ char *exec_path = NULL;
+	int r;
+
+	r = exec_enter(e, reterr);
+	if (r < 0)
+		return r;
+	if (e->p->terminal) {
+		r = exec_terminal(e, reterr);
 		if (r < 0)
 			return r;
 	}
-	r = hull_process_find_exec(e->p, &exec_path, reterr);
+	r = spawn_become_process(&sp, &e->sync[1], &exec_path, reterr);
 	if (r < 0)
 		return r;
-	if (chdir(e->p->cwd) < 0)
-		return hull_error_errno(reterr, -errno, "chdir to cwd '%s'", e->p->cwd);
-	keep[0] = e->sync[1];
-	r = spawn_close_fds(e->o->preserve_fds, keep, ELEMENTSOF(keep), reterr);
-	if (r < 0)
-		return r;
-	r = hull_process_apply(e->p, e->config->linux_config, e->seccomp, 0, exec_path, &listener,
-			       reterr);
-	if (r < 0)
-		return r;
-	r = seccomp_handoff_child_finish(e->sync[1], &listener.fd, reterr);
-	if (r < 0)
-		return r;
-	r = sync_send(e->sync[1], SYNC_READY, 0, NULL, -EBADF);
-	if (r < 0)
-		return hull_error_errno(reterr, r, "sync with runtime");
-	e->sync[1] = safe_close(e->sync[1]);
 	return hull_process_exec(e->p, exec_path, reterr);
 }
 
@@ -193,57 +191,42 @@ static _noreturn_ void exec_child(struct exec_ctx *e)
 	_cleanup_error_ struct hull_error *err = NULL;
 	int r;
 
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	spawn_reset_signals();
+	spawn_child_begin();
 	e->sync[0] = safe_close(e->sync[0]);
 	e->dir_fd = safe_close(e->dir_fd);
 	r = exec_child_run(e, &err);
-	if (e->sync[1] >= 0)
-		sync_send_error(e->sync[1], r, err);
-	else if (err)
-		dprintf(STDERR_FILENO, "hull-runtime: %s\n", err->msg);
-	_exit(127);
+	spawn_child_fail(e->sync[1], r, err);
 }
 
+/* Clones the process (through the helper when unprivileged) and takes a pidfd of it. */
 static int spawn(struct exec_ctx *e, struct hull_error **reterr)
 {
-	struct clone_args args = { .exit_signal = SIGCHLD };
-	_cleanup_close_ int cgfd = -EBADF, self_pid = -EBADF, self_time = -EBADF;
-	pid_t pid;
+	_cleanup_close_ int cgfd = -EBADF;
+	struct spawn_saved_ns saved = SPAWN_SAVED_NS_INIT;
+	pid_t pid = -1;
 	int r = 0;
 
-	if (e->cgroup && (cgfd = hull_cgroup_open_fd(e->cgroup, NULL)) >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgfd;
+	if (e->cgroup)
+		cgfd = hull_cgroup_open_fd(e->cgroup, NULL);
+	if (!e->double_fork)
+		r = spawn_enter_for_children(e->ns_fds[HULL_NS_PID], e->ns_fds[HULL_NS_TIME], NULL,
+					     &saved, reterr);
+	if (r >= 0) {
+		pid = spawn_clone(0, cgfd);
+		if (pid == 0)
+			exec_child(e);
+		if (pid < 0)
+			r = hull_error_errno(reterr, -errno, "clone process");
 	}
-	if (e->ns_fds[HULL_NS_PID] >= 0 && !e->double_fork) {
-		self_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-		if (self_pid < 0 || setns(e->ns_fds[HULL_NS_PID], CLONE_NEWPID) < 0)
-			return hull_error_errno(reterr, -errno, "join pid namespace");
-	}
-	if (e->ns_fds[HULL_NS_TIME] >= 0 && !e->double_fork) {
-		self_time = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
-		if (self_time < 0 || setns(e->ns_fds[HULL_NS_TIME], CLONE_NEWTIME) < 0)
-			r = hull_error_errno(reterr, -errno, "join time namespace");
-	}
-	pid = r < 0 ? -1 : (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (pid == 0)
-		exec_child(e);
-	if (pid < 0 && r == 0)
-		r = hull_error_errno(reterr, -errno, "clone process");
-	if (self_pid >= 0)
-		(void)setns(self_pid, CLONE_NEWPID);
-	if (self_time >= 0)
-		(void)setns(self_time, CLONE_NEWTIME);
+	spawn_leave_for_children(&saved);
 	if (r < 0)
 		return r;
 	e->sync[1] = safe_close(e->sync[1]);
 	if (e->double_fork) {
 		struct sync_msg m;
-		int status;
 
 		r = sync_expect(e->sync[0], SYNC_PID, &m, NULL, reterr);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		if (r < 0)
 			return r;
@@ -274,46 +257,20 @@ static int drive(struct exec_ctx *e, struct hull_error **reterr)
 	r = sync_send(e->sync[0], SYNC_GO, e->pid, NULL, -EBADF);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "sync with process");
-	for (;;) {
-		struct sync_msg m;
-		int fd = -EBADF;
-
-		r = sync_recv(e->sync[0], &m, &fd);
-		if (r == -EPIPE)
-			return hull_error_set(reterr, -EPIPE, "process exited during setup");
-		if (r < 0)
-			return hull_error_errno(reterr, r, "sync with process");
-		switch (m.type) {
-		case SYNC_ERROR:
-			safe_close(fd);
-			return hull_error_set(reterr, m.value < 0 ? m.value : -EIO, "%s", m.text);
-		case SYNC_PTY:
-			safe_close(e->pty_master);
-			e->pty_master = fd;
-			break;
-		case SYNC_SECCOMP_FD:
-			safe_close(fd);
-			r = seccomp_handoff_run(
-				&(struct seccomp_handoff){ .sync = e->sync[0],
-							   .pidfd = e->pidfd,
-							   .pid = e->pid,
-							   .config = e->config,
-							   .state = e->state,
-							   .status = HULL_STATUS_RUNNING,
-							   .sent = e->rt->rootless },
-				m.value, reterr);
-			if (r < 0)
-				return r;
-			break;
-		case SYNC_READY:
-			safe_close(fd);
-			return 0;
-		default:
-			safe_close(fd);
-			return hull_error_set(reterr, -EBADMSG, "sync: unexpected message %u",
-					      m.type);
-		}
-	}
+	return spawn_drive_until_ready(
+		&(struct spawn_driver){
+			.sync = e->sync[0],
+			.pty_master = &e->pty_master,
+			.what = "process",
+			.handoff = { .sync = e->sync[0],
+				     .pidfd = e->pidfd,
+				     .pid = e->pid,
+				     .config = e->config,
+				     .state = e->state,
+				     .status = HULL_STATUS_RUNNING,
+				     .sent = e->rt->rootless },
+		},
+		reterr);
 }
 
 /* exec --cgroup: the process goes into sub-cgroups of the container's (which must exist). */
@@ -330,6 +287,68 @@ static int use_sub_cgroup(struct exec_ctx *e, struct hull_error **reterr)
 		return r;
 	hull_cgroup_free(e->cgroup);
 	e->cgroup = sub;
+	return 0;
+}
+
+/*
+ * Everything before the clone: the container's state (running, created, or
+ * paused with --ignore-paused), its config, the process checked, seccomp
+ * compiled, the cgroup and namespaces to join, the sync socket.
+ */
+static int prepare(struct exec_ctx *e, const char *id, struct hull_error **reterr)
+{
+	int r;
+
+	r = container_open_state(e->rt, id, false, &e->dir_fd, &e->state, reterr);
+	if (r < 0)
+		return r;
+	if (e->state->status == HULL_STATUS_PAUSED && !e->o->ignore_paused)
+		return hull_error_set(reterr, -EINVAL,
+				      "cannot exec in container '%s': it is paused "
+				      "(use --ignore-paused to override)",
+				      id);
+	if (e->state->status != HULL_STATUS_RUNNING && e->state->status != HULL_STATUS_CREATED &&
+	    e->state->status != HULL_STATUS_PAUSED)
+		return hull_error_set(reterr, -EINVAL, "cannot exec in container '%s': it is %s",
+				      id, hull_status_name(e->state->status));
+	r = state_load_config(e->dir_fd, &e->config, reterr);
+	if (r < 0)
+		return r;
+	r = hull_process_validate(e->p, reterr);
+	if (r < 0)
+		return r;
+	if (e->config->linux_config && e->config->linux_config->seccomp) {
+		r = hull_seccomp_compile(e->config->linux_config->seccomp, &e->seccomp, reterr);
+		if (r < 0)
+			return r;
+	}
+	r = state_cgroup(e->state, &e->cgroup, reterr);
+	if (r >= 0 && e->o->cgroup_subs && e->o->cgroup_subs[0])
+		r = use_sub_cgroup(e, reterr);
+	if (r < 0)
+		return r;
+	r = open_container_namespaces(e, reterr);
+	if (r < 0)
+		return r;
+	e->double_fork = e->rt->rootless && e->ns_fds[HULL_NS_PID] >= 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, e->sync) < 0)
+		return hull_error_errno(reterr, -errno, "socketpair");
+	return 0;
+}
+
+/* The process is set up: its pty to --console-socket, its pid to --pid-file. */
+static int hand_over(struct exec_ctx *e, struct hull_error **reterr)
+{
+	int r;
+
+	if (e->pty_master >= 0 && e->o->console_socket) {
+		r = hull_console_socket_send(e->o->console_socket, e->pty_master, reterr);
+		if (r < 0)
+			return r;
+		e->pty_master = safe_close(e->pty_master);
+	}
+	if (e->o->pid_file)
+		return pid_file_write(e->o->pid_file, e->pid, reterr);
 	return 0;
 }
 
@@ -355,46 +374,9 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 				   "exec: a detached terminal needs --console-socket");
 		goto out;
 	}
-	r = container_open_state(rt, id, false, &e.dir_fd, &e.state, reterr);
+	r = prepare(&e, id, reterr);
 	if (r < 0)
 		goto out;
-	if (e.state->status == HULL_STATUS_PAUSED && !o->ignore_paused) {
-		r = hull_error_set(reterr, -EINVAL,
-				   "cannot exec in container '%s': it is paused "
-				   "(use --ignore-paused to override)",
-				   id);
-		goto out;
-	}
-	if (e.state->status != HULL_STATUS_RUNNING && e.state->status != HULL_STATUS_CREATED &&
-	    e.state->status != HULL_STATUS_PAUSED) {
-		r = hull_error_set(reterr, -EINVAL, "cannot exec in container '%s': it is %s", id,
-				   hull_status_name(e.state->status));
-		goto out;
-	}
-	r = state_load_config(e.dir_fd, &e.config, reterr);
-	if (r < 0)
-		goto out;
-	r = hull_process_validate(p, reterr);
-	if (r < 0)
-		goto out;
-	if (e.config->linux_config && e.config->linux_config->seccomp) {
-		r = hull_seccomp_compile(e.config->linux_config->seccomp, &e.seccomp, reterr);
-		if (r < 0)
-			goto out;
-	}
-	r = state_cgroup(e.state, &e.cgroup, reterr);
-	if (r >= 0 && o->cgroup_subs && o->cgroup_subs[0])
-		r = use_sub_cgroup(&e, reterr);
-	if (r < 0)
-		goto out;
-	r = open_container_namespaces(&e, reterr);
-	if (r < 0)
-		goto out;
-	e.double_fork = rt->rootless && e.ns_fds[HULL_NS_PID] >= 0;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, e.sync) < 0) {
-		r = hull_error_errno(reterr, -errno, "socketpair");
-		goto out;
-	}
 	/*
 	 * Paused: the process freezes as it enters the cgroup and goes on at
 	 * resume, which takes the container's lock exclusively: let go of it.
@@ -413,17 +395,9 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 		goto kill;
 	e.sync[0] = safe_close(e.sync[0]);
 	e.dir_fd = safe_close(e.dir_fd); /* let delete/kill proceed while we wait */
-	if (e.pty_master >= 0 && o->console_socket) {
-		r = hull_console_socket_send(o->console_socket, e.pty_master, reterr);
-		if (r < 0)
-			goto kill;
-		e.pty_master = safe_close(e.pty_master);
-	}
-	if (o->pid_file) {
-		r = pid_file_write(o->pid_file, e.pid, reterr);
-		if (r < 0)
-			goto kill;
-	}
+	r = hand_over(&e, reterr);
+	if (r < 0)
+		goto kill;
 	if (o->detach) {
 		*ret_exit = 0;
 		goto out;

@@ -37,18 +37,6 @@
 #include "util/file.h"
 #include "util/str.h"
 
-static int wait_for_parent(int sock, enum sync_type type, struct sync_msg *m,
-			   struct hull_error **reterr)
-{
-	int r = sync_recv(sock, m, NULL);
-
-	if (r < 0)
-		return hull_error_errno(reterr, r, "wait for runtime");
-	if (m->type != type)
-		return hull_error_set(reterr, -EBADMSG, "sync: unexpected message %u", m->type);
-	return 0;
-}
-
 static int setup_terminal(struct create_ctx *c, struct hull_error **reterr)
 {
 	_cleanup_close_ int master = -EBADF, slave = -EBADF;
@@ -90,54 +78,12 @@ static int wait_for_start(struct create_ctx *c, struct hull_error **reterr)
 }
 
 /*
- * unshare(CLONE_NEWPID) only places our children: clone the container's
- * pid 1 as a sibling (CLONE_PARENT, so the runtime can wait for it), hand
- * its pid to the runtime and leave.  Returns in the new process only.
+ * Joins the namespaces given by path, makes the container's own (a user
+ * namespace first when there is one, so the others belong to its root), and
+ * waits for the runtime's GO (cgroup joined, id maps written) on the way.
  */
-static int fork_into_pid_namespace(struct create_ctx *c, struct sync_msg *m,
-				   struct hull_error **reterr)
+static int init_enter_namespaces(struct create_ctx *c, struct hull_error **reterr)
 {
-	struct clone_args args = { .flags = CLONE_PARENT }; /* exit signal: ours */
-	pid_t pid;
-	int r;
-
-	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (pid < 0)
-		return hull_error_errno(reterr, -errno, "clone into the pid namespace");
-	if (pid > 0) {
-		r = sync_send(c->sync[1], SYNC_PID, pid, NULL, -EBADF);
-		_exit(r < 0 ? 127 : 0);
-	}
-	r = wait_for_parent(c->sync[1], SYNC_GO, m, reterr);
-	if (r < 0)
-		return r;
-	c->state->pid = m->value;
-	return 0;
-}
-
-static int init_run(struct create_ctx *c, struct hull_error **reterr)
-{
-	const struct hull_oci_config *cfg = c->config;
-	const struct hull_oci_process *p = cfg->process;
-	struct hull_rootfs_opts ro = {
-		.config = cfg,
-		.bundle_fd = c->bundle_fd,
-		.cgroup = c->cgroup,
-		.no_pivot = c->o->no_pivot,
-		.in_userns = c->new_userns || c->ns_fds[HULL_NS_USER] >= 0,
-		.cgroupns = c->cgroupns,
-		.no_mount_ns = !hull_oci_config_namespace(cfg, HULL_NS_MNT),
-		.mount_sources = c->mount_sources,
-	};
-	_cleanup_free_ char *exec_path = NULL;
-	_cleanup_close_ int rootfs_fd = -EBADF;
-	struct hull_seccomp_listener listener = {
-		.announce = seccomp_handoff_announce,
-		.loaded = c->rt->rootless ? seccomp_handoff_send : NULL,
-		.userdata = &c->sync[1],
-		.fd = -EBADF,
-	};
-	enum hull_process_flags pflags = 0;
 	struct sync_msg m;
 	int r;
 
@@ -153,7 +99,7 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		if (r < 0)
 			return hull_error_errno(reterr, r, "sync with runtime");
 	}
-	r = wait_for_parent(c->sync[1], SYNC_GO, &m, reterr);
+	r = spawn_wait_for_runtime(c->sync[1], SYNC_GO, &m, reterr);
 	if (r < 0)
 		return r;
 	c->state->pid = m.value;
@@ -170,9 +116,14 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		if (c->unshare_flags && unshare((int)c->unshare_flags) < 0)
 			return hull_error_errno(reterr, -errno, "create namespaces");
 		if (c->unshare_flags & CLONE_NEWPID) {
-			r = fork_into_pid_namespace(c, &m, reterr);
+			/* the runtime follows the sibling (SYNC_PID) and says GO again */
+			r = spawn_fork_sibling(c->sync[1], reterr);
 			if (r < 0)
 				return r;
+			r = spawn_wait_for_runtime(c->sync[1], SYNC_GO, &m, reterr);
+			if (r < 0)
+				return r;
+			c->state->pid = m.value;
 		}
 	}
 	c->ns_fds[HULL_NS_PID] = safe_close(c->ns_fds[HULL_NS_PID]);
@@ -182,13 +133,26 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		return r;
 	if (c->cgroupns && unshare(CLONE_NEWCGROUP) < 0)
 		return hull_error_errno(reterr, -errno, "create cgroup namespace");
-	if (c->new_netns) {
-		r = hull_netns_loopback_up(reterr);
-		if (r < 0)
-			return r;
-	}
+	if (c->new_netns)
+		return hull_netns_loopback_up(reterr);
+	return 0;
+}
 
-	r = hull_rootfs_prepare(&ro, &rootfs_fd, reterr);
+/*
+ * Builds the container's root and enters it: mounts, hostname, the runtime's
+ * prestart/createRuntime hooks (SYNC_HOOKS), createContainer hooks,
+ * process.cwd, pivot_root, the terminal, sysctls, masked and read-only paths.
+ */
+static int init_prepare_root(struct create_ctx *c, struct hull_rootfs_opts *ro,
+			     struct hull_error **reterr)
+{
+	const struct hull_oci_config *cfg = c->config;
+	const struct hull_oci_process *p = cfg->process;
+	_cleanup_close_ int rootfs_fd = -EBADF;
+	struct sync_msg m;
+	int r;
+
+	r = hull_rootfs_prepare(ro, &rootfs_fd, reterr);
 	if (r < 0)
 		return r;
 	r = hull_uts_apply(cfg, reterr);
@@ -199,7 +163,7 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		r = sync_send(c->sync[1], SYNC_HOOKS, 0, NULL, -EBADF);
 		if (r < 0)
 			return hull_error_errno(reterr, r, "sync with runtime");
-		r = wait_for_parent(c->sync[1], SYNC_HOOKS_DONE, &m, reterr);
+		r = spawn_wait_for_runtime(c->sync[1], SYNC_HOOKS_DONE, &m, reterr);
 		if (r < 0)
 			return r;
 	}
@@ -218,7 +182,7 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 		if (cwd < 0)
 			return hull_error_wrap(reterr, cwd, "process.cwd");
 	}
-	r = hull_rootfs_pivot(&ro, rootfs_fd, reterr);
+	r = hull_rootfs_pivot(ro, rootfs_fd, reterr);
 	if (r < 0)
 		return r;
 	rootfs_fd = safe_close(rootfs_fd);
@@ -231,42 +195,52 @@ static int init_run(struct create_ctx *c, struct hull_error **reterr)
 	r = hull_sysctl_apply(cfg->linux_config, reterr);
 	if (r < 0)
 		return r;
-	r = hull_rootfs_finalize(&ro, reterr);
-	if (r < 0)
-		return r;
-	r = hull_process_find_exec(p, &exec_path, reterr);
-	if (r < 0)
-		return r;
-	if (chdir(p->cwd) < 0)
-		return hull_error_errno(reterr, -errno, "chdir to cwd '%s'", p->cwd);
-	{
-		int keep[] = { c->sync[1], c->fifo_fd };
+	return hull_rootfs_finalize(ro, reterr);
+}
 
-		r = spawn_close_fds(c->o->preserve_fds, keep, ELEMENTSOF(keep), reterr);
-		if (r < 0)
-			return r;
-	}
-	if (!c->o->no_new_keyring)
-		pflags |= HULL_PROCESS_NEW_KEYRING;
-	r = hull_process_apply(p, cfg->linux_config, c->seccomp, pflags, exec_path, &listener,
-			       reterr);
-	if (r < 0)
-		return r;
-	r = seccomp_handoff_child_finish(c->sync[1], &listener.fd, reterr);
-	if (r < 0)
-		return r;
-	r = sync_send(c->sync[1], SYNC_READY, 0, NULL, -EBADF);
-	if (r < 0)
-		return hull_error_errno(reterr, r, "sync with runtime");
-	c->sync[1] = safe_close(c->sync[1]);
+static int init_run(struct create_ctx *c, struct hull_error **reterr)
+{
+	const struct hull_oci_config *cfg = c->config;
+	struct hull_rootfs_opts ro = {
+		.config = cfg,
+		.bundle_fd = c->bundle_fd,
+		.cgroup = c->cgroup,
+		.no_pivot = c->o->no_pivot,
+		.in_userns = c->new_userns || c->ns_fds[HULL_NS_USER] >= 0,
+		.cgroupns = c->cgroupns,
+		.no_mount_ns = !hull_oci_config_namespace(cfg, HULL_NS_MNT),
+		.mount_sources = c->mount_sources,
+	};
+	int keep[] = { c->fifo_fd };
+	struct spawn_process sp = {
+		.p = cfg->process,
+		.lc = cfg->linux_config,
+		.seccomp = c->seccomp,
+		.flags = c->o->no_new_keyring ? 0 : HULL_PROCESS_NEW_KEYRING,
+		.preserve_fds = c->o->preserve_fds,
+		.keep = keep,
+		.n_keep = ELEMENTSOF(keep),
+		.rootless = c->rt->rootless,
+	};
+	_cleanup_free_ char *exec_path = NULL;
+	int r;
 
+	r = init_enter_namespaces(c, reterr);
+	if (r < 0)
+		return r;
+	r = init_prepare_root(c, &ro, reterr);
+	if (r < 0)
+		return r;
+	r = spawn_become_process(&sp, &c->sync[1], &exec_path, reterr);
+	if (r < 0)
+		return r;
 	r = wait_for_start(c, reterr);
 	if (r < 0)
 		return r;
 	r = state_run_hooks(cfg, HULL_HOOK_START_CONTAINER, c->state, HULL_STATUS_CREATED, reterr);
 	if (r < 0)
 		return r;
-	return hull_process_exec(p, exec_path, reterr);
+	return hull_process_exec(cfg->process, exec_path, reterr);
 }
 
 _noreturn_ void container_init(struct create_ctx *c)
@@ -274,8 +248,7 @@ _noreturn_ void container_init(struct create_ctx *c)
 	_cleanup_error_ struct hull_error *err = NULL;
 	int r;
 
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	spawn_reset_signals();
+	spawn_child_begin();
 	c->sync[0] = safe_close(c->sync[0]);
 	if (!hull_oci_config_namespace(c->config, HULL_NS_MNT)) {
 		/*
@@ -288,10 +261,5 @@ _noreturn_ void container_init(struct create_ctx *c)
 	}
 	c->dir_fd = safe_close(c->dir_fd); /* holds the container lock */
 	r = init_run(c, &err);
-	if (c->sync[1] >= 0)
-		sync_send_error(c->sync[1], r, err);
-	else if (err)
-		/* after setup, stderr is the only way left to say why */
-		dprintf(STDERR_FILENO, "hull-runtime: %s\n", err->msg);
-	_exit(127);
+	spawn_child_fail(c->sync[1], r, err);
 }

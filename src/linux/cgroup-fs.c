@@ -207,10 +207,14 @@ int hull_cgroup_mkdir_levels(const char *mount_point, const char *path, bool cpu
 {
 	int r;
 
-	/* a concurrent delete may remove an empty shared parent (/hull) under us: retry */
+	/*
+	 * A concurrent delete may remove an empty shared parent (/hull) under us:
+	 * mkdir then fails with ENOENT, and a file of the removed cgroup read or
+	 * written in between (cpuset.cpus) with ENODEV.  Both mean "start again".
+	 */
 	for (int attempt = 0;; attempt++) {
 		r = mkdir_levels_once(mount_point, path, cpuset, ret_first, reterr);
-		if (r != -ENOENT || attempt == 5)
+		if ((r != -ENOENT && r != -ENODEV) || attempt == 5)
 			return r;
 	}
 }

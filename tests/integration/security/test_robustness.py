@@ -10,6 +10,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 import helpers
 
 CYCLES = int(os.environ.get("HULL_TEST_CYCLES", "1000"))
@@ -66,3 +68,35 @@ def test_runtime_killed_at_random_steps_then_delete_force(hull, bundle):
         if hull.is_hull:
             assert cgroup_dirs(cid) == [], f"cgroup of '{cid}' left after a SIGKILLed {step}"
     assert hull.list() == []
+
+
+def test_concurrent_runs_share_the_hull_parent_cgroup(hull, bundle):
+    """Containers created while others are deleted: a delete removes the empty
+    shared parent (/hull) between another create's mkdir and its cpuset copy.
+    Every run must still succeed (no 'No such device' from a vanished parent)."""
+    import threading
+
+    b = bundle(["true"])
+    if not hull.is_hull:
+        # runc would put each container under the caller's cgroup without a per-id
+        # cgroupsPath, and the shared config.json cannot carry one per thread
+        pytest.skip("hull's default /hull/<id> placement is what is raced here")
+    b.save(runtime=hull)  # once: the threads only read it
+    base = helpers.new_id("par")
+    failures = []
+
+    def loop(t):
+        for i in range(int(os.environ.get("HULL_TEST_PARALLEL_RUNS", "25"))):
+            cid = f"{base}-{t}-{i}"
+            hull.used_ids.add(cid)
+            p = hull("run", "--bundle", b.path, cid, check=False, timeout=60)
+            if p.returncode != 0:
+                failures.append((p.returncode, p.stderr.strip()))
+
+    threads = [threading.Thread(target=loop, args=(t,)) for t in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not any(t.is_alive() for t in threads)
+    assert failures == []

@@ -42,3 +42,10 @@ void instance_now(char buf[32]);
 
 /* Chowns the cgroups of pid (each hierarchy, not their roots) to uid:gid. */
 int instance_cgroup_delegate(pid_t pid, uid_t uid, gid_t gid, struct hull_error **reterr);
+
+/*
+ * A free block of subordinate uids and gids for a new instance (the caller
+ * holds instances/.lock).
+ */
+int instance_allocate_ids(struct hull_home *h, const struct hull_init_opts *o, uint32_t *ret_uid,
+			  uint32_t *ret_gid, struct hull_error **reterr);

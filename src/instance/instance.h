@@ -179,6 +179,49 @@ int hull_instance_exec(struct hull_home *h, const char *name,
 		       const struct hull_instance_exec_opts *o, int *ret_exit,
 		       struct hull_error **reterr);
 
+/* ---- snapshots and copies (snapshots/<snap>/upper in the instance dir) ---- */
+
+struct hull_snapshot_info {
+	char *name;
+	char *created;	  /* RFC 3339 */
+	uint64_t made_ns; /* when snapshot.json was written (orders snapshots) */
+};
+
+void hull_snapshot_info_list_free(struct hull_snapshot_info *l, size_t n);
+
+/* Snapshot names: 1-63 of [a-zA-Z0-9._-], starting with a letter or digit. */
+int hull_snapshot_name_check(const char *snap, struct hull_error **reterr);
+
+/*
+ * Snapshots an instance's upper directory as `snap` (NULL: the first free
+ * snapN, returned in *ret_snap when not NULL).  A running instance is
+ * frozen (the runtime's pause) for the copy.  All or nothing.
+ */
+int hull_instance_snapshot_create(struct hull_home *h, const char *name, const char *snap,
+				  char **ret_snap, struct hull_error **reterr);
+/* The snapshots of an instance, oldest first. */
+int hull_instance_snapshot_list(struct hull_home *h, const char *name,
+				struct hull_snapshot_info **ret, size_t *ret_n,
+				struct hull_error **reterr);
+int hull_instance_snapshot_delete(struct hull_home *h, const char *name, const char *snap,
+				  struct hull_error **reterr);
+
+/*
+ * Puts a stopped instance's upper directory back to snapshot `snap`
+ * (swapped in with one rename).  A running instance is refused (-EBUSY).
+ */
+int hull_instance_restore(struct hull_home *h, const char *name, const char *snap,
+			  struct hull_error **reterr);
+
+/*
+ * Makes `new_name`, a stopped instance of the same image and config with its
+ * own id range, whose upper directory is a copy of `name`'s with owners
+ * shifted to the new range (a running source is frozen for the copy).
+ * Snapshots are not copied.
+ */
+int hull_instance_copy(struct hull_home *h, const char *name, const char *new_name,
+		       const struct hull_init_opts *o, struct hull_error **reterr);
+
 /*
  * The createRuntime hook of an instance's container (`hull __delegate-cgroups
  * UID GID`, the OCI state JSON on stdin): chowns init's cgroups to the

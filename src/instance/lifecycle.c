@@ -344,8 +344,8 @@ static int used_ranges(struct hull_home *h, bool gids, uint32_t **ret, size_t *r
 	return 0;
 }
 
-static int allocate_ids(struct hull_home *h, const struct hull_init_opts *o, uint32_t *ret_uid,
-			uint32_t *ret_gid, struct hull_error **reterr)
+int instance_allocate_ids(struct hull_home *h, const struct hull_init_opts *o, uint32_t *ret_uid,
+			  uint32_t *ret_gid, struct hull_error **reterr)
 {
 	const char *files[2] = { o && o->subuid_file ? o->subuid_file : "/etc/subuid",
 				 o && o->subgid_file ? o->subgid_file : "/etc/subgid" };
@@ -414,7 +414,7 @@ int hull_instance_init(struct hull_home *h, const char *image_ref, const char *n
 		return hull_error_errno(reterr, -errno, "lock the instances");
 	if (faccessat(h->instances_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return hull_error_set(reterr, -EEXIST, "instance '%s' already exists", name);
-	r = allocate_ids(h, o, &c->uid_base, &c->gid_base, reterr);
+	r = instance_allocate_ids(h, o, &c->uid_base, &c->gid_base, reterr);
 	if (r < 0)
 		return r;
 	c->id_count = HULL_ID_RANGE;

@@ -58,3 +58,21 @@ bool hull_storage_is_mounted(int instance_fd);
  * mounts.  The namespace outlives the short-lived process that made it.
  */
 int hull_storage_userns_fd(const struct hull_storage_idmap *map, struct hull_error **reterr);
+
+/* Moves owners inside [from, from+count) to [to, to+count); others stay. */
+struct hull_storage_idshift {
+	uint32_t from_uid, from_gid, to_uid, to_gid, count;
+};
+
+/*
+ * Copies the tree under src_dirfd into the existing, empty dst_dirfd (and
+ * src's own owner, mode, xattrs and times onto dst): owners, modes, times,
+ * xattrs (overlay's opaque and redirect marks among them), overlay whiteouts
+ * (0:0 character devices), hard links, symlinks (never followed), fifos.
+ * Data is reflinked (FICLONE) or copied in the kernel (copy_file_range).
+ * Other device nodes and mount points inside are refused.  With `shift`
+ * (NULL: none), owners and the ids in POSIX ACLs and v3 file capabilities
+ * move to the new range.  dst is syncfs()ed when done.
+ */
+int hull_storage_copy(int src_dirfd, int dst_dirfd, const struct hull_storage_idshift *shift,
+		      struct hull_error **reterr);

@@ -222,6 +222,26 @@ int hull_instance_restore(struct hull_home *h, const char *name, const char *sna
 int hull_instance_copy(struct hull_home *h, const char *name, const char *new_name,
 		       const struct hull_init_opts *o, struct hull_error **reterr);
 
+/* ---- files (hull file push|pull) ------------------------------------------ */
+
+/*
+ * Copies the regular file at `path` inside the instance to out_fd.  The path
+ * is resolved inside the instance's rootfs (openat2 RESOLVE_IN_ROOT): its
+ * symlinks never lead out of it.  A stopped instance's rootfs is mounted for
+ * the call.
+ */
+int hull_instance_file_pull(struct hull_home *h, const char *name, const char *path, int out_fd,
+			    struct hull_error **reterr);
+
+/*
+ * Writes in_fd's content to `path` inside the instance, owned by the
+ * instance's uid:gid (below its range's size) with `mode`: a temp file in
+ * the parent directory (resolved inside the rootfs) renamed over the name,
+ * so a symlink at `path` is replaced, never followed.
+ */
+int hull_instance_file_push(struct hull_home *h, const char *name, const char *path, int in_fd,
+			    uint32_t uid, uint32_t gid, mode_t mode, struct hull_error **reterr);
+
 /*
  * The createRuntime hook of an instance's container (`hull __delegate-cgroups
  * UID GID`, the OCI state JSON on stdin): chowns init's cgroups to the

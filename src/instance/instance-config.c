@@ -204,6 +204,68 @@ static int parse_bytes(const char *s, uint64_t *ret)
 	return 0;
 }
 
+int instance_parse_cpus(const char *s, uint64_t *ret_millis)
+{
+	uint64_t whole = 0, frac = 0;
+	unsigned digits = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		whole = whole * 10 + (uint64_t)(*s - '0');
+		if (whole > 1024)
+			return -EINVAL;
+	}
+	if (*s == '.') {
+		s++;
+		for (; isdigit((unsigned char)*s); s++, digits++) {
+			if (digits >= 3)
+				return -EINVAL; /* a thousandth of a CPU at most */
+			frac = frac * 10 + (uint64_t)(*s - '0');
+		}
+		if (digits == 0)
+			return -EINVAL;
+		for (; digits < 3; digits++)
+			frac *= 10;
+	}
+	if (*s || whole * 1000 + frac < 10 || whole * 1000 + frac > 1024000)
+		return -EINVAL;
+	*ret_millis = whole * 1000 + frac;
+	return 0;
+}
+
+int hull_instance_config_set(struct hull_instance_config *c, const char *key, const char *value)
+{
+	for (size_t i = 0; c->config && c->config[i]; i += 2)
+		if (streq(c->config[i], key)) {
+			char *v = strdup(value);
+
+			if (!v)
+				return -ENOMEM;
+			free(c->config[i + 1]);
+			c->config[i + 1] = v;
+			return 0;
+		}
+	if (hull_strv_push(&c->config, key) < 0 || hull_strv_push(&c->config, value) < 0)
+		return -ENOMEM;
+	sort_pairs(c->config);
+	return 0;
+}
+
+bool hull_instance_config_unset(struct hull_instance_config *c, const char *key)
+{
+	size_t n = hull_strv_length(c->config);
+
+	for (size_t i = 0; c->config && c->config[i]; i += 2)
+		if (streq(c->config[i], key)) {
+			free(c->config[i]);
+			free(c->config[i + 1]);
+			memmove(c->config + i, c->config + i + 2, (n - i - 1) * sizeof(char *));
+			return true;
+		}
+	return false;
+}
+
 int hull_instance_key_check(const char *key, const char *value, struct hull_error **reterr)
 {
 	uint64_t v;
@@ -226,6 +288,14 @@ int hull_instance_key_check(const char *key, const char *value, struct hull_erro
 					      value);
 		return 0;
 	}
+	if (streq(key, "limits.cpu")) {
+		if (instance_parse_cpus(value, &v) < 0)
+			return hull_error_set(reterr, -EINVAL,
+					      "limits.cpu: expected a number of CPUs from 0.01 to "
+					      "1024 such as '2' or '0.5', got '%s'",
+					      value);
+		return 0;
+	}
 	if (streq(key, "security.privileged")) {
 		if (streq(value, "false"))
 			return 0;
@@ -237,8 +307,8 @@ int hull_instance_key_check(const char *key, const char *value, struct hull_erro
 	if (startswith(key, "user.") && key[5])
 		return 0;
 	return hull_error_set(reterr, -EINVAL,
-			      "unknown config key '%s' (known: limits.memory, limits.processes, "
-			      "security.privileged, user.*)",
+			      "unknown config key '%s' (known: limits.cpu, limits.memory, "
+			      "limits.processes, security.privileged, user.*)",
 			      key);
 }
 

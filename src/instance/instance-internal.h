@@ -7,6 +7,12 @@
 
 #include "instance/instance.h"
 
+/* limits.cpu ("2", "0.5"; 0.01 to 1024) in thousandths of a CPU. */
+int instance_parse_cpus(const char *s, uint64_t *ret_millis);
+
+/* The CFS period hull uses for limits.cpu, in microseconds. */
+#define INSTANCE_CPU_PERIOD_US 100000u
+
 /* Bytes of limits.memory (0 when unset). */
 uint64_t instance_memory_limit(const struct hull_instance_config *c);
 

@@ -76,10 +76,24 @@ int hull_instance_name_check(const char *name, struct hull_error **reterr);
 
 /*
  * Checks one "key=value" setting: known keys are limits.memory (bytes, with
- * k/m/g suffixes), limits.processes (a number), security.privileged
+ * k/m/g suffixes), limits.processes (a number), limits.cpu (a number of
+ * CPUs, up to three decimals), security.privileged
  * (false only, today) and user.* (free text).
  */
 int hull_instance_key_check(const char *key, const char *value, struct hull_error **reterr);
+
+/* Sets (replacing) or removes key in c->config (unchecked: see hull_instance_key_check). */
+int hull_instance_config_set(struct hull_instance_config *c, const char *key, const char *value);
+bool hull_instance_config_unset(struct hull_instance_config *c, const char *key);
+
+/*
+ * Changes one key of an instance's config (value NULL: removes it), checked
+ * as at init.  For a running instance, limits.* are applied to its cgroups
+ * first (the runtime's update) and the change is persisted only when that
+ * worked.  Removing a limit makes it unlimited.
+ */
+int hull_instance_config_update(struct hull_home *h, const char *name, const char *key,
+				const char *value, struct hull_error **reterr);
 
 /* The value of key in c->config, or NULL. */
 const char *hull_instance_config_get(const struct hull_instance_config *c, const char *key);

@@ -98,6 +98,7 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 			   *res = json_object_new_object();
 	uint64_t mem = instance_memory_limit(c);
 	const char *pids = hull_instance_config_get(c, "limits.processes");
+	const char *cpus = hull_instance_config_get(c, "limits.cpu");
 
 	if (!o || !process || !user || !caps || !root || !mounts || !linux_ || !ns || !res) {
 		json_object_put(o);
@@ -166,6 +167,18 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 		hull_parse_u64(pids, &v);
 		json_object_object_add(p, "limit", json_object_new_int64((int64_t)v));
 		json_object_object_add(res, "pids", p);
+	}
+	if (cpus) {
+		struct json_object *cpu = json_object_new_object();
+		uint64_t millis = 0;
+
+		instance_parse_cpus(cpus, &millis);
+		json_object_object_add(
+			cpu, "quota",
+			json_object_new_int64((int64_t)(millis * INSTANCE_CPU_PERIOD_US / 1000)));
+		json_object_object_add(cpu, "period",
+				       json_object_new_int64(INSTANCE_CPU_PERIOD_US));
+		json_object_object_add(res, "cpu", cpu);
 	}
 	json_object_object_add(linux_, "resources", res);
 	json_object_object_add(linux_, "maskedPaths", strv_json(masked, ELEMENTSOF(masked)));

@@ -1,0 +1,60 @@
+"""Attacks found by a red-team pass that still work on main; each test performs
+the attack and asserts the host-side effect is absent (xfail until fixed)."""
+
+import os
+import subprocess
+import tempfile
+
+import pytest
+
+import helpers
+
+
+def _wait_file(path, timeout=10):
+    helpers.wait_for(lambda: os.path.exists(path), timeout=timeout, what=path)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="exec skips setgroups(0, NULL) when /proc/self/setgroups reads 'deny' through a "
+    "container-controlled /proc (identity.c reads it by path, no procfs check): the exec'd "
+    "process keeps the runtime caller's supplementary groups",
+)
+def test_exec_keeps_no_caller_groups_through_fake_proc_setgroups(hull, bundle):
+    # The container (CAP_SYS_ADMIN, no user namespace) binds a directory over
+    # /proc whose self/setgroups says "deny"; the runtime is called with a
+    # supplementary group 4242 that the exec'd uid 1000 process must not keep.
+    if not helpers.default_runtime_is_hull():
+        pytest.skip("hull-specific: runc reads setgroups differently")
+    setup = (
+        "mkdir -p /tmp/p/self && echo deny > /tmp/p/self/setgroups && "
+        "mount --bind /tmp/p /proc && exec sleep 60"
+    )
+    b = bundle(["sh", "-c", setup], readonly=False)
+    caps = b.config["process"]["capabilities"]
+    for k in ("bounding", "effective", "permitted"):
+        caps[k].append("CAP_SYS_ADMIN")
+    b.config["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"})
+    cid = hull.create(b)
+    hull.start(cid)
+    pid = hull.state(cid)["pid"]
+    # the bind is in place once the init's /proc has no real pid directory
+    helpers.wait_for(
+        lambda: not os.path.exists(f"/proc/{pid}/root/proc/1"), what="the fake /proc"
+    )
+    with tempfile.TemporaryDirectory(prefix="hull-redteam-") as d:
+        pidf = os.path.join(d, "pid")
+        with open(os.path.join(d, "err"), "w+") as err:
+            p = subprocess.run(
+                ["setpriv", "--groups", "4242",
+                 *hull.argv("exec", "-d", "--pid-file", pidf, "--user", "1000:1000",
+                            cid, "sleep", "30")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                timeout=30,
+            )
+            err.seek(0)
+            assert p.returncode == 0, err.read()
+        xpid = int(open(pidf).read())
+    with open(f"/proc/{xpid}/status") as f:
+        groups = next(l for l in f if l.startswith("Groups:")).split()[1:]
+    assert "4242" not in groups, groups

@@ -88,3 +88,39 @@ def test_exec_cap_leaves_inheritable_empty(hull, bundle):
             assert p.returncode == 0, err.read()
         xpid = int(open(pidf).read())
     assert int(_status_field(xpid, "CapInh"), 16) == 0, _status_field(xpid, "CapInh")
+
+
+CAP_SYS_MODULE = 16
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="exec reads /proc/sys/kernel/cap_last_cap by path inside the container's mount "
+    "namespace (caps.c, no procfs check): a container that binds a file saying 0 there "
+    "makes exec drop no bounding capability, so the exec'd root process gets all caps",
+)
+def test_exec_bounding_set_not_widened_by_fake_cap_last_cap(hull, bundle):
+    # The container holds CAP_SYS_ADMIN (and nothing like CAP_SYS_MODULE) and
+    # binds a directory over /proc/sys whose kernel/cap_last_cap says "0".
+    setup = (
+        "mkdir -p /tmp/s/kernel && echo 0 > /tmp/s/kernel/cap_last_cap && "
+        "mount --bind /tmp/s /proc/sys && exec sleep 60"
+    )
+    b = bundle(["sh", "-c", setup], readonly=False)
+    b.config["process"]["noNewPrivileges"] = False
+    caps = b.config["process"]["capabilities"]
+    for k in ("bounding", "effective", "permitted"):
+        caps[k].append("CAP_SYS_ADMIN")
+    b.config["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"})
+    cid = hull.create(b)
+    hull.start(cid)
+    pid = hull.state(cid)["pid"]
+    helpers.wait_for(
+        lambda: not os.path.exists(f"/proc/{pid}/root/proc/sys/kernel/osrelease"),
+        what="the fake /proc/sys",
+    )
+    p = hull("exec", cid, "sh", "-c", "grep -E '^Cap(Bnd|Eff)' /proc/self/status", timeout=30)
+    fields = dict(l.split(":") for l in p.stdout.splitlines())
+    for k in ("CapBnd", "CapEff"):
+        v = int(fields[k].strip(), 16)
+        assert not v & (1 << CAP_SYS_MODULE), (k, hex(v))

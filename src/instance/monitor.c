@@ -78,7 +78,7 @@ static int recv_console(int sock)
 	return master;
 }
 
-static void console_copy(int master, int logfd)
+static void console_copy(int master, int logfd, int *client)
 {
 	char buf[8192];
 	ssize_t n = read(master, buf, sizeof(buf));
@@ -86,10 +86,67 @@ static void console_copy(int master, int logfd)
 
 	if (n <= 0)
 		return;
+	if (*client >= 0 && send(*client, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+	    errno != EAGAIN)
+		*client = safe_close(*client);
 	if (fstat(logfd, &st) == 0 && st.st_size > CONSOLE_LOG_MAX)
 		if (ftruncate(logfd, 0) < 0)
 			return;
 	hull_write_all(logfd, buf, (size_t)n);
+}
+
+/*
+ * `hull console` clients connect to console.attach in the instance dir (host
+ * root only, 0600).  One client at a time: a second one is told so and
+ * closed.  Nothing a client or the instance does may block the monitor: the
+ * master and the client socket are non-blocking, and what cannot be written
+ * at once is dropped (the console log keeps everything the instance wrote).
+ */
+static int listen_attach(int dirfd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -EBADF;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/console.attach", dirfd);
+	unlinkat(dirfd, "console.attach", 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
+		return -errno;
+	if (fchmodat(dirfd, "console.attach", 0600, 0) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+static void attach_accept(int lsock, int *client)
+{
+	int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	static const char busy[] = "\r\nhull: another console client is attached\r\n";
+
+	if (c < 0)
+		return;
+	if (*client >= 0) {
+		if (send(c, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			hull_debug("console: tell a second client: %s", strerror(errno));
+		close(c);
+		return;
+	}
+	*client = c;
+}
+
+/* Client -> the instance's console (dropped when the tty's input is full). */
+static void attach_input(int *client, int master)
+{
+	char buf[4096];
+	ssize_t n = RETRY_EINTR(recv(*client, buf, sizeof(buf), MSG_DONTWAIT));
+
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		*client = safe_close(*client);
+		return;
+	}
+	if (n > 0 && master >= 0 && write(master, buf, (size_t)n) < 0)
+		hull_debug("console: input dropped: %s", strerror(errno));
 }
 
 static int exit_code(int status)
@@ -107,7 +164,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 	_cleanup_error_ struct hull_error *err = NULL;
 	_cleanup_close_ int dfd = -EBADF, mlock = -EBADF, sock = -EBADF, master = -EBADF,
 			    logfd = -EBADF, sfd = -EBADF, null = -EBADF, mlog = -EBADF,
-			    peer = -EBADF;
+			    peer = -EBADF, attach = -EBADF, client = -EBADF;
 	_cleanup_free_ char *bundle = NULL;
 	struct hull_create_opts co = {};
 	char sockpath[128], started[32], msg[1100];
@@ -171,6 +228,12 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 	/* holding a peer open keeps the master from reporting POLLHUP whenever
 	 * no process inside has the console open */
 	peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK) < 0)
+		hull_warn("console: non-blocking master: %s", strerror(errno));
+	attach = listen_attach(dfd);
+	if (attach < 0)
+		hull_warn("console: no console.attach socket (%s): `hull console` will not work",
+			  strerror(-attach));
 	r = hull_container_state(&h->rt, name, &st, &err);
 	if (r < 0)
 		goto fail;
@@ -183,16 +246,23 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 	notify(&notify_fd, "ok\n");
 
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[4] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = master, .events = POLLIN },
+			{ .fd = attach, .events = POLLIN },
+			{ .fd = client, .events = POLLIN },
 		};
 		bool init_gone = false;
 
-		if (RETRY_EINTR(poll(p, master >= 0 ? 2 : 1, -1)) < 0)
+		/* negative fds are ignored by poll */
+		if (RETRY_EINTR(poll(p, 4, -1)) < 0)
 			break;
+		if (p[2].revents & POLLIN)
+			attach_accept(attach, &client);
+		if (client >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
+			attach_input(&client, master);
 		if (master >= 0 && (p[1].revents & POLLIN))
-			console_copy(master, logfd);
+			console_copy(master, logfd, &client);
 		else if (master >= 0 && (p[1].revents & (POLLHUP | POLLERR))) {
 			/* no peer could be kept: stop reading rather than spin */
 			if (peer < 0)
@@ -215,6 +285,9 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 			break;
 	}
 	hull_info("instance '%s': init exited (%d)", name, last_exit);
+	client = safe_close(client);
+	attach = safe_close(attach);
+	unlinkat(dfd, "console.attach", 0);
 	r = instance_cleanup(h, dfd, name, last_exit, &err);
 	if (r < 0)
 		hull_err("%s", err->msg);

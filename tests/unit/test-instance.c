@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,38 @@ static void test_home_layout(void **state)
 	assert_int_equal(hull_rm_rf_at(AT_FDCWD, dir), 0);
 }
 
+static void test_cpu_key_set_unset_snapshot_names(void **state)
+{
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	static const char *const good_cpus[] = { "1", "0.5", "2.25", "0.01", "1024", "3.125" };
+	static const char *const bad_cpus[] = { "0",  "0.001", "1.2345", "1025", "lots",
+						".5", "1.",    "-1",	 "",	 "1e3" };
+
+	for (size_t i = 0; i < sizeof(good_cpus) / sizeof(good_cpus[0]); i++)
+		assert_int_equal(hull_instance_key_check("limits.cpu", good_cpus[i], NULL), 0);
+	for (size_t i = 0; i < sizeof(bad_cpus) / sizeof(bad_cpus[0]); i++)
+		assert_int_equal(hull_instance_key_check("limits.cpu", bad_cpus[i], NULL), -EINVAL);
+
+	assert_int_equal(hull_instance_config_parse(good, strlen(good), &c, NULL), 0);
+	assert_int_equal(hull_instance_config_set(c, "user.a", "1"), 0);
+	assert_int_equal(hull_instance_config_set(c, "user.b", "3"), 0);
+	assert_string_equal(c->config[0], "limits.memory"); /* still sorted */
+	assert_string_equal(c->config[2], "user.a");
+	assert_string_equal(hull_instance_config_get(c, "user.b"), "3");
+	assert_true(hull_instance_config_unset(c, "limits.memory"));
+	assert_false(hull_instance_config_unset(c, "limits.memory"));
+	assert_string_equal(c->config[0], "user.a");
+	assert_string_equal(c->config[2], "user.b");
+	assert_null(c->config[4]);
+
+	assert_int_equal(hull_snapshot_name_check("snap0", NULL), 0);
+	assert_int_equal(hull_snapshot_name_check("before-upgrade_2.1", NULL), 0);
+	assert_int_equal(hull_snapshot_name_check("..", NULL), -EINVAL);
+	assert_int_equal(hull_snapshot_name_check(".tmp-x", NULL), -EINVAL);
+	assert_int_equal(hull_snapshot_name_check("a/b", NULL), -EINVAL);
+	assert_int_equal(hull_snapshot_name_check("", NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_config_errors_name_the_field),
 		cmocka_unit_test(test_names_and_keys),
 		cmocka_unit_test(test_subid),
+		cmocka_unit_test(test_cpu_key_set_unset_snapshot_names),
 		cmocka_unit_test(test_home_layout),
 	};
 

@@ -28,6 +28,7 @@ static struct json_object *info_json(const struct hull_instance_info *i)
 	if (i->started && i->status == HULL_INSTANCE_RUNNING)
 		json_object_object_add(o, "started", json_object_new_string(i->started));
 	json_object_object_add(o, "last_exit", json_object_new_int(i->last_exit));
+	json_object_object_add(o, "snapshots", json_object_new_int64((int64_t)i->snapshots));
 	if (i->error)
 		json_object_object_add(o, "error", json_object_new_string(i->error));
 	json_object_object_add(idmap, "uid", json_object_new_int64(c->uid_base));
@@ -102,12 +103,12 @@ static int list_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 		       json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY |
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else if (streq(format, "csv")) {
-		printf("name,status,ipv4,type,image,pid\n");
+		printf("name,status,ipv4,type,image,pid,snapshots\n");
 		for (size_t i = 0; i < n; i++) {
 			csv_str(l[i]->config->name);
 			printf(",%s,,container,", hull_instance_status_name(l[i]->status));
 			csv_str(l[i]->config->image_ref ? l[i]->config->image_ref : "");
-			printf(",%d\n", (int)l[i]->init_pid);
+			printf(",%d,%zu\n", (int)l[i]->init_pid, l[i]->snapshots);
 		}
 	} else if (streq(format, "yaml")) {
 		if (n == 0)
@@ -118,7 +119,8 @@ static int list_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 			printf("\n  status: %s\n  ipv4: []\n  type: container\n  image: ",
 			       hull_instance_status_name(l[i]->status));
 			yaml_str(l[i]->config->image_ref);
-			printf("\n  pid: %d\n", (int)l[i]->init_pid);
+			printf("\n  pid: %d\n  snapshots: %zu\n", (int)l[i]->init_pid,
+			       l[i]->snapshots);
 			if (l[i]->error) {
 				printf("  error: ");
 				yaml_str(l[i]->error);
@@ -126,13 +128,13 @@ static int list_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 			}
 		}
 	} else {
-		printf("%-20s %-8s %-16s %-10s %-20s %s\n", "NAME", "STATE", "IPV4", "TYPE",
-		       "IMAGE", "PID");
+		printf("%-20s %-8s %-16s %-10s %-20s %-8s %s\n", "NAME", "STATE", "IPV4", "TYPE",
+		       "IMAGE", "PID", "SNAPSHOTS");
 		for (size_t i = 0; i < n; i++)
-			printf("%-20s %-8s %-16s %-10s %-20.20s %d\n", l[i]->config->name,
+			printf("%-20s %-8s %-16s %-10s %-20.20s %-8d %zu\n", l[i]->config->name,
 			       hull_instance_status_name(l[i]->status), "-", "container",
 			       l[i]->config->image_ref ? l[i]->config->image_ref : "-",
-			       (int)l[i]->init_pid);
+			       (int)l[i]->init_pid, l[i]->snapshots);
 	}
 	hull_instance_info_list_free(l, n);
 	return 0;

@@ -136,6 +136,7 @@ struct hull_instance_info {
 	char *started;	   /* RFC 3339 or NULL */
 	int last_exit;	   /* init's exit code (128+n for a signal), -1 unknown */
 	char *error;	   /* why the status is ERROR, or NULL */
+	size_t snapshots;  /* how many snapshots it has */
 };
 
 void hull_instance_info_free(struct hull_instance_info *i);

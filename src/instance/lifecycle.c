@@ -192,6 +192,27 @@ static void state_read(int dirfd, struct saved_state *s)
 	s->boot_id = NULL;
 }
 
+static size_t count_snapshots(int dirfd)
+{
+	int fd = openat(dirfd, "snapshots", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && hull_snapshot_name_check(de->d_name, NULL) >= 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
 static int info_load(struct hull_home *h, int dirfd, struct hull_instance_info **ret,
 		     struct hull_error **reterr)
 {
@@ -205,6 +226,7 @@ static int info_load(struct hull_home *h, int dirfd, struct hull_instance_info *
 	if (r < 0)
 		return r;
 	state_read(dirfd, &s);
+	i->snapshots = count_snapshots(dirfd);
 	i->last_exit = s.last_exit;
 	i->started = TAKE_PTR(s.started);
 	if (instance_monitor_alive(dirfd)) {

@@ -25,6 +25,10 @@ def test_snapshot_change_restore(hullsys, debian_image):
            "mkdir /usr/share/doc/dpkg && touch /usr/share/doc/dpkg/new && rm -r /root/d")
     assert hullsys("snapshot", name, "second").stdout.strip() == "second"
     assert snapshots(hullsys, name) == ["snap0", "second"]
+    assert hullsys.info(name)["snapshots"] == 2
+    assert [i["snapshots"] for i in hullsys.list()] == [2]
+    assert hullsys("list").stdout.splitlines()[0].split()[-1] == "SNAPSHOTS"
+    assert hullsys("list").stdout.splitlines()[1].split()[-1] == "2"
     one_line_error(hullsys("snapshot", name, "second", check=False),
                    f"snapshot 'second' of '{name}' already exists")
     one_line_error(hullsys("snapshot", name, "../x", check=False), "snapshot name '../x'")
@@ -56,6 +60,7 @@ def test_snapshot_change_restore(hullsys, debian_image):
     assert out.split() == ["after", "nomotd", "new"]
     hullsys("snapshot", "delete", name, "snap0")
     assert snapshots(hullsys, name) == ["second"]
+    assert hullsys.info(name)["snapshots"] == 1
     one_line_error(hullsys("snapshot", "delete", name, "snap0", check=False),
                    f"unknown snapshot 'snap0' of '{name}'")
     # delete removes the snapshots with the instance

@@ -37,6 +37,9 @@
 #include "util/file.h"
 #include "util/log.h"
 
+/* How long exec waits for the process's execve after its setup (then it runs on regardless). */
+#define EXEC_START_TIMEOUT_MS 5000
+
 struct exec_ctx {
 	const struct hull_runtime *rt;
 	const struct hull_exec_opts *o;
@@ -168,6 +171,7 @@ static int exec_child_run(struct exec_ctx *e, struct hull_error **reterr)
 		.seccomp = e->seccomp,
 		.preserve_fds = e->o->preserve_fds,
 		.rootless = e->rt->rootless,
+		.sync_until_exec = true,
 	};
 	_cleanup_free_ char *exec_path = NULL;
 	int r;
@@ -391,6 +395,9 @@ int hull_container_exec(const struct hull_runtime *rt, const char *id,
 	if (r < 0)
 		goto out;
 	r = drive(&e, reterr);
+	if (r >= 0)
+		/* exec -d returns once the program runs, with no fd of hull's left in it */
+		r = spawn_wait_for_exec(e.sync[0], EXEC_START_TIMEOUT_MS, reterr);
 	if (r < 0)
 		goto kill;
 	e.sync[0] = safe_close(e.sync[0]);

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -140,6 +142,25 @@ int spawn_drive_until_ready(struct spawn_driver *d, struct hull_error **reterr)
 	return r < 0 ? r : 0;
 }
 
+int spawn_wait_for_exec(int sync, int timeout_ms, struct hull_error **reterr)
+{
+	struct pollfd pfd = { .fd = sync, .events = POLLIN };
+	struct sync_msg m;
+	int r;
+
+	r = RETRY_EINTR(poll(&pfd, 1, timeout_ms));
+	if (r <= 0)
+		return 0; /* still on its way (or poll failed): as before this wait existed */
+	r = sync_recv(sync, &m, NULL);
+	if (r == -EPIPE)
+		return 0; /* EOF: its execve closed the socket */
+	if (r < 0)
+		return hull_error_errno(reterr, r, "sync with process");
+	if (m.type == SYNC_ERROR)
+		return hull_error_set(reterr, m.value < 0 ? m.value : -EIO, "%s", m.text);
+	return hull_error_set(reterr, -EBADMSG, "sync: unexpected message %u", m.type);
+}
+
 /* ---- the process's side ---- */
 
 void spawn_child_begin(void)
@@ -204,6 +225,30 @@ static int close_fds(const struct spawn_process *sp, int sync, struct hull_error
 	return 0;
 }
 
+/*
+ * chdir(cwd), then getcwd(2): the kernel prefixes "(unreachable)" (glibc
+ * turns that into ENOENT) when the directory is not below the process's root,
+ * e.g. a cwd of /proc/self/fd/N naming a host directory.
+ */
+static int enter_cwd(const char *cwd, struct hull_error **reterr)
+{
+	char buf[PATH_MAX];
+	long n;
+
+	if (chdir(cwd) < 0)
+		return hull_error_errno(reterr, -errno, "chdir to cwd '%s'", cwd);
+	n = syscall(SYS_getcwd, buf, sizeof(buf));
+	if (n < 0 && (errno == ERANGE || errno == ENAMETOOLONG))
+		return 0; /* longer than PATH_MAX, but a path from the root */
+	if (n < 0 && errno != ENOENT)
+		return hull_error_errno(reterr, -errno, "process.cwd '%s': getcwd", cwd);
+	if (n < 0 || buf[0] != '/')
+		return hull_error_set(
+			reterr, -EPERM,
+			"process.cwd '%s': the directory lies outside the container's root", cwd);
+	return 0;
+}
+
 int spawn_become_process(const struct spawn_process *sp, int *sync, char **ret_exec_path,
 			 struct hull_error **reterr)
 {
@@ -219,9 +264,11 @@ int spawn_become_process(const struct spawn_process *sp, int *sync, char **ret_e
 	r = hull_process_find_exec(sp->p, &exec_path, reterr);
 	if (r < 0)
 		return r;
-	if (chdir(sp->p->cwd) < 0)
-		return hull_error_errno(reterr, -errno, "chdir to cwd '%s'", sp->p->cwd);
+	/* no fd of the runtime's may be a way out: close them before the chdir */
 	r = close_fds(sp, *sync, reterr);
+	if (r < 0)
+		return r;
+	r = enter_cwd(sp->p->cwd, reterr);
 	if (r < 0)
 		return r;
 	r = hull_process_apply(sp->p, sp->lc, sp->seccomp, sp->flags, exec_path, &listener, reterr);
@@ -233,7 +280,8 @@ int spawn_become_process(const struct spawn_process *sp, int *sync, char **ret_e
 	r = sync_send(*sync, SYNC_READY, 0, NULL, -EBADF);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "sync with runtime");
-	*sync = safe_close(*sync);
+	if (!sp->sync_until_exec)
+		*sync = safe_close(*sync);
 	*ret_exec_path = TAKE_PTR(exec_path);
 	return 0;
 }

@@ -94,6 +94,16 @@ struct spawn_driver {
  */
 int spawn_drive_until_ready(struct spawn_driver *d, struct hull_error **reterr);
 
+/*
+ * After SYNC_READY of a process that keeps its sync socket until execve
+ * (spawn_process.sync_until_exec): waits up to `timeout_ms` for the EOF its
+ * execve makes, so the caller returns once the process runs its program.
+ * A SYNC_ERROR (the execve failed) becomes the error; a timeout is not an
+ * error (a process frozen in a paused cgroup, a seccomp agent answering
+ * slowly: it runs on, as before).
+ */
+int spawn_wait_for_exec(int sync, int timeout_ms, struct hull_error **reterr);
+
 /* ---- the process's side ---- */
 
 /*
@@ -125,15 +135,23 @@ struct spawn_process {
 	const int *keep; /* fds still needed after SYNC_READY (create's exec fifo) */
 	size_t n_keep;
 	bool rootless; /* the runtime cannot pidfd_getfd: the listener is sent */
+	/*
+	 * exec: *sync stays open (it is O_CLOEXEC) until the execve, so the
+	 * runtime learns that the process runs (EOF) or why its execve failed.
+	 */
+	bool sync_until_exec;
 };
 
 /*
  * The common end of setup, inside the container's namespaces and root:
- * finds the executable, enters process.cwd, closes every fd but stdio, the
- * preserved ones, *sync and `keep`, applies the process settings
+ * finds the executable, closes every fd but stdio, the preserved ones, *sync
+ * and `keep`, enters process.cwd and checks that it lies inside the root
+ * (a cwd through a preserved host fd or a magic link is refused, as runc's
+ * CVE-2024-21626 fix does), applies the process settings
  * (hull_process_apply: ids, capabilities, the exec check as the user,
- * seccomp), hands a seccomp listener over, says SYNC_READY and closes *sync.
- * *ret_exec_path: what to execve (hull_process_exec).
+ * seccomp), hands a seccomp listener over, says SYNC_READY and closes *sync
+ * (unless sp->sync_until_exec).  *ret_exec_path: what to execve
+ * (hull_process_exec).
  */
 int spawn_become_process(const struct spawn_process *sp, int *sync, char **ret_exec_path,
 			 struct hull_error **reterr);

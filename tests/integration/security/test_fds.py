@@ -309,3 +309,40 @@ def test_state_json_pid_is_the_workload(hull, bundle):
     st = hull.state(cid)
     with open(f"/proc/{st['pid']}/cmdline", "rb") as f:
         assert f.read().split(b"\0")[:2] == [b"sleep", b"10"]
+
+
+@pytest.mark.parametrize("verb", ["run", "exec"])
+def test_cwd_through_a_preserved_host_dir_fd_is_refused(hull, bundle, verb):
+    """CVE-2024-21626 with a door the caller opened: a host directory passed
+    with --preserve-fds and a cwd of /proc/self/fd/3 would start the process
+    in the host's tree. The runtime refuses a cwd outside the container's
+    root (runc >= 1.1.12 does too; the installed 1.1.5 does not)."""
+    if not hull.is_hull:
+        pytest.skip("runc 1.1.5 predates the cwd check")
+    with tempfile.TemporaryDirectory(prefix=f"hull-test-{helpers.SESSION}-door-") as d:
+        with open(os.path.join(d, "secret"), "w") as f:
+            f.write("host-secret\n")
+        probe = ["sh", "-c", "pwd; cat secret 2>&1; true"]
+        if verb == "run":
+            b = bundle(probe)
+            b.config["process"]["cwd"] = "/proc/self/fd/3"
+            b.save(runtime=hull)
+            argv = hull.argv("run", "--preserve-fds", "1", "--bundle", b.path, b.take_cid())
+        else:
+            b = bundle(["sleep", "100"])
+            cid = hull.create(b)
+            hull.start(cid)
+            argv = hull.argv("exec", "--preserve-fds", "1", "--cwd", "/proc/self/fd/3",
+                             cid, *probe)
+        # the caller opens the host directory at fd 3 and execs the runtime
+        opener = ("import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY); "
+                  "os.dup2(fd, 3); os.set_inheritable(3, True); os.execv(sys.argv[2], sys.argv[2:])")
+        p = subprocess.run([sys.executable, "-c", opener, d, *map(str, argv)],
+                           capture_output=True, text=True, timeout=30)
+        assert "host-secret" not in p.stdout
+        assert p.returncode != 0, p.stdout
+        if verb == "run":
+            # create resolves process.cwd in the rootfs first, refusing magic links
+            assert "process.cwd" in p.stderr, p.stderr
+        else:
+            assert "outside the container's root" in p.stderr, p.stderr

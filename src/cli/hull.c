@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/hull-cli.h"
+#include "runtime/cloned-binary.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -23,6 +24,13 @@ static const struct hull_cli_verb *const verbs[] = {
 	&hull_verb_restore, &hull_verb_copy,	&hull_verb_file,   &hull_verb_config,
 	&hull_verb_console,
 };
+
+/* The verbs that put a process into an instance's namespaces. */
+static bool verb_enters_instance(const char *verb)
+{
+	return streq(verb, "launch") || streq(verb, "start") || streq(verb, "restart") ||
+	       streq(verb, "exec");
+}
 
 static void print_help(void)
 {
@@ -170,6 +178,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	verb_name = argv[optind];
+	/*
+	 * The verbs that put a process into an instance run from a sealed copy of
+	 * the binary (CVE-2019-5736), as hull-runtime's create/run/exec do.
+	 */
+	if (verb_enters_instance(verb_name)) {
+		r = hull_cloned_binary_ensure(argv, &err);
+		if (r < 0)
+			goto fail;
+	}
 	if (streq(verb_name, "__delegate-cgroups"))
 		return delegate_hook(argc - optind, argv + optind);
 	if (streq(verb_name, "help")) {

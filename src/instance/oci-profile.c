@@ -13,6 +13,7 @@
 
 #include "instance/instance-internal.h"
 #include "oci/config.h"
+#include "runtime/cloned-binary.h"
 #include "util/str.h"
 
 /* What LXC drops by default from a system container's bounding set. */
@@ -188,7 +189,7 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 	/* the cgroups are delegated by hull itself, run as a createRuntime hook */
 	{
 		char self[PATH_MAX], uid[16], gid[16];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		ssize_t n = hull_self_exe_path(self, sizeof(self));
 		struct json_object *hooks = json_object_new_object(),
 				   *list = json_object_new_array(),
 				   *hook = json_object_new_object();

@@ -18,6 +18,8 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,6 +35,7 @@
 #endif
 
 #define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#define SELF_EXE_ENV "HULL_SELF_EXE"
 
 static bool is_sealed_copy(int fd)
 {
@@ -144,7 +147,43 @@ int hull_cloned_binary_ensure(char *const *argv, struct hull_error **reterr)
 	if (!is_sealed_copy(copy))
 		return hull_error_set(reterr, -EIO, "seal runtime binary copy: seals not kept");
 	exe = safe_close(exe);
+	/* the copy cannot name the file it came from: tell it (hull_self_exe_path) */
+	{
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (n > 0) {
+			self[n] = '\0';
+			if (setenv(SELF_EXE_ENV, self, 1) < 0)
+				return hull_error_errno(reterr, negative_errno(), "setenv");
+		}
+	}
 
 	syscall(SYS_execveat, copy, "", argv, environ, AT_EMPTY_PATH);
 	return hull_error_errno(reterr, negative_errno(), "execute runtime binary copy");
+}
+
+ssize_t hull_self_exe_path(char *buf, size_t size)
+{
+	_cleanup_close_ int exe = -EBADF;
+	const char *env;
+	ssize_t n;
+
+	if (size == 0)
+		return -EINVAL;
+	exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	env = getenv(SELF_EXE_ENV);
+	/* the variable is believed only by the sealed copy it was set for */
+	if (exe >= 0 && is_sealed_copy(exe) && env && env[0] == '/') {
+		n = (ssize_t)strlen(env);
+		if ((size_t)n >= size)
+			return -ENAMETOOLONG;
+		memcpy(buf, env, (size_t)n + 1);
+		return n;
+	}
+	n = readlink("/proc/self/exe", buf, size - 1);
+	if (n < 0)
+		return negative_errno();
+	buf[n] = '\0';
+	return n;
 }

@@ -8,6 +8,8 @@
  */
 #pragma once
 
+#include <sys/types.h>
+
 #include "util/error.h"
 
 /*
@@ -22,3 +24,12 @@
  * Call it from a single-threaded process, before anything else is set up.
  */
 int hull_cloned_binary_ensure(char *const *argv, struct hull_error **reterr);
+
+/*
+ * The path of the binary this process was started from, NUL-terminated in
+ * buf: /proc/self/exe, or, in a sealed copy made by
+ * hull_cloned_binary_ensure(), the path of the file it was copied from
+ * (handed over in $HULL_SELF_EXE), e.g. to name the binary in a hook.
+ * Returns the length or -errno.
+ */
+ssize_t hull_self_exe_path(char *buf, size_t size);

@@ -91,14 +91,16 @@ static int apply_flags(struct hull_oci_process *p, const struct exec_flags *f, c
 		if (hull_cap_from_name(name, &cap) < 0)
 			return hull_error_set(reterr, -EINVAL, "--cap: unknown capability '%s'",
 					      name);
+		/*
+		 * As runc since CVE-2022-29162: bounding, effective and permitted
+		 * only.  Inheritable (and so ambient) would hand the capability on
+		 * to programs an unprivileged user of the container execs.
+		 */
 		bit = UINT64_C(1) << cap;
 		p->caps.bounding |= bit;
 		p->caps.effective |= bit;
 		p->caps.permitted |= bit;
-		p->caps.inheritable |= bit;
-		p->caps.ambient |= bit;
 		p->caps.bounding_set = p->caps.effective_set = p->caps.permitted_set = true;
-		p->caps.inheritable_set = p->caps.ambient_set = true;
 	}
 	if (f->tty)
 		p->terminal = true;

@@ -34,19 +34,21 @@ static const char *cap_label(int cap, char buf[static 16])
 
 int hull_caps_last_kernel(void)
 {
-	_cleanup_free_ char *text = NULL;
-	int last, r;
+	static int cached = -1;
+	int last;
 
-	r = hull_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", &text, NULL);
-	if (r >= 0) {
-		text[strcspn(text, "\n")] = '\0';
-		if (hull_parse_int(text, &last) >= 0 && last >= 0 && last < 64)
-			return last;
-	}
-	/* no /proc/sys (yet): probe the bounding set, which answers EINVAL past the last */
+	/*
+	 * Asked of the kernel itself: the bounding set answers EINVAL past the
+	 * last capability.  Never /proc/sys/kernel/cap_last_cap: inside a
+	 * container that file may be whatever the container mounted there, and
+	 * a larger number would keep capabilities in the bounding set.
+	 */
+	if (cached >= 0)
+		return cached;
 	for (last = 0; last < 63; last++)
 		if (prctl(PR_CAPBSET_READ, (unsigned long)last + 1, 0, 0, 0) < 0 && errno == EINVAL)
 			break;
+	cached = last;
 	return last;
 }
 

@@ -20,16 +20,6 @@
 #include "util/macro.h"
 #include "util/str.h"
 
-/* True when /proc/self/setgroups says "deny" (a user namespace mapped without setgroups). */
-static bool setgroups_denied(void)
-{
-	_cleanup_free_ char *text = NULL;
-
-	if (hull_read_file_at(AT_FDCWD, "/proc/self/setgroups", &text, NULL) < 0)
-		return false; /* kernels before 3.19, or no /proc: setgroups is allowed */
-	return startswith(text, "deny") != NULL;
-}
-
 int hull_identity_apply(const struct hull_oci_user *u, struct hull_error **reterr)
 {
 	_cleanup_free_ gid_t *gids = NULL;
@@ -42,10 +32,15 @@ int hull_identity_apply(const struct hull_oci_user *u, struct hull_error **reter
 		for (size_t i = 0; i < n; i++)
 			gids[i] = (gid_t)u->additional_gids[i];
 	}
-	if (n > 0 || !setgroups_denied()) {
-		if (setgroups(n, gids) < 0)
-			return hull_error_errno(reterr, negative_errno(), "setgroups");
-	}
+	/*
+	 * Always clear or set the supplementary groups: a process joining a
+	 * container must not keep its caller's.  The kernel alone says whether
+	 * that is allowed: EPERM for an empty list means a user namespace mapped
+	 * with setgroups "deny" (never /proc/self/setgroups, which inside the
+	 * container may be a file the container put there).
+	 */
+	if (setgroups(n, gids) < 0 && !(n == 0 && errno == EPERM))
+		return hull_error_errno(reterr, negative_errno(), "setgroups");
 	if (setresgid((gid_t)u->gid, (gid_t)u->gid, (gid_t)u->gid) < 0)
 		return hull_error_errno(reterr, negative_errno(), "setresgid %" PRIu32, u->gid);
 	if (setresuid((uid_t)u->uid, (uid_t)u->uid, (uid_t)u->uid) < 0)

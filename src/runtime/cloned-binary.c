@@ -124,6 +124,23 @@ static int copy_file(int to, int from)
 	return 0;
 }
 
+/*
+ * F_SEAL_WRITE fails with EBUSY while a page of the file holds an extra
+ * reference, which pages just written can briefly do (a per-CPU LRU batch of
+ * another CPU that the kernel's own short wait did not drain): try again a
+ * few times, 200 ms at most in all.
+ */
+static int add_seals(int fd)
+{
+	for (int attempt = 0;; attempt++) {
+		if (fcntl(fd, F_ADD_SEALS, SEALS) == 0)
+			return 0;
+		if (errno != EBUSY || attempt == 20)
+			return negative_errno();
+		(void)usleep(10000);
+	}
+}
+
 int hull_cloned_binary_ensure(char *const *argv, struct hull_error **reterr)
 {
 	_cleanup_close_ int exe = -EBADF, copy = -EBADF;
@@ -141,8 +158,9 @@ int hull_cloned_binary_ensure(char *const *argv, struct hull_error **reterr)
 	r = copy_file(copy, exe);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "copy runtime binary '/proc/self/exe'");
-	if (fcntl(copy, F_ADD_SEALS, SEALS) < 0)
-		return hull_error_errno(reterr, negative_errno(), "seal runtime binary copy");
+	r = add_seals(copy);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "seal runtime binary copy");
 	/* what the new image checks: without it, it would copy itself again, forever */
 	if (!is_sealed_copy(copy))
 		return hull_error_set(reterr, -EIO, "seal runtime binary copy: seals not kept");

@@ -1,5 +1,6 @@
 """Attacks found by a red-team pass that still work on main; each test performs
-the attack and asserts the host-side effect is absent (xfail until fixed)."""
+the attack and asserts the host-side effect is absent (each failed on the main of the day it
+was written)."""
 
 import os
 import subprocess
@@ -14,12 +15,6 @@ def _wait_file(path, timeout=10):
     helpers.wait_for(lambda: os.path.exists(path), timeout=timeout, what=path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exec skips setgroups(0, NULL) when /proc/self/setgroups reads 'deny' through a "
-    "container-controlled /proc (identity.c reads it by path, no procfs check): the exec'd "
-    "process keeps the runtime caller's supplementary groups",
-)
 def test_exec_keeps_no_caller_groups_through_fake_proc_setgroups(hull, bundle):
     # The container (CAP_SYS_ADMIN, no user namespace) binds a directory over
     # /proc whose self/setgroups says "deny"; the runtime is called with a
@@ -65,11 +60,6 @@ def _status_field(pid, name):
         return next(l for l in f if l.startswith(name + ":")).split()[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exec --cap also raises the inheritable set (CVE-2022-29162 shape; runc 1.1.2 "
-    "stopped that): a non-root exec'd program keeps CAP_NET_RAW inheritable",
-)
 def test_exec_cap_leaves_inheritable_empty(hull, bundle):
     b = bundle(["sleep", "60"])
     b.config["process"]["noNewPrivileges"] = False
@@ -93,12 +83,6 @@ def test_exec_cap_leaves_inheritable_empty(hull, bundle):
 CAP_SYS_MODULE = 16
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exec reads /proc/sys/kernel/cap_last_cap by path inside the container's mount "
-    "namespace (caps.c, no procfs check): a container that binds a file saying 0 there "
-    "makes exec drop no bounding capability, so the exec'd root process gets all caps",
-)
 def test_exec_bounding_set_not_widened_by_fake_cap_last_cap(hull, bundle):
     # The container holds CAP_SYS_ADMIN (and nothing like CAP_SYS_MODULE) and
     # binds a directory over /proc/sys whose kernel/cap_last_cap says "0".

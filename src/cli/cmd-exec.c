@@ -136,7 +136,13 @@ static int load_process_file(const char *path, struct hull_oci_process **ret,
 	return 0;
 }
 
-static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **reterr)
+/*
+ * Parses exec's options into *f and *o; 1 when --help was shown, 0 when the
+ * container id follows at argv[optind].  Strings in *f and o->cgroup_subs
+ * are the caller's to free (exec_flags_done) even on failure.
+ */
+static int parse_options(int argc, char **argv, struct exec_flags *f, struct hull_exec_opts *o,
+			 struct hull_error **reterr)
 {
 	enum {
 		OPT_CONSOLE = 256,
@@ -169,77 +175,110 @@ static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	_cleanup_(hull_oci_process_freep) struct hull_oci_process *p = NULL;
-	struct exec_flags f = {};
-	struct hull_exec_opts o = {};
-	const char *id;
-	int c, r, code = 0;
+	int c, r;
 
 	while ((r = cli_getopt(&cli_verb_exec, argc, argv, "e:tu:g:p:dc:", opts, &c, reterr)) ==
 		       0 &&
 	       c != -1) {
 		switch (c) {
 		case OPT_CONSOLE:
-			o.console_socket = optarg;
+			o->console_socket = optarg;
 			break;
 		case OPT_PIDFILE:
-			o.pid_file = optarg;
+			o->pid_file = optarg;
 			break;
 		case OPT_CWD:
-			f.cwd = optarg;
+			f->cwd = optarg;
 			break;
 		case 'e':
 			if (!strchr(optarg, '=')) {
 				r = hull_error_set(reterr, -EINVAL,
 						   "--env: expected NAME=VALUE, got '%s'", optarg);
-				goto out;
+				return r;
 			}
-			r = hull_strv_push(&f.env, optarg);
+			r = hull_strv_push(&f->env, optarg);
 			break;
 		case 't':
-			f.tty = true;
+			f->tty = true;
 			break;
 		case 'u':
-			f.user = optarg;
+			f->user = optarg;
 			break;
 		case 'g':
-			r = hull_strv_push(&f.gids, optarg);
+			r = hull_strv_push(&f->gids, optarg);
 			break;
 		case 'p':
-			f.process_file = optarg;
+			f->process_file = optarg;
 			break;
 		case 'd':
-			o.detach = true;
+			o->detach = true;
 			break;
 		case 'c':
-			r = hull_strv_push(&f.caps, optarg);
+			r = hull_strv_push(&f->caps, optarg);
 			break;
 		case OPT_NNP:
-			f.no_new_privs = true;
+			f->no_new_privs = true;
 			break;
 		case OPT_APPARMOR:
-			f.apparmor = optarg;
+			f->apparmor = optarg;
 			break;
 		case OPT_LABEL:
-			f.label = optarg;
+			f->label = optarg;
 			break;
 		case OPT_PRESERVE:
-			if (hull_parse_u32(optarg, &o.preserve_fds) < 0 || o.preserve_fds > 1000)
+			if (hull_parse_u32(optarg, &o->preserve_fds) < 0 || o->preserve_fds > 1000)
 				r = hull_error_set(reterr, -EINVAL,
 						   "--preserve-fds: invalid count '%s'", optarg);
 			break;
 		case OPT_IGNORE_PAUSED:
-			o.ignore_paused = true;
+			o->ignore_paused = true;
 			break;
 		case OPT_CGROUP:
-			r = hull_strv_push(&o.cgroup_subs, optarg);
+			r = hull_strv_push(&o->cgroup_subs, optarg);
 			break;
 		default:
 			break;
 		}
 		if (r < 0)
-			goto out;
+			return r;
 	}
+	return r;
+}
+
+/* The process to run: --process FILE, or the container's own with the flags applied. */
+static int build_process(struct cli *cli, const char *id, const struct exec_flags *f, int n_args,
+			 char **args, struct hull_oci_process **ret, struct hull_error **reterr)
+{
+	_cleanup_(hull_oci_process_freep) struct hull_oci_process *p = NULL;
+	int r;
+
+	if (f->process_file)
+		r = load_process_file(f->process_file, &p, reterr);
+	else if (n_args < 1)
+		r = hull_error_set(reterr, -EINVAL,
+				   "exec: give the command to run or --process FILE");
+	else {
+		r = hull_container_process(&cli->rt, id, &p, reterr);
+		if (r >= 0) {
+			p->terminal = false;
+			r = apply_flags(p, f, args, reterr);
+		}
+	}
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	_cleanup_(hull_oci_process_freep) struct hull_oci_process *p = NULL;
+	struct exec_flags f = {};
+	struct hull_exec_opts o = {};
+	const char *id;
+	int r, code = 0;
+
+	r = parse_options(argc, argv, &f, &o, reterr);
 	if (r != 0) {
 		r = r < 0 ? r : 0;
 		goto out;
@@ -250,25 +289,9 @@ static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 	/* from here on a failure is hull's, not the process's: runc exits 255 */
 	cli->fail_status = 255;
 	id = argv[optind];
-	if (f.process_file) {
-		r = load_process_file(f.process_file, &p, reterr);
-		if (r < 0)
-			goto out;
-	} else {
-		if (argc - optind < 2) {
-			r = hull_error_set(reterr, -EINVAL,
-					   "exec: give the command to run or --process FILE");
-			goto out;
-		}
-		r = hull_container_process(&cli->rt, id, &p, reterr);
-		if (r < 0)
-			goto out;
-		p->terminal = false;
-		r = apply_flags(p, &f, argv + optind + 1, reterr);
-		if (r < 0)
-			goto out;
-	}
-	r = hull_container_exec(&cli->rt, id, p, &o, &code, reterr);
+	r = build_process(cli, id, &f, argc - optind - 1, argv + optind + 1, &p, reterr);
+	if (r >= 0)
+		r = hull_container_exec(&cli->rt, id, p, &o, &code, reterr);
 out:
 	hull_strv_free(f.env);
 	hull_strv_free(f.caps);

@@ -55,3 +55,24 @@ int instance_cgroup_delegate(pid_t pid, uid_t uid, gid_t gid, struct hull_error 
  */
 int instance_allocate_ids(struct hull_home *h, const struct hull_init_opts *o, uint32_t *ret_uid,
 			  uint32_t *ret_gid, struct hull_error **reterr);
+
+/*
+ * Takes instances/.lock (exclusive) for making instance 'name'; returns the
+ * lock fd, or -EEXIST when an instance 'name' already exists.
+ */
+int instance_new_lock(struct hull_home *h, const char *name, struct hull_error **reterr);
+
+/*
+ * Opens the new instance directory 'tmp' (made by the caller under
+ * instances_fd) and prepares its storage for c's ids; returns its fd.
+ * 'name' is the instance's final name, for messages.
+ */
+int instance_dir_open(int instances_fd, const char *tmp, const char *name,
+		      const struct hull_instance_config *c, struct hull_error **reterr);
+
+/*
+ * Makes a new instance directory whole: owned by c's root with mode 0100,
+ * instance.json (text) written atomically and synced, state "stopped".
+ */
+int instance_dir_finish(int dfd, const char *name, const struct hull_instance_config *c,
+			const char *text, struct hull_error **reterr);

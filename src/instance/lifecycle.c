@@ -393,6 +393,56 @@ int instance_allocate_ids(struct hull_home *h, const struct hull_init_opts *o, u
 	return 0;
 }
 
+int instance_new_lock(struct hull_home *h, const char *name, struct hull_error **reterr)
+{
+	_cleanup_close_ int lock = -EBADF;
+
+	lock = openat(h->instances_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lock < 0 || RETRY_EINTR(flock(lock, LOCK_EX)) < 0)
+		return hull_error_errno(reterr, -errno, "lock the instances");
+	if (faccessat(h->instances_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return hull_error_set(reterr, -EEXIST, "instance '%s' already exists", name);
+	return TAKE_FD(lock);
+}
+
+int instance_dir_open(int instances_fd, const char *tmp, const char *name,
+		      const struct hull_instance_config *c, struct hull_error **reterr)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	struct hull_storage_idmap map;
+	int r;
+
+	dfd = openat(instances_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return hull_error_errno(reterr, -errno, "create instance '%s'", name);
+	map = (struct hull_storage_idmap){ c->uid_base, c->gid_base, c->id_count };
+	r = hull_storage_prepare(dfd, &map, reterr);
+	if (r < 0)
+		return r;
+	return TAKE_FD(dfd);
+}
+
+int instance_dir_finish(int dfd, const char *name, const struct hull_instance_config *c,
+			const char *text, struct hull_error **reterr)
+{
+	int r;
+
+	/*
+	 * Only the instance's root may traverse its directory (host root
+	 * passes anyway): no other host user reaches the rootfs mounted
+	 * there, whose set-id files belong to the instance's ids.
+	 */
+	if (fchown(dfd, c->uid_base, c->gid_base) < 0 || fchmod(dfd, 0100) < 0)
+		return hull_error_errno(reterr, -errno, "chown instance '%s'", name);
+	r = hull_write_file_atomic_at(dfd, "instance.json", text, strlen(text), 0600,
+				      HULL_ATOMIC_SYNC);
+	if (r >= 0)
+		r = instance_state_write(dfd, "stopped", 0, 0, NULL, -1);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "write instance '%s'", name);
+	return 0;
+}
+
 int hull_instance_init(struct hull_home *h, const char *image_ref, const char *name,
 		       const struct hull_init_opts *o, struct hull_error **reterr)
 {
@@ -400,7 +450,6 @@ int hull_instance_init(struct hull_home *h, const char *image_ref, const char *n
 	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
 	_cleanup_close_ int lock = -EBADF, dfd = -EBADF;
 	_cleanup_free_ char *text = NULL;
-	struct hull_storage_idmap map;
 	char tmp[128], created[32];
 	int r;
 
@@ -431,11 +480,9 @@ int hull_instance_init(struct hull_home *h, const char *image_ref, const char *n
 	if (r < 0)
 		return r;
 
-	lock = openat(h->instances_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (lock < 0 || RETRY_EINTR(flock(lock, LOCK_EX)) < 0)
-		return hull_error_errno(reterr, -errno, "lock the instances");
-	if (faccessat(h->instances_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return hull_error_set(reterr, -EEXIST, "instance '%s' already exists", name);
+	lock = instance_new_lock(h, name, reterr);
+	if (lock < 0)
+		return lock;
 	r = instance_allocate_ids(h, o, &c->uid_base, &c->gid_base, reterr);
 	if (r < 0)
 		return r;
@@ -454,32 +501,14 @@ int hull_instance_init(struct hull_home *h, const char *image_ref, const char *n
 	hull_rm_rf_at(h->instances_fd, tmp);
 	if (mkdirat(h->instances_fd, tmp, 0711) < 0)
 		return hull_error_errno(reterr, -errno, "create instance '%s'", name);
-	dfd = openat(h->instances_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dfd = instance_dir_open(h->instances_fd, tmp, name, c, reterr);
 	if (dfd < 0) {
-		r = hull_error_errno(reterr, -errno, "create instance '%s'", name);
+		r = dfd;
 		goto fail;
 	}
-	map = (struct hull_storage_idmap){ c->uid_base, c->gid_base, c->id_count };
-	r = hull_storage_prepare(dfd, &map, reterr);
+	r = instance_dir_finish(dfd, name, c, text, reterr);
 	if (r < 0)
 		goto fail;
-	/*
-	 * Only the instance's root may traverse its directory (host root
-	 * passes anyway): no other host user reaches the rootfs mounted
-	 * there, whose set-id files belong to the instance's ids.
-	 */
-	if (fchown(dfd, c->uid_base, c->gid_base) < 0 || fchmod(dfd, 0100) < 0) {
-		r = hull_error_errno(reterr, -errno, "chown instance '%s'", name);
-		goto fail;
-	}
-	r = hull_write_file_atomic_at(dfd, "instance.json", text, strlen(text), 0600,
-				      HULL_ATOMIC_SYNC);
-	if (r >= 0)
-		r = instance_state_write(dfd, "stopped", 0, 0, NULL, -1);
-	if (r < 0) {
-		hull_error_errno(reterr, r, "write instance '%s'", name);
-		goto fail;
-	}
 	if (renameat(h->instances_fd, tmp, h->instances_fd, name) < 0) {
 		r = hull_error_errno(reterr, -errno, "create instance '%s'", name);
 		goto fail;

@@ -399,7 +399,6 @@ int hull_instance_copy(struct hull_home *h, const char *name, const char *new_na
 			    dst = -EBADF;
 	_cleanup_free_ char *text = NULL;
 	struct hull_storage_idshift shift;
-	struct hull_storage_idmap map;
 	struct snap_job job;
 	char tmp[128], created[32];
 	int r;
@@ -417,11 +416,9 @@ int hull_instance_copy(struct hull_home *h, const char *name, const char *new_na
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "copy '%s'", name);
 
-	lock = openat(h->instances_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (lock < 0 || RETRY_EINTR(flock(lock, LOCK_EX)) < 0)
-		return hull_error_errno(reterr, -errno, "lock the instances");
-	if (faccessat(h->instances_fd, new_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return hull_error_set(reterr, -EEXIST, "instance '%s' already exists", new_name);
+	lock = instance_new_lock(h, new_name, reterr);
+	if (lock < 0)
+		return lock;
 	shift.from_uid = c->uid_base;
 	shift.from_gid = c->gid_base;
 	shift.count = c->id_count;
@@ -443,15 +440,11 @@ int hull_instance_copy(struct hull_home *h, const char *name, const char *new_na
 	hull_rm_rf_at(h->instances_fd, tmp);
 	if (mkdirat(h->instances_fd, tmp, 0711) < 0)
 		return hull_error_errno(reterr, -errno, "create instance '%s'", new_name);
-	tfd = openat(h->instances_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	tfd = instance_dir_open(h->instances_fd, tmp, new_name, c, reterr);
 	if (tfd < 0) {
-		r = hull_error_errno(reterr, -errno, "create instance '%s'", new_name);
+		r = tfd;
 		goto fail;
 	}
-	map = (struct hull_storage_idmap){ c->uid_base, c->gid_base, c->id_count };
-	r = hull_storage_prepare(tfd, &map, reterr);
-	if (r < 0)
-		goto fail;
 	src = openat(dfd, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	dst = openat(tfd, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (src < 0 || dst < 0) {
@@ -462,18 +455,9 @@ int hull_instance_copy(struct hull_home *h, const char *name, const char *new_na
 	r = with_frozen(h, dfd, name, copy_job, &job, reterr);
 	if (r < 0)
 		goto fail;
-	if (fchown(tfd, c->uid_base, c->gid_base) < 0 || fchmod(tfd, 0100) < 0) {
-		r = hull_error_errno(reterr, -errno, "chown instance '%s'", new_name);
+	r = instance_dir_finish(tfd, new_name, c, text, reterr);
+	if (r < 0)
 		goto fail;
-	}
-	r = hull_write_file_atomic_at(tfd, "instance.json", text, strlen(text), 0600,
-				      HULL_ATOMIC_SYNC);
-	if (r >= 0)
-		r = instance_state_write(tfd, "stopped", 0, 0, NULL, -1);
-	if (r < 0) {
-		hull_error_errno(reterr, r, "write instance '%s'", new_name);
-		goto fail;
-	}
 	if (renameat2(h->instances_fd, tmp, h->instances_fd, new_name, RENAME_NOREPLACE) < 0) {
 		r = hull_error_errno(reterr, -errno, "create instance '%s'", new_name);
 		goto fail;

@@ -46,3 +46,11 @@ int hull_cli_want_args(const struct hull_cli_verb *verb, int argc, char **argv, 
 /* Parses a non-negative number of seconds for `option`. */
 int hull_cli_parse_seconds(const char *option, const char *s, unsigned *ret,
 			   struct hull_error **reterr);
+
+/*
+ * The arguments of stop and restart: [--timeout SECONDS] (30) [--force] and
+ * one or more names left at optind; opens cli->home.  Returns 1 after --help.
+ */
+int hull_cli_stop_options(struct hull_cli *cli, const struct hull_cli_verb *verb, int argc,
+			  char **argv, unsigned *ret_timeout, bool *ret_force,
+			  struct hull_error **reterr);

@@ -178,25 +178,38 @@ static int image_list(struct hull_cli *cli, int argc, char **argv, struct hull_e
 	return 0;
 }
 
+/*
+ * The one IMAGE argument of a verb without options, looked up in the store
+ * (opens cli->home).  Returns 1 after --help.
+ */
+static int image_arg(struct hull_cli *cli, const struct hull_cli_verb *v, int argc, char **argv,
+		     struct hull_image **ret, struct hull_error **reterr)
+{
+	int c, r;
+
+	while ((r = hull_cli_getopt(v, argc, argv, "", NULL, &c, reterr)) == 0 && c != -1)
+		;
+	if (r != 0)
+		return r < 0 ? r : 1;
+	r = hull_cli_want_args(v, argc, argv, 1, 1, "the image", reterr);
+	if (r >= 0)
+		r = hull_cli_home(cli, reterr);
+	if (r >= 0)
+		r = hull_image_get(cli->home->images, argv[optind], ret, reterr);
+	return r < 0 ? r : 0;
+}
+
 static int image_show(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
 	static const struct hull_cli_verb v = { "image show", "show one image as JSON", "IMAGE",
 						NULL };
 	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
 	_cleanup_json_ struct json_object *o = NULL;
-	int c, r;
+	int r;
 
-	while ((r = hull_cli_getopt(&v, argc, argv, "", NULL, &c, reterr)) == 0 && c != -1)
-		;
+	r = image_arg(cli, &v, argc, argv, &img, reterr);
 	if (r != 0)
 		return r < 0 ? r : 0;
-	r = hull_cli_want_args(&v, argc, argv, 1, 1, "the image", reterr);
-	if (r >= 0)
-		r = hull_cli_home(cli, reterr);
-	if (r >= 0)
-		r = hull_image_get(cli->home->images, argv[optind], &img, reterr);
-	if (r < 0)
-		return r;
 	o = image_json(img);
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -210,19 +223,11 @@ static int image_delete(struct hull_cli *cli, int argc, char **argv, struct hull
 						"IMAGE", NULL };
 	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
 	_cleanup_free_ char *user = NULL;
-	int c, r;
+	int r;
 
-	while ((r = hull_cli_getopt(&v, argc, argv, "", NULL, &c, reterr)) == 0 && c != -1)
-		;
+	r = image_arg(cli, &v, argc, argv, &img, reterr);
 	if (r != 0)
 		return r < 0 ? r : 0;
-	r = hull_cli_want_args(&v, argc, argv, 1, 1, "the image", reterr);
-	if (r >= 0)
-		r = hull_cli_home(cli, reterr);
-	if (r >= 0)
-		r = hull_image_get(cli->home->images, argv[optind], &img, reterr);
-	if (r < 0)
-		return r;
 	if (hull_instance_image_in_use(cli->home, img->fingerprint, &user) > 0)
 		return hull_error_set(reterr, -EBUSY, "image '%s' is used by instance '%s'",
 				      argv[optind], user ? user : "?");

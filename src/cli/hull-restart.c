@@ -4,29 +4,13 @@
 
 static int restart_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
-	static const struct option opts[] = { { "timeout", required_argument, NULL, 't' },
-					      { "force", no_argument, NULL, 'f' },
-					      { "help", no_argument, NULL, 'h' },
-					      {} };
-	unsigned timeout = 30;
-	bool force = false;
-	int c, r;
+	unsigned timeout;
+	bool force;
+	int r;
 
-	while ((r = hull_cli_getopt(&hull_verb_restart, argc, argv, "t:f", opts, &c, reterr)) ==
-		       0 &&
-	       c != -1) {
-		if (c == 't')
-			r = hull_cli_parse_seconds("--timeout", optarg, &timeout, reterr);
-		else if (c == 'f')
-			force = true;
-		if (r < 0)
-			return r;
-	}
+	r = hull_cli_stop_options(cli, &hull_verb_restart, argc, argv, &timeout, &force, reterr);
 	if (r != 0)
 		return r < 0 ? r : 0;
-	r = hull_cli_want_args(&hull_verb_restart, argc, argv, 1, -1, "the instance name", reterr);
-	if (r >= 0)
-		r = hull_cli_home(cli, reterr);
 	for (int i = optind; r >= 0 && i < argc; i++) {
 		r = hull_instance_stop(cli->home, argv[i], timeout, force, reterr);
 		if (r >= 0)

@@ -2,7 +2,9 @@
 /* hull stop [--timeout N] [--force] NAME... */
 #include "cli/hull-cli.h"
 
-static int stop_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+int hull_cli_stop_options(struct hull_cli *cli, const struct hull_cli_verb *verb, int argc,
+			  char **argv, unsigned *ret_timeout, bool *ret_force,
+			  struct hull_error **reterr)
 {
 	static const struct option opts[] = { { "timeout", required_argument, NULL, 't' },
 					      { "force", no_argument, NULL, 'f' },
@@ -12,8 +14,7 @@ static int stop_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 	bool force = false;
 	int c, r;
 
-	while ((r = hull_cli_getopt(&hull_verb_stop, argc, argv, "t:f", opts, &c, reterr)) == 0 &&
-	       c != -1) {
+	while ((r = hull_cli_getopt(verb, argc, argv, "t:f", opts, &c, reterr)) == 0 && c != -1) {
 		if (c == 't')
 			r = hull_cli_parse_seconds("--timeout", optarg, &timeout, reterr);
 		else if (c == 'f')
@@ -22,10 +23,26 @@ static int stop_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 			return r;
 	}
 	if (r != 0)
-		return r < 0 ? r : 0;
-	r = hull_cli_want_args(&hull_verb_stop, argc, argv, 1, -1, "the instance name", reterr);
+		return r < 0 ? r : 1;
+	r = hull_cli_want_args(verb, argc, argv, 1, -1, "the instance name", reterr);
 	if (r >= 0)
 		r = hull_cli_home(cli, reterr);
+	if (r < 0)
+		return r;
+	*ret_timeout = timeout;
+	*ret_force = force;
+	return 0;
+}
+
+static int stop_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	unsigned timeout;
+	bool force;
+	int r;
+
+	r = hull_cli_stop_options(cli, &hull_verb_stop, argc, argv, &timeout, &force, reterr);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	for (int i = optind; r >= 0 && i < argc; i++)
 		r = hull_instance_stop(cli->home, argv[i], timeout, force, reterr);
 	return r < 0 ? r : 0;

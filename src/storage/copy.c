@@ -207,18 +207,15 @@ static int copy_entry(struct copy *c, int src, int dst, const char *n, const cha
 
 static int copy_dir(struct copy *c, int src, int dst, const char *rel, unsigned depth)
 {
-	int dfd = fcntl(src, F_DUPFD_CLOEXEC, 3);
 	struct dirent *de;
 	DIR *d;
-	int r = 0;
+	int r;
 
 	if (depth > MAX_DEPTH)
 		return -ELOOP;
-	d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		safe_close(dfd);
-		return -errno;
-	}
+	r = hull_opendir_dup(src, &d);
+	if (r < 0)
+		return r;
 	while (r >= 0 && (errno = 0, de = readdir(d))) {
 		_cleanup_free_ char *path = NULL;
 

@@ -75,18 +75,15 @@ static int set_meta(int fd, const struct stat *st, const struct hull_storage_idm
 static int copy_tree(int src, int dst, const struct hull_storage_idmap *m, unsigned depth,
 		     char *failed, size_t size)
 {
-	int dfd = fcntl(src, F_DUPFD_CLOEXEC, 3);
 	struct dirent *de;
 	DIR *d;
-	int r = 0;
+	int r;
 
 	if (depth > MAX_DEPTH)
 		return -ELOOP;
-	d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		safe_close(dfd);
-		return -errno;
-	}
+	r = hull_opendir_dup(src, &d);
+	if (r < 0)
+		return r;
 	while (r >= 0 && (errno = 0, de = readdir(d))) {
 		_cleanup_close_ int s = -EBADF, t = -EBADF;
 		const char *n = de->d_name;

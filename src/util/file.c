@@ -220,6 +220,20 @@ static int rm_rf_children(int dfd, dev_t dev)
 	return r;
 }
 
+int hull_opendir_dup(int fd, DIR **ret)
+{
+	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	DIR *d;
+
+	d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		safe_close(dup_fd);
+		return -errno;
+	}
+	*ret = d;
+	return 0;
+}
+
 int hull_rm_rf_at(int dirfd, const char *name)
 {
 	struct stat st;

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -31,6 +32,9 @@ int hull_write_file_atomic_at(int dirfd, const char *name, const void *data, siz
 
 /* mkdir -p relative to dirfd; existing directories are fine. */
 int hull_mkdir_p_at(int dirfd, const char *path, mode_t mode);
+
+/* A DIR stream over a duplicate of fd (fd stays the caller's to close). */
+int hull_opendir_dup(int fd, DIR **ret);
 
 /* Removes dirfd/name recursively without crossing mount points; missing is fine. */
 int hull_rm_rf_at(int dirfd, const char *name);

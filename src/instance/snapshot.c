@@ -304,6 +304,33 @@ static int snapshot_open(int dfd, const char *name, const char *snap, int *ret_s
 	return fd;
 }
 
+/*
+ * Opens instance 'name', takes its lock and opens its snapshot 'snap':
+ * returns the snapshot's fd, with the instance's directory, its lock and the
+ * snapshots directory in ret_dfd, ret_lock and ret_sfd.  A lock that cannot
+ * be taken is reported under "<what> '<subject>'".
+ */
+static int snapshot_open_locked(struct hull_home *h, const char *name, const char *snap,
+				const char *what, const char *subject, int *ret_dfd, int *ret_lock,
+				int *ret_sfd, struct hull_error **reterr)
+{
+	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
+	int fd;
+
+	dfd = instance_open(h, name, reterr);
+	if (dfd < 0)
+		return dfd;
+	lock = instance_lock(dfd, reterr);
+	if (lock < 0)
+		return hull_error_wrap(reterr, lock, "%s '%s'", what, subject);
+	fd = snapshot_open(dfd, name, snap, ret_sfd, reterr);
+	if (fd < 0)
+		return fd;
+	*ret_dfd = TAKE_FD(dfd);
+	*ret_lock = TAKE_FD(lock);
+	return fd;
+}
+
 int hull_instance_snapshot_delete(struct hull_home *h, const char *name, const char *snap,
 				  struct hull_error **reterr)
 {
@@ -311,13 +338,8 @@ int hull_instance_snapshot_delete(struct hull_home *h, const char *name, const c
 	char tmp[128];
 	int r;
 
-	dfd = instance_open(h, name, reterr);
-	if (dfd < 0)
-		return dfd;
-	lock = instance_lock(dfd, reterr);
-	if (lock < 0)
-		return hull_error_wrap(reterr, lock, "delete snapshot '%s'", snap);
-	fd = snapshot_open(dfd, name, snap, &sfd, reterr);
+	fd = snapshot_open_locked(h, name, snap, "delete snapshot", snap, &dfd, &lock, &sfd,
+				  reterr);
 	if (fd < 0)
 		return fd;
 	snprintf(tmp, sizeof(tmp), ".tmp-delete-%s-%d", snap, (int)getpid());
@@ -337,13 +359,7 @@ int hull_instance_restore(struct hull_home *h, const char *name, const char *sna
 	char tmp[128];
 	int r;
 
-	dfd = instance_open(h, name, reterr);
-	if (dfd < 0)
-		return dfd;
-	lock = instance_lock(dfd, reterr);
-	if (lock < 0)
-		return hull_error_wrap(reterr, lock, "restore '%s'", name);
-	fd = snapshot_open(dfd, name, snap, &sfd, reterr);
+	fd = snapshot_open_locked(h, name, snap, "restore", name, &dfd, &lock, &sfd, reterr);
 	if (fd < 0)
 		return fd;
 	/* stateless: the running processes would keep files of the old tree open */

@@ -29,10 +29,15 @@ int sync_recv(int sock, struct sync_msg *ret, int *ret_fd)
 
 	memset(ret, 0, sizeof(*ret));
 	n = hull_socket_recv_fd(sock, &fd, ret, sizeof(*ret) - 1);
+	/*
+	 * The peer is gone either way: EOF, or ECONNRESET when it died with a
+	 * message of ours still unread (a container process OOM-killed before
+	 * it read SYNC_GO); callers explain an early exit on -EPIPE.
+	 */
+	if (n == 0 || n == -ECONNRESET)
+		return -EPIPE;
 	if (n < 0)
 		return (int)n;
-	if (n == 0)
-		return -EPIPE;
 	if ((size_t)n < offsetof(struct sync_msg, text)) {
 		if (fd >= 0)
 			close(fd);

@@ -31,7 +31,9 @@ struct sync_msg {
 
 /* Sends a message (text may be NULL), with fd attached when fd >= 0. */
 int sync_send(int sock, enum sync_type type, int value, const char *text, int fd);
-/* Receives one message; *ret_fd gets an attached fd or -EBADF (ret_fd may be NULL). -EPIPE at EOF.
+/*
+ * Receives one message; *ret_fd gets an attached fd or -EBADF (ret_fd may be
+ * NULL).  -EPIPE when the peer is gone (EOF, or a reset connection).
  */
 int sync_recv(int sock, struct sync_msg *ret, int *ret_fd);
 /* Receives and checks the type; an SYNC_ERROR from the child becomes the returned error. */

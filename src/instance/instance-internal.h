@@ -34,6 +34,8 @@ int instance_state_write(int dirfd, const char *status, pid_t init_pid, pid_t mo
 
 /* The OCI config of a system container for this instance (rootfs at <bundle>/rootfs). */
 struct json_object *instance_oci_config(const struct hull_instance_config *c);
+/* Writes <instance>/config.json from c (atomically). */
+int instance_oci_write(int dirfd, const struct hull_instance_config *c, struct hull_error **reterr);
 
 /*
  * Puts the instance back at rest after its container is gone or the monitor

@@ -588,11 +588,9 @@ static int check_searchable(const char *path, struct hull_error **reterr)
 int hull_instance_start(struct hull_home *h, const char *name, struct hull_error **reterr)
 {
 	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
-	_cleanup_json_ struct json_object *oci = NULL;
 	_cleanup_close_ int dfd = -EBADF, lock = -EBADF, image = -EBADF, rd = -EBADF;
 	struct hull_storage_idmap map;
 	char msg[1024];
-	const char *text;
 	size_t got = 0;
 	int p[2], r;
 	pid_t pid;
@@ -635,19 +633,11 @@ int hull_instance_start(struct hull_home *h, const char *name, struct hull_error
 	}
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "start '%s'", name);
-	oci = instance_oci_config(c);
-	if (!oci) {
-		r = -ENOMEM;
+	r = instance_oci_write(dfd, c, reterr);
+	if (r < 0)
 		goto fail;
-	}
-	text = json_object_to_json_string_ext(oci, JSON_C_TO_STRING_PRETTY |
-							   JSON_C_TO_STRING_NOSLASHESCAPE);
-	r = hull_write_file_atomic_at(dfd, "config.json", text, strlen(text), 0600,
-				      HULL_ATOMIC_SYNC);
-	if (r < 0) {
-		hull_error_errno(reterr, r, "write 'config.json'");
-		goto fail;
-	}
+	/* a stop mark left by a `hull stop` that died */
+	unlinkat(dfd, "stopping", 0);
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		r = hull_error_errno(reterr, -errno, "pipe");
@@ -714,11 +704,32 @@ fail : {
 	return r < 0 ? r : -EIO;
 }
 
+/* Halts init (or kills it with `force`, or after `timeout`); true once the monitor is gone. */
+static bool stop_wait(struct hull_home *h, int dfd, const char *name, unsigned timeout, bool force)
+{
+	_cleanup_error_ struct hull_error *ignored = NULL;
+
+	if (!force) {
+		int r = hull_container_kill(&h->rt, name, SIGRTMIN + 3, false, &ignored);
+
+		if (r >= 0 && wait_monitor_gone(dfd, timeout))
+			return true;
+	}
+	/* a reboot between two containers: the kill may find none, the wait goes on */
+	for (int i = 0; i < STOP_KILL_WAIT_SEC; i++) {
+		hull_error_free(ignored);
+		ignored = NULL;
+		hull_container_kill(&h->rt, name, SIGKILL, false, &ignored);
+		if (wait_monitor_gone(dfd, 1))
+			return true;
+	}
+	return false;
+}
+
 int hull_instance_stop(struct hull_home *h, const char *name, unsigned timeout, bool force,
 		       struct hull_error **reterr)
 {
 	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
-	_cleanup_error_ struct hull_error *ignored = NULL;
 	struct saved_state s;
 	int r;
 
@@ -741,13 +752,13 @@ int hull_instance_stop(struct hull_home *h, const char *name, unsigned timeout, 
 		r = instance_cleanup(h, dfd, name, -1, reterr);
 		return r < 0 ? hull_error_wrap(reterr, r, "stop '%s'", name) : 0;
 	}
-	if (!force) {
-		r = hull_container_kill(&h->rt, name, SIGRTMIN + 3, false, &ignored);
-		if (r >= 0 && wait_monitor_gone(dfd, timeout))
-			return 0;
-	}
-	hull_container_kill(&h->rt, name, SIGKILL, false, &ignored);
-	if (wait_monitor_gone(dfd, STOP_KILL_WAIT_SEC))
+	/* the monitor does not turn a reboot under way into a new boot */
+	r = hull_write_file_atomic_at(dfd, "stopping", "", 0, 0600, 0);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "stop '%s': write 'stopping'", name);
+	r = stop_wait(h, dfd, name, timeout, force);
+	unlinkat(dfd, "stopping", 0);
+	if (r)
 		return 0;
 	return hull_error_set(reterr, -ETIMEDOUT,
 			      "stop '%s': still running %d s after SIGKILL (see its monitor.log)",

@@ -158,18 +158,152 @@ static int exit_code(int status)
 	return -1;
 }
 
-_noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int notify_fd)
+/* One boot's console: the pty master (non-blocking) and a peer keeping it open. */
+struct boot {
+	pid_t init_pid;
+	int master, peer;
+};
+
+static void boot_done(struct boot *b)
+{
+	b->master = safe_close(b->master);
+	b->peer = safe_close(b->peer);
+	b->init_pid = 0;
+}
+
+/*
+ * Creates and starts the container from the bundle's config.json; init is
+ * our child.  On failure the runtime's container may remain (the caller's
+ * cleanup deletes it).
+ */
+static int boot(struct hull_home *h, int dfd, const char *name, const char *bundle, struct boot *b,
+		struct hull_error **reterr)
 {
 	_cleanup_(hull_state_freep) struct hull_state *st = NULL;
-	_cleanup_error_ struct hull_error *err = NULL;
-	_cleanup_close_ int dfd = -EBADF, mlock = -EBADF, sock = -EBADF, master = -EBADF,
-			    logfd = -EBADF, sfd = -EBADF, null = -EBADF, mlog = -EBADF,
-			    peer = -EBADF, attach = -EBADF, client = -EBADF;
-	_cleanup_free_ char *bundle = NULL;
+	_cleanup_close_ int sock = -EBADF;
 	struct hull_create_opts co = {};
-	char sockpath[128], started[32], msg[1100];
-	int r, last_exit = -1;
-	pid_t init_pid;
+	char sockpath[128];
+	int r;
+
+	sock = listen_console(dfd, sockpath, sizeof(sockpath));
+	if (sock < 0)
+		return hull_error_errno(reterr, sock, "listen for the console");
+	co.bundle = bundle;
+	co.console_socket = sockpath;
+	r = hull_container_create(&h->rt, name, &co, reterr);
+	if (r < 0)
+		return r;
+	b->master = recv_console(sock);
+	sock = safe_close(sock);
+	unlinkat(dfd, "console.sock", 0);
+	if (b->master < 0)
+		return hull_error_errno(reterr, b->master, "receive the console");
+	/* holding a peer open keeps the master from reporting POLLHUP whenever
+	 * no process inside has the console open */
+	b->peer = ioctl(b->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fcntl(b->master, F_SETFL, fcntl(b->master, F_GETFL) | O_NONBLOCK) < 0)
+		hull_warn("console: non-blocking master: %s", strerror(errno));
+	r = hull_container_state(&h->rt, name, &st, reterr);
+	if (r < 0)
+		return r;
+	b->init_pid = st->pid;
+	return hull_container_start(&h->rt, name, reterr);
+}
+
+/*
+ * Serves the console until init exits; returns its wait status (-1 when
+ * the monitor's own poll failed).
+ */
+static int serve(int sfd, struct boot *b, int logfd, int attach, int *client)
+{
+	for (;;) {
+		struct pollfd p[4] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = b->master, .events = POLLIN },
+			{ .fd = attach, .events = POLLIN },
+			{ .fd = *client, .events = POLLIN },
+		};
+
+		/* negative fds are ignored by poll */
+		if (RETRY_EINTR(poll(p, 4, -1)) < 0)
+			return -1;
+		if (p[2].revents & POLLIN)
+			attach_accept(attach, client);
+		if (*client >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
+			attach_input(client, b->master);
+		if (b->master >= 0 && (p[1].revents & POLLIN))
+			console_copy(b->master, logfd, client);
+		else if (b->master >= 0 && (p[1].revents & (POLLHUP | POLLERR))) {
+			/* no peer could be kept: stop reading rather than spin */
+			if (b->peer < 0)
+				b->master = safe_close(b->master);
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			int status;
+			pid_t pid;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				if (pid == b->init_pid)
+					return status;
+		}
+	}
+}
+
+#define REBOOT_LOCK_WAIT_SEC 60 /* how long a reboot waits for the instance's lock */
+
+/*
+ * After init died of SIGHUP (the kernel's word for reboot(2) RESTART in a
+ * pid namespace): takes the instance's lock for the new boot, unless a
+ * `hull stop` is under way (its "stopping" mark), which turns the reboot
+ * into a halt.  Returns the lock fd, or -ECANCELED.
+ */
+static int reboot_lock(int dfd)
+{
+	_cleanup_close_ int fd =
+		openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i < REBOOT_LOCK_WAIT_SEC * 10; i++) {
+		if (faccessat(dfd, "stopping", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return -ECANCELED;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (faccessat(dfd, "stopping", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+				return -ECANCELED;
+			return TAKE_FD(fd);
+		}
+		usleep(100 * 1000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* The old container goes, a new one is made from instance.json as it is now. */
+static int reboot_prepare(struct hull_home *h, int dfd, const char *name,
+			  struct hull_error **reterr)
+{
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	int r = hull_container_delete(&h->rt, name, true, reterr);
+
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "delete the old container");
+	r = instance_config_load(dfd, &c, reterr);
+	if (r < 0)
+		return r;
+	return instance_oci_write(dfd, c, reterr);
+}
+
+_noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int notify_fd)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_close_ int dfd = -EBADF, mlock = -EBADF, logfd = -EBADF, sfd = -EBADF,
+			    null = -EBADF, mlog = -EBADF, attach = -EBADF, client = -EBADF;
+	_cleanup_free_ char *bundle = NULL;
+	struct boot b = { .master = -EBADF, .peer = -EBADF };
+	char started[32], msg[1100];
+	int r, status, last_exit = -1;
 	sigset_t mask;
 
 	prctl(PR_SET_NAME, "hull-monitor");
@@ -205,89 +339,65 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 
-	sock = listen_console(dfd, sockpath, sizeof(sockpath));
 	bundle = hull_strdup_printf("%s/instances/%s", h->path, name);
 	logfd = openat(dfd, "console.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
 		       0600);
-	if (sfd < 0 || sock < 0 || !bundle || logfd < 0) {
-		r = hull_error_errno(&err, sock < 0 ? sock : -errno, "set up the monitor");
+	if (sfd < 0 || !bundle || logfd < 0) {
+		r = hull_error_errno(&err, -errno, "set up the monitor");
 		goto fail;
 	}
-	co.bundle = bundle;
-	co.console_socket = sockpath;
-	r = hull_container_create(&h->rt, name, &co, &err);
-	if (r < 0)
-		goto fail;
-	master = recv_console(sock);
-	sock = safe_close(sock);
-	unlinkat(dfd, "console.sock", 0);
-	if (master < 0) {
-		r = hull_error_errno(&err, master, "receive the console");
-		goto fail;
-	}
-	/* holding a peer open keeps the master from reporting POLLHUP whenever
-	 * no process inside has the console open */
-	peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK) < 0)
-		hull_warn("console: non-blocking master: %s", strerror(errno));
 	attach = listen_attach(dfd);
 	if (attach < 0)
 		hull_warn("console: no console.attach socket (%s): `hull console` will not work",
 			  strerror(-attach));
-	r = hull_container_state(&h->rt, name, &st, &err);
+	r = boot(h, dfd, name, bundle, &b, &err);
 	if (r < 0)
 		goto fail;
-	init_pid = st->pid;
-	r = hull_container_start(&h->rt, name, &err);
-	if (r < 0)
-		goto fail;
-	instance_state_write(dfd, "running", init_pid, getpid(), started, -1);
-	hull_info("instance '%s' running: init pid %d", name, (int)init_pid);
+	instance_state_write(dfd, "running", b.init_pid, getpid(), started, -1);
+	hull_info("instance '%s' running: init pid %d", name, (int)b.init_pid);
 	notify(&notify_fd, "ok\n");
 
 	for (;;) {
-		struct pollfd p[4] = {
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = master, .events = POLLIN },
-			{ .fd = attach, .events = POLLIN },
-			{ .fd = client, .events = POLLIN },
-		};
-		bool init_gone = false;
+		_cleanup_close_ int lock = -EBADF;
 
-		/* negative fds are ignored by poll */
-		if (RETRY_EINTR(poll(p, 4, -1)) < 0)
+		status = serve(sfd, &b, logfd, attach, &client);
+		last_exit = exit_code(status);
+		boot_done(&b);
+		hull_info("instance '%s': init exited (%d)", name, last_exit);
+		/*
+		 * reboot(2) in a pid namespace kills its init with SIGHUP for
+		 * RESTART and SIGINT for HALT/POWER_OFF (kernel/pid_namespace.c,
+		 * reboot_pid_ns); LXC's monitor tells them apart the same way.
+		 */
+		if (status < 0 || !WIFSIGNALED(status) || WTERMSIG(status) != SIGHUP)
 			break;
-		if (p[2].revents & POLLIN)
-			attach_accept(attach, &client);
-		if (client >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
-			attach_input(&client, master);
-		if (master >= 0 && (p[1].revents & POLLIN))
-			console_copy(master, logfd, &client);
-		else if (master >= 0 && (p[1].revents & (POLLHUP | POLLERR))) {
-			/* no peer could be kept: stop reading rather than spin */
-			if (peer < 0)
-				master = safe_close(master);
-		}
-		if (p[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			int status;
-			pid_t pid;
-
-			while (read(sfd, &si, sizeof(si)) == sizeof(si))
-				;
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-				if (pid == init_pid) {
-					last_exit = exit_code(status);
-					init_gone = true;
-				}
-		}
-		if (init_gone)
+		lock = reboot_lock(dfd);
+		if (lock < 0) {
+			hull_info("instance '%s': reboot not done (%s): stopping", name,
+				  lock == -ECANCELED ? "a stop is under way" : strerror(-lock));
 			break;
+		}
+		hull_info("instance '%s': rebooting", name);
+		hull_error_free(err);
+		err = NULL;
+		r = reboot_prepare(h, dfd, name, &err);
+		if (r >= 0)
+			r = boot(h, dfd, name, bundle, &b, &err);
+		if (r < 0) {
+			hull_err("instance '%s': reboot failed: %s", name,
+				 err && err->msg ? err->msg : strerror(-r));
+			boot_done(&b);
+			break;
+		}
+		instance_now(started);
+		instance_state_write(dfd, "running", b.init_pid, getpid(), started, -1);
+		hull_info("instance '%s' running again: init pid %d", name, (int)b.init_pid);
 	}
-	hull_info("instance '%s': init exited (%d)", name, last_exit);
 	client = safe_close(client);
 	attach = safe_close(attach);
 	unlinkat(dfd, "console.attach", 0);
+	hull_error_free(err);
+	err = NULL;
 	r = instance_cleanup(h, dfd, name, last_exit, &err);
 	if (r < 0)
 		hull_err("%s", err->msg);
@@ -296,12 +406,14 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 fail:
 	snprintf(msg, sizeof(msg), "%s\n", err && err->msg ? err->msg : strerror(-r));
 	hull_err("%s", msg);
+	boot_done(&b);
 	{
 		_cleanup_error_ struct hull_error *e2 = NULL;
 
 		instance_cleanup(h, dfd, name, -1, &e2);
 	}
 	unlinkat(dfd, "console.sock", 0);
+	unlinkat(dfd, "console.attach", 0);
 	notify(&notify_fd, msg);
 	_exit(1);
 }

@@ -6,6 +6,7 @@
  * on tmpfs; a pty as /dev/console; container=hull in init's environment; the
  * instance's own id range mapped to 0..65535.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -14,6 +15,8 @@
 #include "instance/instance-internal.h"
 #include "oci/config.h"
 #include "runtime/cloned-binary.h"
+#include "util/file.h"
+#include "util/json.h"
 #include "util/str.h"
 
 /* What LXC drops by default from a system container's bounding set. */
@@ -213,4 +216,21 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 		json_object_object_add(o, "hooks", hooks);
 	}
 	return o;
+}
+
+int instance_oci_write(int dirfd, const struct hull_instance_config *c, struct hull_error **reterr)
+{
+	_cleanup_json_ struct json_object *oci = instance_oci_config(c);
+	const char *text;
+	int r;
+
+	if (!oci)
+		return -ENOMEM;
+	text = json_object_to_json_string_ext(oci, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	r = hull_write_file_atomic_at(dirfd, "config.json", text, strlen(text), 0600,
+				      HULL_ATOMIC_SYNC);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "write 'config.json'");
+	return 0;
 }

@@ -8,11 +8,11 @@ pkgs=(
 	gcc make meson ninja-build pkg-config clang-format
 	libjson-c-dev libseccomp-dev libcap-dev
 	# hull's system images: tar/compression, sha256, distro builds
-	libarchive-dev libssl-dev debootstrap
+	libarchive-dev libssl-dev libyaml-dev debootstrap
 	# tests
 	libcmocka-dev python3 python3-pytest busybox-static uidmap iproute2 strace procps util-linux
-	# reference runtimes for differential tests and benchmarks
-	runc crun
+	# reference runtimes for differential tests and benchmarks (lxc: bench/launch)
+	runc crun lxc
 	# real engines driving hull-runtime (tests/integration/engines) and the image tools
 	# that build their busybox images (scripts/make-busybox-images.sh)
 	podman conmon containerd docker.io umoci skopeo

@@ -9,12 +9,24 @@
 #include "util/json.h"
 #include "util/str.h"
 
+/* A property of the image's metadata, or NULL. */
+static const char *image_property(const struct hull_image *img, const char *key)
+{
+	for (char **p = img->properties; p && p[0] && p[1]; p += 2)
+		if (streq(p[0], key))
+			return p[1];
+	return NULL;
+}
+
 static void print_image_line(const struct hull_image *img)
 {
 	_cleanup_free_ char *aliases = hull_strv_join(img->aliases, ",");
+	const char *desc = image_property(img, "description");
 
-	printf("%-14.12s %-24s %-20s %s\n", img->fingerprint, aliases && *aliases ? aliases : "-",
-	       img->created ? img->created : "-", img->source ? img->source : "-");
+	printf("%-14.12s %-24s %-8s %-20s %-24s %s\n", img->fingerprint,
+	       aliases && *aliases ? aliases : "-", img->architecture ? img->architecture : "-",
+	       img->created ? img->created : "-", img->source ? img->source : "-",
+	       desc ? desc : "-");
 }
 
 static struct json_object *image_json(const struct hull_image *img)
@@ -29,6 +41,19 @@ static struct json_object *image_json(const struct hull_image *img)
 	json_object_object_add(o, "created",
 			       json_object_new_string(img->created ? img->created : ""));
 	json_object_object_add(o, "size", json_object_new_uint64(img->size));
+	if (img->architecture) {
+		struct json_object *p = json_object_new_object();
+
+		for (char **q = img->properties; q && q[0] && q[1]; q += 2)
+			json_object_object_add(p, q[0], json_object_new_string(q[1]));
+		json_object_object_add(o, "architecture",
+				       json_object_new_string(img->architecture));
+		json_object_object_add(
+			o, "creation_date",
+			json_object_new_string(img->creation_date ? img->creation_date : ""));
+		json_object_object_add(o, "properties", p);
+		json_object_object_add(o, "templates", json_object_new_int64(img->templates));
+	}
 	return o;
 }
 
@@ -37,8 +62,10 @@ static int image_import(struct hull_cli *cli, int argc, char **argv, struct hull
 	static const struct option opts[] = { { "alias", required_argument, NULL, 'a' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
-	static const struct hull_cli_verb v = { "image import", "import a rootfs tarball",
-						"FILE.tar[.gz|.xz|.zst] [--alias NAME]", NULL };
+	static const struct hull_cli_verb v = {
+		"image import", "import a rootfs tarball, optionally with LXD-style metadata",
+		"FILE.tar[.gz|.xz|.zst] [METADATA.tar[.gz|.xz|.zst]] [--alias NAME]", NULL
+	};
 	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
 	const char *alias = NULL;
 	int c, r;
@@ -48,15 +75,21 @@ static int image_import(struct hull_cli *cli, int argc, char **argv, struct hull
 			alias = optarg;
 	if (r != 0)
 		return r < 0 ? r : 0;
-	r = hull_cli_want_args(&v, argc, argv, 1, 1, "the tarball", reterr);
+	r = hull_cli_want_args(&v, argc, argv, 1, 2, "the tarball", reterr);
 	if (r < 0)
 		return r;
 	r = hull_cli_home(cli, reterr);
 	if (r < 0)
 		return r;
-	r = hull_image_import(cli->home->images, argv[optind], alias, &img, reterr);
+	r = hull_image_import(cli->home->images, argv[optind],
+			      optind + 1 < argc ? argv[optind + 1] : NULL, alias, &img, reterr);
 	if (r < 0)
 		return r;
+	if (img->templates > 0)
+		fprintf(stderr,
+			"hull: note: the metadata's %u template file(s) are not applied (hull "
+			"renders no LXD templates)\n",
+			img->templates);
 	printf("%s\n", img->fingerprint);
 	return 0;
 }
@@ -170,7 +203,8 @@ static int image_list(struct hull_cli *cli, int argc, char **argv, struct hull_e
 		       json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY |
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
-		printf("%-14s %-24s %-20s %s\n", "FINGERPRINT", "ALIASES", "CREATED", "SOURCE");
+		printf("%-14s %-24s %-8s %-20s %-24s %s\n", "FINGERPRINT", "ALIASES", "ARCH",
+		       "CREATED", "SOURCE", "DESCRIPTION");
 		for (size_t i = 0; i < n; i++)
 			print_image_line(l[i]);
 	}

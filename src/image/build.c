@@ -338,7 +338,7 @@ int hull_image_build(struct hull_image_store *s, const char *name,
 		r = lock;
 		goto fail;
 	}
-	r = image_store_commit(s, tmp, fp, source, 0, reterr);
+	r = image_store_commit(s, tmp, fp, source, 0, NULL, reterr);
 	if (r >= 0)
 		r = image_alias_set_locked(s, name, fp, reterr);
 	if (r < 0) {

@@ -4,12 +4,16 @@
  *
  * Layout under the store directory (normally <state-dir>/images):
  *   <fingerprint>/rootfs      the unpacked tree, shared read-only by instances
- *   <fingerprint>/image.json  {"fingerprint","source","created","size"}
+ *   <fingerprint>/image.json  {"fingerprint","source","created","size"} and, from
+ *                             a metadata tarball, "architecture", "creation_date",
+ *                             "properties"
  *   aliases.json              {"debian/12": "<fingerprint>", ...}
  *   .lock                     flock()ed by every change
  *   .tmp-*                    an import or build in progress (removed on failure)
  *
- * The fingerprint of an imported image is the sha256 of its tarball; a built
+ * The fingerprint of an imported image is the sha256 of its tarball (of the
+ * metadata tarball followed by the rootfs tarball when there is one, as LXD
+ * computes it for split images); a built
  * image's is the sha256 of the build recipe and the time it was built.  Every
  * metadata write is atomic (temp file + fsync + rename), and an image
  * directory appears under its fingerprint only once it is complete.
@@ -30,6 +34,11 @@ struct hull_image {
 	char *source;	   /* "import:<file name>" or "build:<distro>/<release>" */
 	char *created;	   /* RFC 3339, UTC */
 	uint64_t size;	   /* bytes of the tarball (0 for built images) */
+	/* from an imported metadata tarball (NULL without one) */
+	char *architecture;
+	char *creation_date; /* RFC 3339, UTC: when the image was made */
+	char **properties;   /* key, value, key, value, ..., NULL; never NULL itself */
+	uint32_t templates;  /* files under the metadata's templates/: not applied */
 };
 
 void hull_image_free(struct hull_image *img);
@@ -57,9 +66,12 @@ int hull_image_alias_check(const char *alias, struct hull_error **reterr);
  * alias (may be NULL) is (re)pointed at it.  Hostile entries (absolute names,
  * '..', entries through a symlink, hard links out of the tree, device nodes)
  * refuse the whole import with one line naming the entry, and leave nothing.
+ * metadata (may be NULL) is an LXD-style metadata tarball: its metadata.yaml
+ * is checked before anything is unpacked (a bad field: one line naming it);
+ * templates/ in it are not applied.
  */
-int hull_image_import(struct hull_image_store *s, const char *tarball, const char *alias,
-		      struct hull_image **ret, struct hull_error **reterr);
+int hull_image_import(struct hull_image_store *s, const char *tarball, const char *metadata,
+		      const char *alias, struct hull_image **ret, struct hull_error **reterr);
 
 /*
  * Finds an image by alias, full fingerprint or a unique fingerprint prefix of
@@ -121,3 +133,5 @@ int hull_tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
 
 /* sha256 of everything readable from fd, as 64 lowercase hex characters + NUL. */
 int hull_sha256_fd(int fd, char ret[HULL_IMAGE_FINGERPRINT_LEN + 1]);
+/* The same over the n fds one after the other. */
+int hull_sha256_fds(const int *fds, size_t n, char ret[HULL_IMAGE_FINGERPRINT_LEN + 1]);

@@ -27,6 +27,9 @@ void hull_image_free(struct hull_image *img)
 	hull_strv_free(img->aliases);
 	free(img->source);
 	free(img->created);
+	free(img->architecture);
+	free(img->creation_date);
+	hull_strv_free(img->properties);
 	free(img);
 }
 
@@ -206,7 +209,8 @@ int image_store_tmp(struct hull_image_store *s, const char *tag, char *tmp, size
 }
 
 int image_store_commit(struct hull_image_store *s, const char *tmp, const char *fingerprint,
-		       const char *source, uint64_t size, struct hull_error **reterr)
+		       const char *source, uint64_t size, const struct image_metadata *meta,
+		       struct hull_error **reterr)
 {
 	_cleanup_json_ struct json_object *o = json_object_new_object();
 	_cleanup_close_ int fd = -EBADF;
@@ -223,6 +227,20 @@ int image_store_commit(struct hull_image_store *s, const char *tmp, const char *
 	json_object_object_add(o, "source", json_object_new_string(source));
 	json_object_object_add(o, "created", json_object_new_string(created));
 	json_object_object_add(o, "size", json_object_new_uint64(size));
+	if (meta) {
+		struct json_object *props = json_object_new_object();
+
+		if (!props)
+			return -ENOMEM;
+		json_object_object_add(o, "architecture",
+				       json_object_new_string(meta->architecture));
+		json_object_object_add(o, "creation_date",
+				       json_object_new_string(meta->creation_date));
+		for (char **p = meta->properties; p && p[0] && p[1]; p += 2)
+			json_object_object_add(props, p[0], json_object_new_string(p[1]));
+		json_object_object_add(o, "properties", props);
+		json_object_object_add(o, "templates", json_object_new_int64(meta->templates));
+	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);
 	fd = openat(s->fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -244,13 +262,42 @@ struct image_meta {
 	char *source;
 	char *created;
 	uint64_t size;
+	char *architecture;
+	char *creation_date;
+	char **properties;
+	uint32_t templates;
 };
+
+/* "properties": {"os": "debian", ...} -> key, value, ..., NULL */
+static int parse_properties(const char *path, struct json_object *v, void *field,
+			    struct hull_error **reterr)
+{
+	char ***ret = field;
+
+	if (!json_object_is_type(v, json_type_object))
+		return hull_json_type_error(path, "an object", reterr);
+	json_object_object_foreach(v, k, val)
+	{
+		if (!json_object_is_type(val, json_type_string))
+			return hull_error_set(reterr, -EINVAL, "%s.%s: expected a string", path, k);
+		if (hull_strv_push(ret, k) < 0 ||
+		    hull_strv_push(ret, json_object_get_string(val)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
 
 static const struct hull_json_field meta_fields[] = {
 	{ "fingerprint", hull_json_parse_string, offsetof(struct image_meta, fingerprint), true },
 	{ "source", hull_json_parse_string, offsetof(struct image_meta, source), false },
 	{ "created", hull_json_parse_string, offsetof(struct image_meta, created), false },
 	{ "size", hull_json_parse_u64, offsetof(struct image_meta, size), false },
+	{ "architecture", hull_json_parse_string, offsetof(struct image_meta, architecture),
+	  false },
+	{ "creation_date", hull_json_parse_string, offsetof(struct image_meta, creation_date),
+	  false },
+	{ "properties", parse_properties, offsetof(struct image_meta, properties), false },
+	{ "templates", hull_json_parse_u32, offsetof(struct image_meta, templates), false },
 	{},
 };
 
@@ -270,8 +317,11 @@ static int load(struct hull_image_store *s, const char *fingerprint, struct json
 	int r;
 
 	path = hull_strdup_printf("%s/%s", fingerprint, META);
-	if (!path)
+	m.properties = calloc(1, sizeof(char *));
+	if (!path || !m.properties) {
+		free(m.properties);
 		return -ENOMEM;
+	}
 	r = hull_read_file_at(s->fd, path, &text, &len);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "read image '%s'", path);
@@ -283,12 +333,19 @@ static int load(struct hull_image_store *s, const char *fingerprint, struct json
 		free(m.fingerprint);
 		free(m.source);
 		free(m.created);
+		free(m.architecture);
+		free(m.creation_date);
+		hull_strv_free(m.properties);
 		return r < 0 ? hull_error_wrap(reterr, r, "image '%s'", fingerprint) : -ENOMEM;
 	}
 	img->fingerprint = m.fingerprint;
 	img->source = m.source;
 	img->created = m.created;
 	img->size = m.size;
+	img->architecture = m.architecture;
+	img->creation_date = m.creation_date;
+	img->properties = m.properties;
+	img->templates = m.templates;
 	img->aliases = calloc(1, sizeof(char *));
 	if (!img->aliases)
 		return -ENOMEM;
@@ -410,14 +467,20 @@ int hull_image_list(struct hull_image_store *s, struct hull_image ***ret, size_t
 	return 0;
 }
 
-int hull_image_import(struct hull_image_store *s, const char *tarball, const char *alias,
-		      struct hull_image **ret, struct hull_error **reterr)
+static void metadata_donep(struct image_metadata *m)
 {
-	_cleanup_close_ int fd = -EBADF, lock = -EBADF, root = -EBADF, tmpfd = -EBADF;
+	image_metadata_done(m);
+}
+
+int hull_image_import(struct hull_image_store *s, const char *tarball, const char *metadata,
+		      const char *alias, struct hull_image **ret, struct hull_error **reterr)
+{
+	_cleanup_close_ int fd = -EBADF, mfd = -EBADF, lock = -EBADF, root = -EBADF, tmpfd = -EBADF;
+	_cleanup_(metadata_donep) struct image_metadata meta = {};
 	_cleanup_free_ char *source = NULL;
 	char fp[HULL_IMAGE_FINGERPRINT_LEN + 1], tmp[128];
 	const char *base;
-	struct stat st;
+	struct stat st, mst = {};
 	int r;
 
 	if (alias) {
@@ -430,7 +493,27 @@ int hull_image_import(struct hull_image_store *s, const char *tarball, const cha
 		return hull_error_errno(reterr, -errno, "import '%s'", tarball);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return hull_error_set(reterr, -EINVAL, "import '%s': not a regular file", tarball);
-	r = hull_sha256_fd(fd, fp);
+	if (metadata) {
+		/* checked first: a bad metadata file refuses the import before any unpacking */
+		mfd = open(metadata, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (mfd < 0)
+			return hull_error_errno(reterr, -errno, "import: metadata '%s'", metadata);
+		if (fstat(mfd, &mst) < 0 || !S_ISREG(mst.st_mode))
+			return hull_error_set(reterr, -EINVAL,
+					      "import: metadata '%s': not a regular file",
+					      metadata);
+		r = image_metadata_read(mfd, metadata, &meta, reterr);
+		if (r < 0)
+			return hull_error_wrap(reterr, r, "import");
+		if (lseek(mfd, 0, SEEK_SET) < 0)
+			return hull_error_errno(reterr, -errno, "import: metadata '%s': seek",
+						metadata);
+	}
+	{
+		int fds[2] = { mfd, fd };
+
+		r = metadata ? hull_sha256_fds(fds, 2, fp) : hull_sha256_fd(fd, fp);
+	}
 	if (r < 0)
 		return hull_error_errno(reterr, r, "import '%s': read", tarball);
 	if (lseek(fd, 0, SEEK_SET) < 0)
@@ -457,7 +540,9 @@ int hull_image_import(struct hull_image_store *s, const char *tarball, const cha
 		if (r >= 0 && !source)
 			r = -ENOMEM;
 		if (r >= 0)
-			r = image_store_commit(s, tmp, fp, source, (uint64_t)st.st_size, reterr);
+			r = image_store_commit(s, tmp, fp, source,
+					       (uint64_t)st.st_size + (uint64_t)mst.st_size,
+					       metadata ? &meta : NULL, reterr);
 		if (r < 0) {
 			hull_rm_rf_at(s->fd, tmp);
 			return hull_error_wrap(reterr, r, "import '%s'", tarball);

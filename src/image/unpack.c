@@ -394,6 +394,11 @@ int hull_tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
 
 int hull_sha256_fd(int fd, char ret[HULL_IMAGE_FINGERPRINT_LEN + 1])
 {
+	return hull_sha256_fds(&fd, 1, ret);
+}
+
+int hull_sha256_fds(const int *fds, size_t n_fds, char ret[HULL_IMAGE_FINGERPRINT_LEN + 1])
+{
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE], buf[64 * 1024];
 	unsigned len = 0;
@@ -405,22 +410,23 @@ int hull_sha256_fd(int fd, char ret[HULL_IMAGE_FINGERPRINT_LEN + 1])
 		r = -EIO;
 		goto out;
 	}
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+	for (size_t i = 0; i < n_fds; i++)
+		for (;;) {
+			ssize_t n = read(fds[i], buf, sizeof(buf));
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				r = -errno;
+				goto out;
+			}
+			if (n == 0)
+				break;
+			if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
+				r = -EIO;
+				goto out;
+			}
 		}
-		if (n == 0)
-			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
-			r = -EIO;
-			goto out;
-		}
-	}
 	if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != 32) {
 		r = -EIO;
 		goto out;

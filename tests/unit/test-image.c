@@ -137,7 +137,7 @@ static void test_import_list_alias_delete(void **state)
 	snprintf(tar, sizeof(tar), "%s/ok.tar.gz", f->dir);
 	make_tar(tar, entries, ELEMENTSOF(entries));
 	assert_int_equal(hull_image_store_open(f->dirfd, "images", &s, &err), 0);
-	assert_int_equal(hull_image_import(s, tar, "test/1", &img, &err), 0);
+	assert_int_equal(hull_image_import(s, tar, NULL, "test/1", &img, &err), 0);
 	assert_int_equal(strlen(img->fingerprint), 64);
 	assert_string_equal(img->aliases[0], "test/1");
 	assert_string_equal(img->source, "import:ok.tar.gz");
@@ -152,7 +152,7 @@ static void test_import_list_alias_delete(void **state)
 	assert_int_equal(stat(path, &a), 0);
 
 	/* the same tarball again: no second copy, a second alias */
-	assert_int_equal(hull_image_import(s, tar, "test/2", &again, &err), 0);
+	assert_int_equal(hull_image_import(s, tar, NULL, "test/2", &again, &err), 0);
 	assert_string_equal(again->fingerprint, img->fingerprint);
 	assert_int_equal(hull_strv_length(again->aliases), 2);
 	assert_int_equal(hull_image_list(s, &l, &n, &err), 0);
@@ -189,7 +189,7 @@ static void expect_refused(struct fixture *f, const struct entry *e, size_t n, c
 	snprintf(tar, sizeof(tar), "%s/bad.tar.gz", f->dir);
 	make_tar(tar, e, n);
 	assert_int_equal(hull_image_store_open(f->dirfd, "images", &s, NULL), 0);
-	assert_true(hull_image_import(s, tar, "bad", NULL, &err) < 0);
+	assert_true(hull_image_import(s, tar, NULL, "bad", NULL, &err) < 0);
 	if (!strstr(err->msg, msg))
 		fail_msg("'%s' does not contain '%s'", err->msg, msg);
 	/* nothing left: no image, no alias, no temp dir */

@@ -833,39 +833,58 @@ static bool streams_left(struct agent *a)
 	return false;
 }
 
-/* Ends what is still running (the host left early, or sent garbage). */
-static void session_teardown(struct agent *a)
+static bool runners_left(struct agent *a)
 {
-	if (a->id) {
-		_cleanup_error_ struct hull_error *err = NULL;
-
-		(void)hull_container_kill(&a->rt, a->id, SIGKILL, true, NULL);
-		(void)hull_container_delete(&a->rt, a->id, true, &err);
-	}
 	for (size_t i = 0; i < ELEMENTSOF(a->streams); i++) {
-		struct stream *s = &a->streams[i];
-
-		if (!s->used)
-			continue;
-		if (s->started && !s->exited)
-			(void)kill(s->pid, SIGKILL);
-		if (s->runner > 0)
-			(void)kill(s->runner, SIGKILL);
+		if (a->streams[i].used && a->streams[i].runner > 0)
+			return true;
 	}
-	/* reap what we killed: a bounded number of rounds, they are our children */
-	for (int round = 0; round < 50 && streams_left(a); round++) {
+	return false;
+}
+
+/* Reaps for up to `rounds` tenths of a second while `pred` holds. */
+static void reap_while(struct agent *a, bool (*pred)(struct agent *), int rounds)
+{
+	for (int i = 0; i < rounds && pred(a); i++) {
 		struct pollfd p = { .fd = a->sfd, .events = POLLIN };
 		struct signalfd_siginfo si;
 
 		if (poll(&p, 1, 100) > 0 && read(a->sfd, &si, sizeof(si)) < 0)
 			hull_debug("signalfd: %m");
 		reap(a);
-		for (size_t i = 0; i < ELEMENTSOF(a->streams); i++) {
-			struct stream *s = &a->streams[i];
-			if (s->used && !s->runner && (!s->started || s->exited))
-				stream_free(s);
-		}
 	}
+}
+
+/*
+ * Ends what is still running (the host left early, or sent garbage).  A
+ * runner in the middle of create is let finish (bounded) rather than killed,
+ * so delete finds a whole container to remove.
+ */
+static void session_teardown(struct agent *a)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+
+	a->conn = safe_close(a->conn); /* nothing more is sent: no EXIT for killed streams */
+	reap_while(a, runners_left, 100);
+	for (size_t i = 0; i < ELEMENTSOF(a->streams); i++) {
+		struct stream *s = &a->streams[i];
+
+		if (s->used && s->runner > 0)
+			(void)kill(s->runner, SIGKILL);
+	}
+	reap_while(a, runners_left, 50);
+	if (a->id) {
+		(void)hull_container_kill(&a->rt, a->id, SIGKILL, true, NULL);
+		if (hull_container_delete(&a->rt, a->id, true, &err) < 0 && err)
+			hull_info("delete '%s': %s", a->id, err->msg);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(a->streams); i++) {
+		struct stream *s = &a->streams[i];
+
+		if (s->used && s->started && !s->exited)
+			(void)kill(s->pid, SIGKILL);
+	}
+	reap_while(a, streams_left, 50);
 	for (size_t i = 0; i < ELEMENTSOF(a->streams); i++) {
 		if (a->streams[i].used)
 			stream_free(&a->streams[i]);
@@ -1251,8 +1270,6 @@ int main(int argc, char **argv)
 			hull_err("hull-agent: %s", strerror(-r));
 	}
 	session_teardown(&a);
-	flush_out(&a);
-	a.conn = safe_close(a.conn);
 	if (a.id) {
 		char bundle[512];
 		snprintf(bundle, sizeof(bundle), "%s/bundles/%s", a.state_dir, a.id);

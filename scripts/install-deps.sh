@@ -9,8 +9,12 @@ pkgs=(
 	libjson-c-dev libseccomp-dev libcap-dev
 	# hull's system images: tar/compression, sha256, distro builds
 	libarchive-dev libssl-dev libyaml-dev debootstrap
+	# the registry client (hull image pull, hull login)
+	libcurl4-openssl-dev
 	# tests
 	libcmocka-dev python3 python3-pytest busybox-static uidmap iproute2 strace procps util-linux
+	# a real registry on loopback for the pull tests (tests/integration/images), htpasswd
+	docker-registry apache2-utils openssl
 	# reference runtimes for differential tests and benchmarks (lxc: bench/launch)
 	runc crun lxc
 	# real engines driving hull-runtime (tests/integration/engines) and the image tools

@@ -24,6 +24,10 @@ extern const struct hull_cli_verb hull_verb_image, hull_verb_init, hull_verb_lau
 	hull_verb_start, hull_verb_stop, hull_verb_restart, hull_verb_delete, hull_verb_list,
 	hull_verb_info, hull_verb_exec, hull_verb_logs, hull_verb_snapshot, hull_verb_restore,
 	hull_verb_copy, hull_verb_file, hull_verb_config, hull_verb_console;
+extern const struct hull_cli_verb hull_verb_login, hull_verb_logout;
+
+/* hull image pull (hull-pull.c) */
+int hull_cli_image_pull(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr);
 
 /* Builds a distro image with debootstrap, showing its progress on stderr. */
 int hull_cli_build(struct hull_cli *cli, const char *name, struct hull_image_build_opts *o,

@@ -298,8 +298,9 @@ static const struct {
 	const char *name;
 	int (*run)(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr);
 } subs[] = {
-	{ "import", image_import }, { "build", image_build },	{ "list", image_list },
-	{ "show", image_show },	    { "delete", image_delete }, { "alias", image_alias },
+	{ "import", image_import },	 { "build", image_build },   { "list", image_list },
+	{ "show", image_show },		 { "delete", image_delete }, { "alias", image_alias },
+	{ "pull", hull_cli_image_pull },
 };
 
 static int image_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
@@ -315,13 +316,13 @@ static int image_run(struct hull_cli *cli, int argc, char **argv, struct hull_er
 		}
 	return hull_error_set(reterr, -EINVAL,
 			      "image: unknown subcommand '%s' (import, build, list, show, delete, "
-			      "alias)",
+			      "alias, pull)",
 			      argv[1]);
 }
 
 const struct hull_cli_verb hull_verb_image = {
 	.name = "image",
-	.summary = "manage system images: import, build, list, show, delete, alias",
-	.usage = "import|build|list|show|delete|alias ...",
+	.summary = "manage images: import, build, list, show, delete, alias, pull",
+	.usage = "import|build|list|show|delete|alias|pull ...",
 	.run = image_run,
 };

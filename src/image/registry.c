@@ -1073,10 +1073,8 @@ int hull_registry_get_blobs(struct hull_registry *r, struct hull_blob_store *sto
 			x->active = false;
 			active--;
 			ret = blob_finished(r, x, msg->data.result, reterr);
-			if (ret < 0) {
-				hull_error_wrap(reterr, ret, "blob %zu of %zu", x->index + 1, n);
+			if (ret < 0)
 				goto out;
-			}
 			if (ret == 1) {
 				/* the partial blob goes with its writer; start again later */
 				xfer_reset(x);

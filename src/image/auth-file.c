@@ -223,22 +223,35 @@ int hull_auth_lookup(const char *auth_file, const char *registry, const char *pa
 static int auth_write(const char *path, struct json_object *o, struct hull_error **reterr)
 {
 	_cleanup_free_ char *dir = strdup(path);
-	const char *text;
+	_cleanup_close_ int dfd = -EBADF;
+	const char *text, *base = path;
 	char *slash;
 	int r;
 
 	if (!dir)
 		return -ENOMEM;
 	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
+	if (slash) {
+		base = path + (slash - dir) + 1;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
 		r = hull_mkdir_p_at(AT_FDCWD, dir, 0700);
 		if (r < 0)
 			return hull_error_errno(reterr, r, "create '%s'", dir);
+	} else {
+		free(dir);
+		dir = strdup(".");
+		if (!dir)
+			return -ENOMEM;
 	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return hull_error_errno(reterr, negative_errno(), "open '%s'", dir);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);
-	r = hull_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, HULL_ATOMIC_SYNC);
+	r = hull_write_file_atomic_at(dfd, base, text, strlen(text), 0600, HULL_ATOMIC_SYNC);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "write '%s'", path);
 	return 0;

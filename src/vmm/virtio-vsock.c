@@ -18,7 +18,9 @@
  * the device reads from a host socket only as much as the guest's credit allows.
  * At most MAX_CONNS connections exist at once.
  *
- * Threading: one device thread owns the host sockets.  It waits in epoll on the
+ * Threading: one device thread owns the host sockets; it starts when the driver
+ * first sets DRIVER_OK (so it inherits that vCPU thread's seccomp filter), and
+ * until then host connections wait in the listen backlog.  It waits in epoll on the
  * listening socket, every connection's socket and an eventfd ("kick") that the
  * vCPU thread writes when the driver notifies a queue (so a notify costs the
  * vCPU one write(2)); then it takes dev->lock and does all the work: TX queue,
@@ -859,7 +861,25 @@ static void vsock_read_config(struct hull_virtio_dev *dev, size_t offset, void *
 
 static int vsock_activate(struct hull_virtio_dev *dev)
 {
-	kick((struct virtio_vsock *)dev);
+	struct virtio_vsock *v = (struct virtio_vsock *)dev;
+	sigset_t all, old;
+	int r;
+
+	if (!v->thread_started) {
+		/*
+		 * Started here, by the vCPU thread that set DRIVER_OK, not at _new():
+		 * a thread inherits its creator's seccomp filter, so the device thread
+		 * runs under the vCPU's.  It takes no signals (they are for the vCPUs).
+		 */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		r = pthread_create(&v->thread, NULL, vsock_thread, v);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (r != 0)
+			return -r;
+		v->thread_started = true;
+	}
+	kick(v);
 	return 0;
 }
 
@@ -948,7 +968,6 @@ int hull_virtio_vsock_new(uint64_t guest_cid, const char *uds_path, struct hull_
 {
 	struct virtio_vsock *v;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_KICK };
-	sigset_t all, old;
 	int r;
 
 	/* 0-2 are reserved, and above 32 bits Linux cannot address it */
@@ -984,16 +1003,6 @@ int hull_virtio_vsock_new(uint64_t guest_cid, const char *uds_path, struct hull_
 	r = vsock_listen(v, reterr);
 	if (r < 0)
 		goto fail;
-	/* the device thread takes no signals: they belong to the vCPUs and the main thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&v->thread, NULL, vsock_thread, v);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r < 0) {
-		r = hull_error_errno(reterr, r, "vsock: thread");
-		goto fail;
-	}
-	v->thread_started = true;
 	*ret = &v->dev;
 	return 0;
 fail:

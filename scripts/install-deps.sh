@@ -11,6 +11,8 @@ pkgs=(
 	libarchive-dev libssl-dev libyaml-dev debootstrap
 	# the registry client (hull image pull, hull login)
 	libcurl4-openssl-dev
+	# the VM initramfs (zlib) and its tests (cpio); root images (mke2fs)
+	zlib1g-dev cpio e2fsprogs
 	# tests
 	libcmocka-dev python3 python3-pytest busybox-static uidmap iproute2 strace procps util-linux
 	# a real registry on loopback for the pull tests (tests/integration/images), htpasswd

@@ -1,0 +1,121 @@
+"""Retries: a registry that fails on purpose. docker-registry cannot be told to answer 503
+or to drop a connection halfway, so this is a small Distribution API server in the test
+(plain HTTP on loopback) serving the busybox OCI layout, with faults injected per request.
+The same pulls against the real docker-registry are in test_pull_registry.py."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from registry_fixtures import busybox_layout, henv  # noqa: F401
+
+
+class FaultyRegistry:
+    def __init__(self, layout):
+        self.layout = Path(layout)
+        top = json.loads((self.layout / "index.json").read_text())
+        self.manifest_digest = top["manifests"][0]["digest"]
+        self.manifest = json.loads(self.blob(self.manifest_digest))
+        self.log = []  # (path, what was done)
+        self.faults = {}  # digest -> list of "503" | "reset" | "ok", consumed in order
+        srv = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def send(self, code, body=b"", ctype="application/json", length=None):
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body) if length is None else length))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                p = self.path
+                if p == "/v2/":
+                    srv.log.append((p, "ok"))
+                    return self.send(200, b"{}")
+                if p.startswith("/v2/busybox/manifests/"):
+                    srv.log.append((p, "ok"))
+                    return self.send(200, srv.blob(srv.manifest_digest),
+                                     "application/vnd.oci.image.manifest.v1+json")
+                if p.startswith("/v2/busybox/blobs/"):
+                    d = p.rsplit("/", 1)[1]
+                    fault = (srv.faults.get(d) or ["ok"]).pop(0)
+                    srv.log.append((p, fault))
+                    data = srv.blob(d)
+                    if fault == "503":
+                        return self.send(503, b'{"errors":[{"code":"UNAVAILABLE","message":"busy"}]}')
+                    if fault == "reset":
+                        # headers promise the whole blob; half of it, then the connection drops
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/octet-stream")
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        self.wfile.write(data[: len(data) // 2])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
+                    return self.send(200, data, "application/octet-stream")
+                srv.log.append((p, "404"))
+                self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN","message":"unknown"}]}')
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.addr = "127.0.0.1:%d" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def blob(self, digest):
+        return (self.layout / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(10)
+
+
+@pytest.fixture
+def faulty(busybox_layout):
+    r = FaultyRegistry(busybox_layout)
+    yield r
+    r.close()
+
+
+def test_5xx_and_reset_are_retried(henv, faulty):
+    layer = faulty.manifest["layers"][0]["digest"]
+    config = faulty.manifest["config"]["digest"]
+    faulty.faults[layer] = ["503", "reset", "ok"]
+    faulty.faults[config] = ["503", "ok"]
+    p = henv.hull("image", "pull", "--tls-verify=false", f"{faulty.addr}/busybox")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == faulty.manifest_digest
+    assert henv.has_blob(layer) and henv.has_blob(config)
+    got = [f for path, f in faulty.log if path.endswith(layer)]
+    assert got == ["503", "reset", "ok"], faulty.log
+    assert "retrying" in p.stderr
+
+
+def test_retries_are_bounded(henv, faulty):
+    layer = faulty.manifest["layers"][0]["digest"]
+    faulty.faults[layer] = ["reset"] * 10
+    p = henv.hull("image", "pull", "--tls-verify=false", f"{faulty.addr}/busybox")
+    assert p.returncode != 0
+    errs = [l for l in p.stderr.splitlines() if l.startswith("hull: ")]
+    assert len(errs) == 1, p.stderr
+    assert f"registry '{faulty.addr}'" in errs[0]
+    assert len([1 for path, _ in faulty.log if path.endswith(layer)]) == 4, faulty.log
+    assert not henv.has_blob(layer)
+    assert not [n for n in henv.blob_names() if n.startswith(".")]
+
+    faulty.faults[layer] = ["503"] * 10
+    p = henv.hull("image", "pull", "--tls-verify=false", f"{faulty.addr}/busybox")
+    errs = [l for l in p.stderr.splitlines() if l.startswith("hull: ")]
+    assert p.returncode != 0 and len(errs) == 1, p.stderr
+    assert f"blob '{layer}': busy (UNAVAILABLE) (HTTP 503)" in errs[0]
+    assert not henv.has_blob(layer)

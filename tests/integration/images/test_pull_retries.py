@@ -21,6 +21,8 @@ class FaultyRegistry:
         self.manifest = json.loads(self.blob(self.manifest_digest))
         self.log = []  # (path, what was done)
         self.faults = {}  # digest -> list of "503" | "reset" | "ok", consumed in order
+        self.basic = None  # "Basic <b64>" every /v2/ request must carry, when set
+        self.redirect = None  # "http://host:port": blobs are redirected there
         srv = self
 
         class H(BaseHTTPRequestHandler):
@@ -38,6 +40,13 @@ class FaultyRegistry:
 
             def do_GET(self):
                 p = self.path
+                if srv.basic and self.headers.get("Authorization") != srv.basic:
+                    srv.log.append((p, "401"))
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="faulty"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if p == "/v2/":
                     srv.log.append((p, "ok"))
                     return self.send(200, b"{}")
@@ -50,6 +59,12 @@ class FaultyRegistry:
                     fault = (srv.faults.get(d) or ["ok"]).pop(0)
                     srv.log.append((p, fault))
                     data = srv.blob(d)
+                    if srv.redirect:
+                        self.send_response(307)
+                        self.send_header("Location", f"{srv.redirect}/storage/{d}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                     if fault == "503":
                         return self.send(503, b'{"errors":[{"code":"UNAVAILABLE","message":"busy"}]}')
                     if fault == "reset":
@@ -119,3 +134,58 @@ def test_retries_are_bounded(henv, faulty):
     assert p.returncode != 0 and len(errs) == 1, p.stderr
     assert f"blob '{layer}': busy (UNAVAILABLE) (HTTP 503)" in errs[0]
     assert not henv.has_blob(layer)
+
+
+class Storage:
+    """Where blobs are redirected (another host name: localhost, not 127.0.0.1);
+    records the headers of every request."""
+
+    def __init__(self, layout):
+        self.layout = Path(layout)
+        self.seen = []
+        srv = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                srv.seen.append((self.path, dict(self.headers)))
+                d = self.path.rsplit("/", 1)[1]
+                data = (srv.layout / "blobs" / "sha256" / d.split(":")[1]).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://localhost:%d" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(10)
+
+
+def test_credentials_never_follow_a_redirect_to_another_host(henv, faulty, busybox_layout):
+    import base64
+
+    storage = Storage(busybox_layout)
+    try:
+        faulty.basic = "Basic " + base64.b64encode(b"u:pw").decode()
+        faulty.redirect = storage.url
+        henv.auth_file.parent.mkdir(parents=True, exist_ok=True)
+        henv.auth_file.write_text(json.dumps({"auths": {faulty.addr: {"auth": "dTpwdw=="}}}))
+        p = henv.hull("image", "pull", "-q", "--tls-verify=false", f"{faulty.addr}/busybox")
+        assert p.returncode == 0, p.stderr
+        layer = faulty.manifest["layers"][0]["digest"]
+        assert henv.has_blob(layer)
+        assert any(path.endswith(layer) for path, _ in storage.seen), storage.seen
+        for path, headers in storage.seen:
+            assert "Authorization" not in headers, (path, headers)
+    finally:
+        storage.close()

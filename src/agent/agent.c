@@ -10,7 +10,8 @@
  * 1024 and serves one session of the agent protocol (agent-proto.h): it runs
  * the container with the library's create/start/exec (runtime/container.h,
  * the very code of hull-runtime), forwards stdio, signals, window size and
- * exit statuses, and powers the VM off when the session ends.
+ * exit statuses, and ends the VM (a reset, see power_off()) when the session
+ * ends.
  *
  * Test mode: `hull-agent --listen unix:PATH --rootfs DIR [--state DIR]`,
  * not as PID 1: the same session on a unix socket, the container from a
@@ -1132,9 +1133,16 @@ static int guest_setup(struct agent *a, struct hull_error **reterr)
 	return 0;
 }
 
+/*
+ * Ends the VM.  A micro-VM has no ACPI, so a power-off would only halt the
+ * vCPUs (and an in-kernel irqchip keeps HLT from ever reaching the VMM): the
+ * agent restarts instead, which with hull-vmm's `reboot=k` is the i8042
+ * reset the VMM takes as the end of the VM (Firecracker does the same).
+ */
 _noreturn_ static void power_off(void)
 {
 	sync();
+	(void)reboot(RB_AUTOBOOT);
 	(void)reboot(RB_POWER_OFF);
 	/* PID 1 must not exit: the kernel would panic */
 	for (;;)

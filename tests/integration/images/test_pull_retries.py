@@ -23,6 +23,7 @@ class FaultyRegistry:
         self.faults = {}  # digest -> list of "503" | "reset" | "ok", consumed in order
         self.basic = None  # "Basic <b64>" every /v2/ request must carry, when set
         self.redirect = None  # "http://host:port": blobs are redirected there
+        self.manifest_type = "application/vnd.oci.image.manifest.v1+json"
         srv = self
 
         class H(BaseHTTPRequestHandler):
@@ -52,8 +53,7 @@ class FaultyRegistry:
                     return self.send(200, b"{}")
                 if p.startswith("/v2/busybox/manifests/"):
                     srv.log.append((p, "ok"))
-                    return self.send(200, srv.blob(srv.manifest_digest),
-                                     "application/vnd.oci.image.manifest.v1+json")
+                    return self.send(200, srv.blob(srv.manifest_digest), srv.manifest_type)
                 if p.startswith("/v2/busybox/blobs/"):
                     d = p.rsplit("/", 1)[1]
                     fault = (srv.faults.get(d) or ["ok"]).pop(0)
@@ -189,3 +189,29 @@ def test_credentials_never_follow_a_redirect_to_another_host(henv, faulty, busyb
             assert "Authorization" not in headers, (path, headers)
     finally:
         storage.close()
+
+
+@pytest.mark.parametrize("ctype,why", [
+    ("application/vnd.oci.image.config.v1+json", "is not an image manifest or index"),
+    ("text/html", "is not an image manifest or index"),
+    ("application/vnd.docker.distribution.manifest.v1+prettyjws", "(Docker schema 1) is not supported"),
+    ("application/vnd.oci.image.index.v1+json", ""),  # says index, is a manifest
+])
+def test_manifest_of_the_wrong_media_type(henv, faulty, ctype, why):
+    faulty.manifest_type = ctype
+    p = henv.hull("image", "pull", "--tls-verify=false", f"{faulty.addr}/busybox")
+    errs = [l for l in p.stderr.splitlines() if l.startswith("hull: ")]
+    assert p.returncode != 0 and len(errs) == 1, p.stderr
+    assert f"pull '{faulty.addr}/busybox:latest'" in errs[0]
+    if why:
+        assert f"media type '{ctype}' {why}" in errs[0]
+    assert henv.blob_names() == set()
+
+
+def test_manifest_by_digest_must_match(henv, faulty):
+    wrong = "sha256:" + "0" * 64
+    p = henv.hull("image", "pull", "--tls-verify=false", f"{faulty.addr}/busybox@{wrong}")
+    errs = [l for l in p.stderr.splitlines() if l.startswith("hull: ")]
+    assert p.returncode != 0 and len(errs) == 1, p.stderr
+    assert f"manifest '{wrong}': digest mismatch (got '{faulty.manifest_digest}')" in errs[0]
+    assert henv.blob_names() == set()

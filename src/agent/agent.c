@@ -60,6 +60,7 @@
 
 #define OUT_HIGH (512 * 1024)	/* stop reading the processes above this much unsent */
 #define STDIN_HIGH (256 * 1024) /* stop reading the host while a stdin holds this much */
+#define DRAIN_READS 16		/* reads of a pipe after its process ended: 1 MiB */
 #define ORPHANS 64		/* exit statuses of pids reaped before we knew them */
 #define DEFAULT_STATE "/run/hull-agent"
 #define GUEST_ROOTFS "/run/hull-agent/rootfs"
@@ -280,14 +281,18 @@ static void stream_finish(struct agent *a, struct stream *s)
 {
 	int code = 255, sig = 0;
 
-	while (s->out_fd >= 0 && pump_output(a, s, &s->out_fd, HULL_AGENT_STDOUT)) {
+	/*
+	 * What the process wrote before it ended is in the pipe: send it.  Bounded,
+	 * for a process it left behind may still be writing.
+	 */
+	for (int i = 0; i < DRAIN_READS && s->out_fd >= 0; i++) {
 		struct pollfd p = { .fd = s->out_fd, .events = POLLIN };
-		if (poll(&p, 1, 0) <= 0)
+		if (poll(&p, 1, 0) <= 0 || !pump_output(a, s, &s->out_fd, HULL_AGENT_STDOUT))
 			break;
 	}
-	while (s->err_fd >= 0 && pump_output(a, s, &s->err_fd, HULL_AGENT_STDERR)) {
+	for (int i = 0; i < DRAIN_READS && s->err_fd >= 0; i++) {
 		struct pollfd p = { .fd = s->err_fd, .events = POLLIN };
-		if (poll(&p, 1, 0) <= 0)
+		if (poll(&p, 1, 0) <= 0 || !pump_output(a, s, &s->err_fd, HULL_AGENT_STDERR))
 			break;
 	}
 	if (WIFEXITED(s->status)) {

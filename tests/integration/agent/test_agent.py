@@ -230,3 +230,52 @@ def test_host_leaving_kills_the_container(agent):
     assert all(f[0] != ERROR for f in frames), frames
     assert agent.wait_exit() == 0, agent.logtext()
     assert list((agent.dir / "state" / "state").iterdir()) == []
+
+
+def _fake_agent(tmp_path):
+    """The listening socket of a hostile guest."""
+    path = tmp_path / "fake.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(1)
+    return srv, path
+
+
+@pytest.mark.parametrize(
+    "reply,expect",
+    [
+        (struct.pack(">IBBHI", 0xFFFFFFFF, STDOUT, 0, 0, 1), "above the limit"),
+        (frame(RUN, 1, {"id": "x", "config": {}}), "not allowed from the agent"),
+        (frame(EXIT, 1, {"code": 999}), "'code': out of range"),
+        (frame(STDOUT, 9, b"data for a stream nobody opened"), "unknown stream"),
+        (frame(ERROR, 0, {"message": "agent gave up"}), "agent gave up"),
+    ],
+)
+def test_hostile_guest_is_refused(tmp_path, reply, expect):
+    # the host's client decodes the guest with the same bounds: one error, no hang
+    srv, path = _fake_agent(tmp_path)
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(helpers.default_spec(["true"])))
+    p = subprocess.Popen(
+        [str(CLIENT), "--config", str(cfg), str(path)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        srv.settimeout(30)
+        conn, _ = srv.accept()
+        conn.settimeout(30)
+        hdr = conn.recv(12)
+        n = struct.unpack(">I", hdr[:4])[0]
+        while n > 0:
+            n -= len(conn.recv(n))
+        conn.sendall(frame(HELLO, 0, {"version": 1}) + frame(STARTED, 1, {"pid": 7}) + reply)
+        out, err = p.communicate(timeout=30)
+        conn.close()
+    finally:
+        srv.close()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 125, (out, err)
+    assert expect in err, err
+    assert len(err.strip().splitlines()) == 1, err

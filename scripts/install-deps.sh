@@ -13,6 +13,8 @@ pkgs=(
 	libcurl4-openssl-dev
 	# the VM initramfs (zlib) and its tests (cpio); root images (mke2fs)
 	zlib1g-dev cpio e2fsprogs
+	# managed networks: netlink, NAT, DHCP/DNS on bridges
+	libmnl-dev libnftables-dev nftables dnsmasq-base
 	# tests
 	libcmocka-dev python3 python3-pytest busybox-static uidmap iproute2 strace procps util-linux
 	# a real registry on loopback for the pull tests (tests/integration/images), htpasswd

@@ -11,7 +11,7 @@ FORMAT_DIRS := src tests bench
 format_files = $(shell find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort) \
 	       $(wildcard *.c *.h)
 
-.PHONY: all deps build demo check format format-check clean
+.PHONY: all deps build demo check format format-check clean guest-kernel
 
 all: build
 
@@ -27,6 +27,11 @@ demo: build
 
 check: build
 	scripts/check.sh
+
+# hull's small guest kernel for micro-VMs (docs/vm.md): cached under
+# /var/cache/hull/guest-kernel/, rebuilt only when vm/guest-kernel.config changes
+guest-kernel: deps
+	scripts/guest-kernel.sh
 
 format:
 	$(CLANG_FORMAT) -i $(format_files)

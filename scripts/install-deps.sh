@@ -24,6 +24,9 @@ pkgs=(
 	# real engines driving hull-runtime (tests/integration/engines) and the image tools
 	# that build their busybox images (scripts/make-busybox-images.sh)
 	podman conmon containerd docker.io umoci skopeo
+	# micro-VMs (docs/vm.md): the guest kernel's source and build tools, and QEMU
+	# for the nested KVM lab (tests/lab) and the boot baseline
+	linux-source-6.1 bc bison flex libelf-dev cpio xz-utils qemu-system-x86
 )
 
 # hull's system containers take their id ranges (65536 ids each) from root's

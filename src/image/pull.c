@@ -18,6 +18,7 @@
 void hull_pull_result_done(struct hull_pull_result *p)
 {
 	free(p->name);
+	free(p->tagged_name);
 	free(p->manifest_digest);
 	free(p->index_digest);
 	free(p->config_digest);
@@ -115,6 +116,13 @@ static int pull_one(struct hull_blob_store *store, const struct hull_registries_
 	res.name = hull_image_ref_string(ref);
 	if (!res.name)
 		return -ENOMEM;
+	if (ref->tag) {
+		res.tagged_name = hull_strdup_printf("%s/%s:%s", ref->domain, ref->path, ref->tag);
+		if (!res.tagged_name) {
+			hull_pull_result_done(&res);
+			return -ENOMEM;
+		}
+	}
 	if (o->resolved)
 		o->resolved(res.name, digest, m->n_layers + 1, o->userdata);
 	r = hull_registry_get_blobs(reg, store, req, m->n_layers + 1, PULL_PARALLEL, o->progress,

@@ -145,7 +145,8 @@ struct hull_pull_opts {
 };
 
 struct hull_pull_result {
-	char *name; /* the fully qualified reference pulled: "127.0.0.1:5000/bb:latest" */
+	char *name;	   /* the fully qualified reference pulled: "127.0.0.1:5000/bb:latest" */
+	char *tagged_name; /* "registry/path:tag", the image's name; NULL for a digest alone */
 	char *manifest_digest; /* of the image manifest (after platform choice) */
 	char *index_digest;    /* of the index it was chosen from; NULL when none */
 	char *config_digest;

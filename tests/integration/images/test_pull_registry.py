@@ -250,3 +250,25 @@ def test_progress_is_one_line_per_event_off_a_terminal(henv, plain_registry):
     assert not any("\r" in l or "\033" in l for l in lines)
     p = henv.hull("image", "pull", "-q", "--tls-verify=false", f"{plain_registry.addr}/busybox")
     assert p.returncode == 0 and p.stderr == ""
+
+
+def test_progress_on_a_terminal_redraws_one_line_per_blob(henv, plain_registry):
+    """Under a pty (script(1)) each blob has its own line, redrawn in place."""
+    import shlex
+    import shutil as sh
+
+    if not sh.which("script"):
+        pytest.skip("script (util-linux) not installed")
+    _, m = manifest(plain_registry, "busybox", "latest")
+    cmd = " ".join(shlex.quote(str(a)) for a in
+                   [Path(__file__).resolve().parents[3] / "build/src/cli/hull", "image", "pull",
+                    "--tls-verify=false", f"{plain_registry.addr}/busybox"])
+    from registry_helpers import run
+
+    p = run(["script", "-qec", cmd, "/dev/null"], env=henv.env)
+    assert p.returncode == 0, p.stdout
+    out = p.stdout
+    short = m["layers"][0]["digest"][7:26]
+    assert "\033[2A" in out  # two blobs: the cursor goes back up two lines to redraw
+    assert f"layer  {short} [====================]" in out
+    assert out.rstrip().splitlines()[-1].strip() == manifest(plain_registry, "busybox", "latest")[0]

@@ -95,28 +95,47 @@ static int image_import(struct hull_cli *cli, int argc, char **argv, struct hull
 }
 
 struct progress {
+	const char *name;
 	bool tty;
+	bool shown; /* something is on the terminal's current line */
+	int phase;  /* the last phase announced, -1 before the first */
 	unsigned lines;
 };
 
-static void build_progress(const char *line, void *userdata)
+/*
+ * On a terminal: one line, rewritten in place, with the phase and debootstrap's
+ * latest step ("[3/8] downloading packages: Retrieving libc6 2.36-9").
+ * Otherwise (logs, CI): one line per phase; the mirror check's line only once it
+ * passed, so a bad mirror gives the one error line alone.
+ */
+static void build_progress(enum hull_image_build_phase phase, const char *line, void *userdata)
 {
 	struct progress *p = userdata;
+	const char *what = hull_image_build_phase_name(phase);
 
 	p->lines++;
-	/* debootstrap's own steps ("I: Retrieving libc6 2.36-9") are the progress */
-	if (!startswith(line, "I: ") && !startswith(line, "W: ") && !startswith(line, "E: "))
+	if (!p->tty) {
+		for (int i = p->phase + 1; i <= (int)phase; i++)
+			if (i > HULL_BUILD_MIRROR || phase > HULL_BUILD_MIRROR)
+				fprintf(stderr, "hull: build %s: [%d/%d] %s\n", p->name, i + 1,
+					(int)HULL_BUILD_N_PHASES,
+					hull_image_build_phase_name(
+						(enum hull_image_build_phase)i));
+		if (phase > HULL_BUILD_MIRROR || p->phase > HULL_BUILD_MIRROR)
+			p->phase = (int)phase;
 		return;
-	if (p->tty)
-		fprintf(stderr, "\r\033[K[%u] %.100s", p->lines, line);
-	else
-		fprintf(stderr, "%s\n", line);
+	}
+	p->phase = (int)phase;
+	line = startswith(line, "I: ") ?: line;
+	fprintf(stderr, "\r\033[K[%d/%d] %s: %.60s", (int)phase + 1, (int)HULL_BUILD_N_PHASES, what,
+		line);
+	p->shown = true;
 }
 
 int hull_cli_build(struct hull_cli *cli, const char *name, struct hull_image_build_opts *o,
 		   struct hull_image **ret, struct hull_error **reterr)
 {
-	struct progress p = { .tty = isatty(STDERR_FILENO) };
+	struct progress p = { .name = name, .tty = isatty(STDERR_FILENO), .phase = -1 };
 	int r;
 
 	o->progress = build_progress;
@@ -124,8 +143,8 @@ int hull_cli_build(struct hull_cli *cli, const char *name, struct hull_image_bui
 	if (!o->cache_dir)
 		o->cache_dir = cli->home->cache_path;
 	r = hull_image_build(cli->home->images, name, o, ret, reterr);
-	if (p.tty && p.lines)
-		fprintf(stderr, "\n");
+	if (p.shown)
+		fprintf(stderr, "\r\033[K");
 	return r;
 }
 
@@ -138,7 +157,9 @@ static int image_build(struct hull_cli *cli, int argc, char **argv, struct hull_
 					      {} };
 	static const struct hull_cli_verb v = {
 		"image build", "build a distro image with debootstrap (cached: built once)",
-		"debian/11|debian/12|debian/13 [--rebuild] [--mirror URL] [--cache-dir DIR]", NULL
+		"debian/11|debian/12|debian/13|ubuntu/CODENAME [--rebuild] [--mirror URL] "
+		"[--cache-dir DIR]",
+		NULL
 	};
 	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
 	struct hull_image_build_opts o = {};

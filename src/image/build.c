@@ -24,7 +24,15 @@
 #include "util/str.h"
 
 #define DEFAULT_MIRROR "http://deb.debian.org/debian"
+#define UBUNTU_MIRROR "http://archive.ubuntu.com/ubuntu"
+#define DEBIAN_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
+#define UBUNTU_KEYRING "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
+#define DEBOOTSTRAP_SCRIPTS "/usr/share/debootstrap/scripts"
 #define PACKAGES "systemd-sysv,dbus,iproute2,ifupdown,isc-dhcp-client,locales"
+/* ifupdown is in Ubuntu's universe (netplan is Ubuntu's own); the rest is in main */
+#define UBUNTU_PACKAGES "systemd-sysv,dbus,iproute2,isc-dhcp-client,locales"
+/* the mirror check: one try, each of DNS, connect and read bounded */
+#define MIRROR_TIMEOUT_S "15"
 
 static const struct {
 	const char *number, *codename;
@@ -32,15 +40,71 @@ static const struct {
 	{ "11", "bullseye" },
 	{ "12", "bookworm" },
 	{ "13", "trixie" },
+}, ubuntu_releases[] = {
+	{ "18.04", "bionic" }, { "20.04", "focal" }, { "22.04", "jammy" },
+	{ "22.10", "kinetic" }, { "23.04", "lunar" }, { "23.10", "mantic" },
+	{ "24.04", "noble" },  { "24.10", "oracular" }, { "25.04", "plucky" },
 };
 
-static const char *debian_codename(const char *release)
+struct distro {
+	bool ubuntu;
+	const char *codename;
+	const char *packages, *keyring, *default_mirror;
+};
+
+static const char *codename_in(const char *release, bool ubuntu)
 {
-	for (size_t i = 0; i < ELEMENTSOF(debian_releases); i++)
-		if (streq(release, debian_releases[i].number) ||
-		    streq(release, debian_releases[i].codename))
-			return debian_releases[i].codename;
+	size_t n = ubuntu ? ELEMENTSOF(ubuntu_releases) : ELEMENTSOF(debian_releases);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *num = ubuntu ? ubuntu_releases[i].number : debian_releases[i].number;
+		const char *code =
+			ubuntu ? ubuntu_releases[i].codename : debian_releases[i].codename;
+
+		if (streq(release, num) || streq(release, code))
+			return code;
+	}
 	return NULL;
+}
+
+/*
+ * "debian/12", "debian/bookworm", "ubuntu/jammy", "ubuntu/22.04".  An Ubuntu
+ * release must also be one this machine's debootstrap has a script for.
+ */
+static int parse_distro(const char *name, struct distro *d, struct hull_error **reterr)
+{
+	const char *rel;
+
+	*d = (struct distro){};
+	if ((rel = startswith(name, "debian/"))) {
+		d->codename = codename_in(rel, false);
+		d->packages = PACKAGES;
+		d->keyring = DEBIAN_KEYRING;
+		d->default_mirror = NULL; /* the machine's configured one */
+	} else if ((rel = startswith(name, "ubuntu/"))) {
+		char script[PATH_MAX];
+
+		d->ubuntu = true;
+		d->codename = codename_in(rel, true);
+		d->packages = UBUNTU_PACKAGES;
+		d->keyring = UBUNTU_KEYRING;
+		d->default_mirror = UBUNTU_MIRROR;
+		if (d->codename) {
+			snprintf(script, sizeof(script), "%s/%s", DEBOOTSTRAP_SCRIPTS, d->codename);
+			if (access(script, R_OK) < 0)
+				return hull_error_set(reterr, -EOPNOTSUPP,
+						      "build '%s': this machine's debootstrap does "
+						      "not know Ubuntu '%s' (no '%s')",
+						      name, d->codename, script);
+		}
+	}
+	if (!d->codename)
+		return hull_error_set(reterr, -EINVAL,
+				      "build '%s': unknown distribution (known: debian/11, "
+				      "debian/12, debian/13, ubuntu/<codename or version> such as "
+				      "ubuntu/jammy)",
+				      name);
+	return 0;
 }
 
 static char *first_mirror_in(const char *file, bool deb822)
@@ -94,12 +158,65 @@ char *hull_image_default_mirror(void)
 	return m ? m : strdup(DEFAULT_MIRROR);
 }
 
+/* The build's phases, in order; a debootstrap line moves the build forward, never back. */
+static const char *const phases[] = {
+	[HULL_BUILD_MIRROR] = "checking the mirror",
+	[HULL_BUILD_RESOLVE] = "resolving packages",
+	[HULL_BUILD_DOWNLOAD] = "downloading packages",
+	[HULL_BUILD_EXTRACT] = "extracting packages",
+	[HULL_BUILD_REQUIRED] = "installing the required packages",
+	[HULL_BUILD_BASE] = "installing the base packages",
+	[HULL_BUILD_CONFIGURE] = "configuring the image",
+	[HULL_BUILD_STORE] = "storing the image",
+};
+
+const char *hull_image_build_phase_name(enum hull_image_build_phase p)
+{
+	return (unsigned)p < ELEMENTSOF(phases) ? phases[p] : "?";
+}
+
+/* The phase a debootstrap "I: ..." line belongs to, or -1 for "no change". */
+static int line_phase(const char *line)
+{
+	static const struct {
+		const char *prefix;
+		enum hull_image_build_phase phase;
+	} map[] = {
+		{ "I: Retrieving InRelease", HULL_BUILD_RESOLVE },
+		{ "I: Retrieving Release", HULL_BUILD_RESOLVE },
+		{ "I: Retrieving Packages", HULL_BUILD_RESOLVE },
+		{ "I: Resolving dependencies", HULL_BUILD_RESOLVE },
+		{ "I: Retrieving ", HULL_BUILD_DOWNLOAD },
+		{ "I: Extracting ", HULL_BUILD_EXTRACT },
+		{ "I: Installing core packages", HULL_BUILD_REQUIRED },
+		{ "I: Unpacking required packages", HULL_BUILD_REQUIRED },
+		{ "I: Unpacking the base system", HULL_BUILD_BASE },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(map); i++)
+		if (startswith(line, map[i].prefix))
+			return (int)map[i].phase;
+	return -1;
+}
+
+struct progress_state {
+	const struct hull_image_build_opts *o;
+	enum hull_image_build_phase phase;
+};
+
+static void progress(struct progress_state *p, int phase, const char *line)
+{
+	if (phase > (int)p->phase)
+		p->phase = (enum hull_image_build_phase)phase;
+	if (p->o->progress)
+		p->o->progress(p->phase, line, p->o->userdata);
+}
+
 /*
  * Runs argv with stdout and stderr into a pipe, passing each line to the
  * progress callback; the last lines are kept for the error message.
  */
-static int run_logged(char *const argv[], const struct hull_image_build_opts *o, char *tail,
-		      size_t tail_size)
+static int run_logged(char *const argv[], struct progress_state *ps, char *tail, size_t tail_size)
 {
 	_cleanup_close_ int rd = -EBADF;
 	int p[2], status;
@@ -150,8 +267,7 @@ static int run_logged(char *const argv[], const struct hull_image_build_opts *o,
 			if (n_line < sizeof(line) - 1)
 				continue;
 		line[strcspn(line, "\n")] = '\0';
-		if (o->progress)
-			o->progress(line, o->userdata);
+		progress(ps, line_phase(line), line);
 		if (*line)
 			snprintf(tail, tail_size, "%.400s", line);
 		n_line = 0;
@@ -161,7 +277,64 @@ static int run_logged(char *const argv[], const struct hull_image_build_opts *o,
 		return -errno;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -ENOENT : -EIO;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return -ENOENT;
+	return WIFEXITED(status) ? -(1000 + WEXITSTATUS(status)) : -EIO;
+}
+
+/* run_logged's "exited with N" (N > 0 and not 127); -1 otherwise */
+static int exit_code_of(int r)
+{
+	return r <= -1000 && r > -1256 ? -r - 1000 : -1;
+}
+
+/*
+ * Asks the mirror for dists/<codename>/Release (wget, which debootstrap uses
+ * too: one try, DNS, connect and read each bounded), so an unreachable or
+ * wrong mirror fails in seconds with one line naming it.
+ */
+static int check_mirror(const char *name, const char *mirror, const char *codename,
+			struct progress_state *ps, struct hull_error **reterr)
+{
+	_cleanup_free_ char *url = NULL;
+	char tail[512];
+	int r, code;
+
+	if (!startswith(mirror, "http://") && !startswith(mirror, "https://"))
+		return hull_error_set(
+			reterr, -EINVAL,
+			"build '%s': mirror '%s': expected an http:// or https:// URL", name,
+			mirror);
+	url = hull_strdup_printf("%s%sdists/%s/Release", mirror,
+				 mirror[strlen(mirror) - 1] == '/' ? "" : "/", codename);
+	if (!url)
+		return -ENOMEM;
+	{
+		char *argv[] = { (char *)"wget",
+				 (char *)"--spider",
+				 (char *)"--no-verbose",
+				 (char *)"--tries=1",
+				 (char *)"--timeout=" MIRROR_TIMEOUT_S,
+				 url,
+				 NULL };
+
+		progress(ps, HULL_BUILD_MIRROR, url);
+		r = run_logged(argv, ps, tail, sizeof(tail));
+	}
+	if (r == 0)
+		return 0;
+	if (r == -ENOENT)
+		return hull_error_set(reterr, -ENOENT, "build '%s': wget is not installed", name);
+	code = exit_code_of(r);
+	/* wget: 4 network failure, 5 TLS, 8 an HTTP error from the server */
+	return hull_error_set(reterr, -EHOSTUNREACH,
+			      code == 8 ? "build '%s': mirror '%s' has no '%s' (%s)"
+					: "build '%s': mirror '%s' cannot be reached for '%s' (%s)",
+			      name, mirror, codename,
+			      code == 8	  ? "HTTP error"
+			      : code == 5 ? "TLS verification failed"
+			      : code == 4 ? "network failure: refused, unreachable or timed out"
+					  : "wget failed");
 }
 
 static bool mounted_below(const char *path)
@@ -182,15 +355,16 @@ static bool mounted_below(const char *path)
 	return false;
 }
 
-static int post_configure(int root, const char *rootfs, const struct hull_image_build_opts *o,
-			  char *tail, size_t tail_size)
+static int post_configure(int root, const char *rootfs, const struct distro *d,
+			  struct progress_state *ps, char *tail, size_t tail_size)
 {
 	static const char locale_gen[] = "en_US.UTF-8 UTF-8\n";
 	static const char default_locale[] = "LANG=en_US.UTF-8\n";
 	static const char interfaces[] = "auto lo\niface lo inet loopback\n\n"
 					 "source /etc/network/interfaces.d/*\n";
+	/* Debian's locale-gen reads /etc/locale.gen; Ubuntu's takes the locale as argument */
 	char *const argv[] = { (char *)"chroot", (char *)rootfs, (char *)"/usr/sbin/locale-gen",
-			       NULL };
+			       d->ubuntu ? (char *)"en_US.UTF-8" : NULL, NULL };
 	_cleanup_close_ int etc = -EBADF;
 	int r;
 
@@ -213,7 +387,8 @@ static int post_configure(int root, const char *rootfs, const struct hull_image_
 		_cleanup_close_ int net =
 			openat(etc, "network", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-		r = net < 0 ? -errno
+		/* no /etc/network without ifupdown (Ubuntu's images) */
+		r = net < 0 ? (errno == ENOENT && d->ubuntu ? 0 : -errno)
 			    : hull_write_file_atomic_at(net, "interfaces", interfaces,
 							strlen(interfaces), 0644, 0);
 	}
@@ -221,7 +396,7 @@ static int post_configure(int root, const char *rootfs, const struct hull_image_
 		return r;
 	/* the instance's own hostname comes from the runtime */
 	unlinkat(etc, "hostname", 0);
-	r = run_logged(argv, o, tail, tail_size);
+	r = run_logged(argv, ps, tail, tail_size);
 	if (r < 0)
 		return r;
 	/* device nodes debootstrap made: useless under a user namespace, and not
@@ -240,29 +415,39 @@ int hull_image_build(struct hull_image_store *s, const char *name,
 	_cleanup_free_ char *mirror = NULL, *existing = NULL, *source = NULL, *store_path = NULL;
 	char tmp[128], tag[64], rootfs[PATH_MAX], tail[512], fp[HULL_IMAGE_FINGERPRINT_LEN + 1],
 		created[32], proc[64];
-	const char *release, *codename;
+	struct progress_state ps = { .o = o, .phase = HULL_BUILD_MIRROR };
+	struct distro d;
 	int r;
 
-	release = startswith(name, "debian/");
-	codename = release ? debian_codename(release) : NULL;
-	if (!codename)
-		return hull_error_set(reterr, -EINVAL,
-				      "build '%s': unknown distribution (known: debian/11, "
-				      "debian/12, debian/13)",
-				      name);
+	r = parse_distro(name, &d, reterr);
+	if (r < 0)
+		return r;
 	existing = image_alias_lookup(s, name);
 	if (existing && !o->rebuild && faccessat(s->fd, existing, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return ret ? hull_image_get(s, existing, ret, reterr) : 0;
 
-	mirror = o->mirror ? strdup(o->mirror) : hull_image_default_mirror();
+	mirror = o->mirror	    ? strdup(o->mirror)
+		 : d.default_mirror ? strdup(d.default_mirror)
+				    : hull_image_default_mirror();
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", s->fd);
 	store_path = realpath(proc, NULL);
 	if (!mirror || !store_path)
 		return -ENOMEM;
+	/* before anything is made: a wrong mirror fails fast, naming it */
+	r = check_mirror(name, mirror, d.codename, &ps, reterr);
+	if (r < 0)
+		return r;
+	/* debootstrap goes on without a keyring (unchecked packages); hull does not */
+	if (access(d.keyring, R_OK) < 0)
+		return hull_error_errno(
+			reterr, -errno,
+			"build '%s': the archive keyring '%s' is needed to check the "
+			"packages",
+			name, d.keyring);
 
 	/* the build holds no store lock: it takes minutes, and only its commit touches shared state
 	 */
-	snprintf(tag, sizeof(tag), "build-debian-%s", codename);
+	snprintf(tag, sizeof(tag), "build-%s-%s", d.ubuntu ? "ubuntu" : "debian", d.codename);
 	r = image_store_tmp(s, tag, tmp, sizeof(tmp), reterr);
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "build '%s'", name);
@@ -270,27 +455,36 @@ int hull_image_build(struct hull_image_store *s, const char *name,
 	{
 		_cleanup_free_ char *cache =
 			o->cache_dir ? hull_strdup_printf("--cache-dir=%s", o->cache_dir) : NULL;
+		_cleanup_free_ char *include = hull_strdup_printf("--include=%s", d.packages);
+		_cleanup_free_ char *keyring = hull_strdup_printf("--keyring=%s", d.keyring);
 		char *argv[] = { (char *)"debootstrap",
 				 (char *)"--variant=minbase",
-				 (char *)"--include=" PACKAGES,
+				 (char *)"--force-check-gpg",
+				 include,
+				 keyring,
 				 cache ? cache : (char *)"--verbose",
-				 (char *)codename,
+				 (char *)d.codename,
 				 rootfs,
 				 mirror,
 				 NULL };
 
+		if (!include || !keyring || (o->cache_dir && !cache)) {
+			r = -ENOMEM;
+			goto fail;
+		}
 		if (o->cache_dir && hull_mkdir_p_at(AT_FDCWD, o->cache_dir, 0755) < 0) {
 			r = hull_error_errno(reterr, -errno, "build '%s': create cache '%s'", name,
 					     o->cache_dir);
 			goto fail;
 		}
-		r = run_logged(argv, o, tail, sizeof(tail));
+		progress(&ps, HULL_BUILD_RESOLVE, "I: debootstrap");
+		r = run_logged(argv, &ps, tail, sizeof(tail));
 	}
 	if (r < 0) {
-		r = hull_error_set(reterr, r,
+		r = hull_error_set(reterr, r == -ENOENT ? -ENOENT : -EIO,
 				   r == -ENOENT ? "build '%s': debootstrap is not installed (%s)"
-						: "build '%s': debootstrap failed: %s",
-				   name, tail);
+						: "build '%s': debootstrap from '%s' failed: %s",
+				   name, r == -ENOENT ? tail : mirror, tail);
 		goto fail;
 	}
 	if (mounted_below(rootfs)) {
@@ -303,17 +497,20 @@ int hull_image_build(struct hull_image_store *s, const char *name,
 		r = hull_error_errno(reterr, -errno, "build '%s': open '%s'", name, rootfs);
 		goto fail;
 	}
-	r = post_configure(root, rootfs, o, tail, sizeof(tail));
+	progress(&ps, HULL_BUILD_CONFIGURE, "I: locale, network, /dev");
+	r = post_configure(root, rootfs, &d, &ps, tail, sizeof(tail));
 	if (r < 0) {
-		r = hull_error_errno(reterr, r, "build '%s': configure (%s)", name, tail);
+		r = hull_error_errno(reterr, r <= -1000 ? -EIO : r, "build '%s': configure (%s)",
+				     name, tail);
 		goto fail;
 	}
+	progress(&ps, HULL_BUILD_STORE, "I: storing");
 
 	image_now_rfc3339(created);
 	{
 		_cleanup_free_ char *recipe =
-			hull_strdup_printf("debootstrap minbase %s %s %s %s %d", PACKAGES, codename,
-					   mirror, created, (int)getpid());
+			hull_strdup_printf("debootstrap minbase %s %s %s %s %d", d.packages,
+					   d.codename, mirror, created, (int)getpid());
 		int pfd[2];
 
 		if (!recipe || pipe2(pfd, O_CLOEXEC) < 0) {

@@ -94,11 +94,31 @@ int hull_image_alias_delete(struct hull_image_store *s, const char *alias,
 int hull_image_rootfs_open(struct hull_image_store *s, const char *fingerprint, int *ret_fd,
 			   struct hull_error **reterr);
 
-/* Progress callback for builds: one line of the builder's output at a time. */
-typedef void (*hull_image_progress_fn)(const char *line, void *userdata);
+/* The phases of a build, in the order they run. */
+enum hull_image_build_phase {
+	HULL_BUILD_MIRROR,    /* asking the mirror for the release's Release file */
+	HULL_BUILD_RESOLVE,   /* debootstrap: Release, Packages, dependencies */
+	HULL_BUILD_DOWNLOAD,  /* debootstrap: retrieving and validating .debs */
+	HULL_BUILD_EXTRACT,   /* debootstrap: extracting the essential packages */
+	HULL_BUILD_REQUIRED,  /* debootstrap: unpacking and configuring required packages */
+	HULL_BUILD_BASE,      /* debootstrap: the base system (our --include list) */
+	HULL_BUILD_CONFIGURE, /* hull: locale, network, /dev */
+	HULL_BUILD_STORE,     /* hull: committing the image to the store */
+	HULL_BUILD_N_PHASES,
+};
+
+/* "downloading packages", ... */
+const char *hull_image_build_phase_name(enum hull_image_build_phase p);
+
+/*
+ * Progress callback for builds: the current phase (never goes back) and one
+ * line of the builder's output (debootstrap's "I: Retrieving libc6 2.36-9").
+ */
+typedef void (*hull_image_progress_fn)(enum hull_image_build_phase phase, const char *line,
+				       void *userdata);
 
 struct hull_image_build_opts {
-	const char *mirror;    /* NULL: the machine's configured Debian mirror */
+	const char *mirror;    /* NULL: the machine's configured Debian mirror, or Ubuntu's */
 	const char *cache_dir; /* where debootstrap keeps downloaded .debs; may be NULL */
 	bool rebuild;	       /* build even when the alias already names an image */
 	hull_image_progress_fn progress;
@@ -106,10 +126,16 @@ struct hull_image_build_opts {
 };
 
 /*
- * Builds "debian/<release>" (11, 12, 13 or a codename) with debootstrap
- * (variant minbase plus systemd-sysv, dbus, iproute2, ifupdown,
- * isc-dhcp-client, locales with en_US.UTF-8) and aliases it as `name`.  When
- * the alias already names an image and !rebuild, returns that image.
+ * Builds "debian/<release>" (11, 12, 13 or a codename) or "ubuntu/<release>"
+ * (a codename or version this machine's debootstrap has a script for; default
+ * mirror http://archive.ubuntu.com/ubuntu) with debootstrap (variant minbase
+ * plus systemd-sysv, dbus, iproute2, isc-dhcp-client, locales with
+ * en_US.UTF-8, and ifupdown on Debian; Release files checked against the
+ * distribution's archive keyring, which must exist) and aliases it as `name`.
+ * The mirror is asked for dists/<codename>/Release first (bounded: one try,
+ * 15 s per step), so a wrong or unreachable mirror fails before anything is
+ * made.  When the alias already names an image and !rebuild, returns that
+ * image.
  */
 int hull_image_build(struct hull_image_store *s, const char *name,
 		     const struct hull_image_build_opts *o, struct hull_image **ret,

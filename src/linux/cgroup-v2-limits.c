@@ -259,6 +259,21 @@ int hull_cgroup_v2_set_unified(int dfd, const struct hull_oci_resources *res,
 	return 0;
 }
 
+/*
+ * A limit on a controller the cgroup does not have (a v2 host whose pids or
+ * memory controller is bound elsewhere or disabled) is refused naming the
+ * controller, not as a failed write of a file that is not there.
+ */
+static int need_controller(int dfd, const char *dir, bool wanted, const char *controller,
+			   const char *file, struct hull_error **reterr)
+{
+	if (!wanted || hull_cgroup_file_exists(dfd, file))
+		return 0;
+	return hull_error_set(reterr, -EOPNOTSUPP,
+			      "cgroup controller '%s' not available in '%s' (cgroup v2: no '%s')",
+			      controller, dir, file);
+}
+
 int hull_cgroup_v2_set(const struct hull_cgroup *cg, const struct hull_oci_resources *res,
 		       struct hull_error **reterr)
 {
@@ -277,6 +292,18 @@ int hull_cgroup_v2_set(const struct hull_cgroup *cg, const struct hull_oci_resou
 	dfd = hull_cgroup_open_dir(cg->dirs[u]);
 	if (dfd < 0)
 		return hull_error_errno(reterr, dfd, "open cgroup '%s'", cg->dirs[u]);
+	if ((r = need_controller(
+		     dfd, cg->dirs[u],
+		     (res->memory.limit.set && res->memory.limit.v != 0) ||
+			     (res->memory.reservation.set && res->memory.reservation.v != 0),
+		     "memory", "memory.max", reterr)) < 0 ||
+	    (r = need_controller(dfd, cg->dirs[u],
+				 (res->cpu.quota.set && res->cpu.quota.v != 0) ||
+					 (res->cpu.period.set && res->cpu.period.v != 0),
+				 "cpu", "cpu.max", reterr)) < 0 ||
+	    (r = need_controller(dfd, cg->dirs[u], res->pids.limit.set, "pids", "pids.max",
+				 reterr)) < 0)
+		return r;
 	if ((r = set_memory(dfd, res, reterr)) < 0 || (r = set_cpu(dfd, res, reterr)) < 0)
 		return r;
 	if (res->pids.limit.set) {

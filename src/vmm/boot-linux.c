@@ -20,6 +20,7 @@
 #define BP_E820_ENTRIES 0x1e8
 #define HDR_START 0x1f1
 #define HDR_SETUP_SECTS 0x1f1
+#define HDR_SYSSIZE 0x1f4
 #define HDR_BOOT_FLAG 0x1fe
 #define HDR_JUMP 0x200
 #define HDR_MAGIC 0x202
@@ -109,6 +110,12 @@ int hull_boot_linux_load(struct hull_guest_mem *mem, const struct hull_boot_inpu
 				      "truncated bzImage: %zu setup bytes of a %zu-byte file",
 				      setup_size, len);
 	kernel_size = len - setup_size;
+	/* syssize: the protected-mode code in 16-byte paragraphs; a cut file has less */
+	if ((uint64_t)le32(k + HDR_SYSSIZE) * 16 > kernel_size)
+		return hull_error_set(
+			reterr, -ENOEXEC,
+			"truncated bzImage: %llu bytes of kernel expected, %zu present",
+			(unsigned long long)le32(k + HDR_SYSSIZE) * 16, kernel_size);
 	/* the header ends at 0x202 + the jump's 8-bit displacement */
 	hdr_end = 0x202 + (size_t)k[HDR_JUMP + 1];
 	if (hdr_end > setup_size || hdr_end > BP_E820_TABLE || hdr_end < HDR_INIT_SIZE + 4)

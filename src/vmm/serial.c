@@ -189,8 +189,13 @@ size_t hull_serial_input(struct hull_serial *s, const uint8_t *buf, size_t len)
 {
 	size_t i;
 
-	/* in loopback the line is disconnected from the outside */
-	if (s->mcr & MCR_LOOP)
+	/*
+	 * In loopback the line is disconnected from the outside.  And until the
+	 * driver enables the receive interrupt it is not listening: Linux clears
+	 * the FIFO when it opens the port, so input that came earlier stays with
+	 * the caller (offered again later) instead of being lost.
+	 */
+	if ((s->mcr & MCR_LOOP) || !(s->ier & IER_RDI))
 		return 0;
 	for (i = 0; i < len; i++)
 		if (!rx_push(s, buf[i]))

@@ -287,7 +287,17 @@ static bool io_byte(struct hull_vm *vm, uint16_t port, bool out, uint8_t *data)
 		*data = hull_i8042_read(port);
 		return false;
 	}
-	/* nothing here: reads float high, writes vanish */
+	/*
+	 * The CMOS RTC (0x70/0x71) is absent, but reads as zero: a floating 0xff
+	 * has the "update in progress" bit set forever, and Linux's rtc-cmos
+	 * then spins for minutes waiting for it to clear.
+	 */
+	if (port == 0x70 || port == 0x71) {
+		if (!out)
+			*data = 0;
+		return false;
+	}
+	/* nothing else here: reads float high, writes vanish */
 	if (!out)
 		*data = 0xff;
 	return false;

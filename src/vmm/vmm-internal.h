@@ -163,7 +163,10 @@ void hull_serial_init(struct hull_serial *s, hull_serial_out_fn out, void *opaqu
 /* A guest access to register `off` (0..7); both return whether the IRQ line is now high. */
 bool hull_serial_read(struct hull_serial *s, unsigned off, uint8_t *ret);
 bool hull_serial_write(struct hull_serial *s, unsigned off, uint8_t val);
-/* Host input: queues up to len bytes, returns how many (the FIFO may be full). */
+/*
+ * Host input: queues up to len bytes, returns how many (the FIFO may be full,
+ * and nothing is taken before the guest enables the receive interrupt).
+ */
 size_t hull_serial_input(struct hull_serial *s, const uint8_t *buf, size_t len);
 bool hull_serial_irq(const struct hull_serial *s);
 

@@ -242,9 +242,11 @@ static void test_serial_input(void **state)
 	uint8_t big[HULL_SERIAL_FIFO + 10], v;
 
 	hull_serial_init(&s, NULL, NULL);
+	/* the driver is not listening yet: nothing taken, nothing lost */
+	assert_int_equal(hull_serial_input(&s, (const uint8_t *)"ab", 2), 0);
+	assert_false(hull_serial_write(&s, 1, 0x01)); /* RDI on, FIFO empty: line low */
 	assert_int_equal(hull_serial_input(&s, (const uint8_t *)"ab", 2), 2);
-	assert_false(hull_serial_irq(&s)); /* RDI not enabled */
-	assert_true(hull_serial_write(&s, 1, 0x01));
+	assert_true(hull_serial_irq(&s));
 	hull_serial_read(&s, 2, &v);
 	assert_int_equal(v & 0x0f, 4);
 	assert_true(hull_serial_read(&s, 0, &v));
@@ -368,7 +370,10 @@ static uint8_t *make_bzimage(size_t payload, size_t *ret_len)
 	uint32_t cmdline_size = 2047, initrd_max = 0x7fffffff, init_size = 4 * MIB;
 	uint64_t pref = 16 * MIB;
 
+	uint32_t syssize = (uint32_t)(payload / 16);
+
 	k[0x1f1] = SETUP_SECTS;
+	memcpy(k + 0x1f4, &syssize, 4);
 	k[0x1fe] = 0x55;
 	k[0x1ff] = 0xaa;
 	k[0x200] = 0xeb;
@@ -515,6 +520,10 @@ static void test_boot_bzimage_refusals(void **state)
 	k[0x1f1] = 200; /* setup larger than the file */
 	REFUSED(-ENOEXEC, "truncated bzImage");
 	k[0x1f1] = SETUP_SECTS;
+	/* a file cut short after its header: syssize says more */
+	in.kernel_len = len - 100;
+	REFUSED(-ENOEXEC, "truncated bzImage: 4096 bytes of kernel expected, 3996 present");
+	in.kernel_len = len;
 	k[0x201] = 0x10; /* header too short to hold init_size */
 	REFUSED(-ENOEXEC, "bad setup header length");
 	k[0x201] = 0x6a;

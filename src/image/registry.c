@@ -582,7 +582,7 @@ static int set_basic(struct hull_registry *r)
 static int fetch_token(struct hull_registry *r, const struct hull_auth_challenge *ch,
 		       struct hull_error **reterr)
 {
-	_cleanup_free_ char *url = NULL, *scope = NULL, *svc = NULL, *saved = NULL;
+	_cleanup_free_ char *url = NULL, *scope = NULL, *saved = NULL;
 	_cleanup_json_ struct json_object *o = NULL;
 	struct xfer x = { .reg = r, .max = TOKEN_BODY_MAX };
 	struct json_object *t = NULL;
@@ -652,11 +652,11 @@ static int fetch_token(struct hull_registry *r, const struct hull_auth_challenge
 	free(r->authorization);
 	r->authorization =
 		hull_strdup_printf("Authorization: Bearer %s", json_object_get_string(t));
-	saved = NULL;
 	ret = r->authorization ? 0 : -ENOMEM;
 	r->bearer = true;
 out:
-	if (saved) {
+	if (ret < 0) {
+		/* not the basic header of the token request: what was there before */
 		free(r->authorization);
 		r->authorization = TAKE_PTR(saved);
 	}

@@ -81,15 +81,17 @@ class CA:
 
 
 class Registry:
-    def __init__(self, tls_ca=None, htpasswd=None, token=None):
+    def __init__(self, tls_ca=None, htpasswd=None, token=None, client_certs=False):
         """tls_ca: a CA (serve HTTPS with its server cert); htpasswd: (user, password);
-        token: dict(realm=, service=, issuer=, rootcertbundle=) for bearer tokens."""
+        token: dict(realm=, service=, issuer=, rootcertbundle=) for bearer tokens;
+        client_certs: TLS clients must present a certificate the CA issued."""
         self.tmp = Path(tempfile.mkdtemp(prefix="hull-registry-"))
         self.port = free_port()
         self.addr = f"127.0.0.1:{self.port}"
         self.data = self.tmp / "data"
         self.tls = tls_ca is not None
         self.ca = tls_ca
+        self.client_certs = client_certs
         self.proc = None
         cfg = [
             "version: 0.1",
@@ -107,6 +109,8 @@ class Registry:
         ]
         if tls_ca:
             cfg += ["  tls:", f"    certificate: {tls_ca.server_cert}", f"    key: {tls_ca.server_key}"]
+            if client_certs:
+                cfg += ["    clientcas:", f"      - {tls_ca.cert}"]
         if htpasswd:
             user, password = htpasswd
             hp = self.tmp / "htpasswd"
@@ -133,6 +137,10 @@ class Registry:
             if self.proc.poll() is not None:
                 raise AssertionError(f"docker-registry exited:\n{self.log.read_text()}")
             try:
+                if self.client_certs:
+                    # the handshake needs a client certificate: a listening port will do
+                    socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+                    return self
                 urllib.request.urlopen(url, timeout=2, context=ctx)
                 return self
             except urllib.error.HTTPError:

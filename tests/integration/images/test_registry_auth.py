@@ -149,3 +149,31 @@ def test_login_needs_a_password_source(henv, tls_auth_registry):
     assert "--password-stdin" in err
     err = error_line(henv.hull("login", "Bad Host"))
     assert "registry 'Bad Host'" in err
+
+
+def test_client_certificate_from_certs_d(henv, busybox_layout, test_ca):
+    """A registry that wants a client certificate (http.tls.clientcas): hull presents
+    certs.d/<host:port>/client.cert + client.key, as podman does."""
+    from registry_helpers import Registry, skopeo_push
+
+    cert, key = test_ca.issue("hull-client", ["DNS:hull-client"])
+    reg = Registry(tls_ca=test_ca, client_certs=True)
+    try:
+        reg.tmp.joinpath("push-certs").mkdir()
+        for src, name in [(test_ca.cert, "ca.crt"), (cert, "client.cert"), (key, "client.key")]:
+            shutil.copy(src, reg.tmp / "push-certs" / name)
+        reg.start()
+        skopeo_push(f"oci:{busybox_layout}:latest", f"{reg.addr}/busybox:latest",
+                    tls_verify=True, cert_dir=reg.tmp / "push-certs")
+        d = henv.trust(reg)
+        err = error_line(henv.hull("image", "pull", f"{reg.addr}/busybox"))
+        assert f"registry '{reg.addr}'" in err
+        shutil.copy(cert, d / "client.cert")
+        err = error_line(henv.hull("image", "pull", f"{reg.addr}/busybox"))
+        assert "without its key" in err
+        shutil.copy(key, d / "client.key")
+        p = henv.hull("image", "pull", "-q", f"{reg.addr}/busybox")
+        assert p.returncode == 0, p.stderr
+        assert henv.has_blob(p.stdout.strip())
+    finally:
+        reg.cleanup()

@@ -217,10 +217,20 @@ static int connect_from_host(struct fix *f, uint32_t gport, uint32_t *ret_local)
 static void test_host_initiated(void **state)
 {
 	struct fix *f = *state;
+	uint32_t local, lo = 0, hi = ~0U;
+	uint64_t cid = 0;
 	char buf[64];
-	uint32_t local;
 	struct hdr h;
 	int fd;
+
+	/* the config space is the guest's cid, read whole or as two halves as Linux does */
+	assert_int_equal(drv_r32(&f->d, HULL_VIRTIO_MMIO_DEVICE_ID), HULL_VIRTIO_ID_VSOCK);
+	hull_virtio_mmio_read(f->d.t, HULL_VIRTIO_MMIO_CONFIG, &cid, 8);
+	hull_virtio_mmio_read(f->d.t, HULL_VIRTIO_MMIO_CONFIG, &lo, 4);
+	hull_virtio_mmio_read(f->d.t, HULL_VIRTIO_MMIO_CONFIG + 4, &hi, 4);
+	assert_int_equal(le64toh(cid), GUEST_CID);
+	assert_int_equal(le32toh(lo), GUEST_CID);
+	assert_int_equal(hi, 0);
 
 	fd = connect_from_host(f, 1234, &local);
 	/* host -> guest */

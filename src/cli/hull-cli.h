@@ -23,7 +23,7 @@ struct hull_cli_verb {
 extern const struct hull_cli_verb hull_verb_image, hull_verb_init, hull_verb_launch,
 	hull_verb_start, hull_verb_stop, hull_verb_restart, hull_verb_delete, hull_verb_list,
 	hull_verb_info, hull_verb_exec, hull_verb_logs, hull_verb_snapshot, hull_verb_restore,
-	hull_verb_copy, hull_verb_file, hull_verb_config, hull_verb_console;
+	hull_verb_copy, hull_verb_file, hull_verb_config, hull_verb_console, hull_verb_profile;
 extern const struct hull_cli_verb hull_verb_login, hull_verb_logout;
 
 /* hull image pull (hull-pull.c) */
@@ -53,8 +53,9 @@ int hull_cli_parse_seconds(const char *option, const char *s, unsigned *ret,
 
 /*
  * The arguments of stop and restart: [--timeout SECONDS] (30) [--force] and
- * one or more names left at optind; opens cli->home.  Returns 1 after --help.
+ * one or more names left at optind, or --all and none (only when ret_all is
+ * not NULL); opens cli->home.  Returns 1 after --help.
  */
 int hull_cli_stop_options(struct hull_cli *cli, const struct hull_cli_verb *verb, int argc,
-			  char **argv, unsigned *ret_timeout, bool *ret_force,
+			  char **argv, unsigned *ret_timeout, bool *ret_force, bool *ret_all,
 			  struct hull_error **reterr);

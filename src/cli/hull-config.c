@@ -13,14 +13,19 @@
 
 static int config_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, {} };
+	static const struct option opts[] = { { "expanded", no_argument, NULL, 'e' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
 	_cleanup_(hull_instance_info_freep) struct hull_instance_info *info = NULL;
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *shown = NULL;
+	bool expanded = false;
 	const char *sub;
 	int c, r;
 
-	while ((r = hull_cli_getopt(&hull_verb_config, argc, argv, "", opts, &c, reterr)) == 0 &&
+	while ((r = hull_cli_getopt(&hull_verb_config, argc, argv, "e", opts, &c, reterr)) == 0 &&
 	       c != -1)
-		;
+		if (c == 'e')
+			expanded = true;
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = hull_cli_want_args(&hull_verb_config, argc, argv, 2, 4, "set|get|show|unset and NAME",
@@ -77,22 +82,27 @@ static int config_run(struct hull_cli *cli, int argc, char **argv, struct hull_e
 	r = hull_cli_home(cli, reterr);
 	if (r >= 0)
 		r = hull_instance_get(cli->home, argv[optind], &info, reterr);
+	if (r >= 0 && expanded)
+		r = hull_instance_config_expand(cli->home, info->config, &shown, reterr);
 	if (r < 0)
 		return r;
+	if (!expanded)
+		shown = TAKE_PTR(info->config);
 	if (streq(sub, "get")) {
-		const char *v = hull_instance_config_get(info->config, argv[optind + 1]);
+		const char *v = hull_instance_config_get(shown, argv[optind + 1]);
 
 		printf("%s\n", v ? v : "");
 		return 0;
 	}
-	for (size_t i = 0; info->config->config && info->config->config[i]; i += 2)
-		printf("%s: %s\n", info->config->config[i], info->config->config[i + 1]);
+	for (size_t i = 0; shown->config && shown->config[i]; i += 2)
+		printf("%s: %s\n", shown->config[i], shown->config[i + 1]);
 	return 0;
 }
 
 const struct hull_cli_verb hull_verb_config = {
 	.name = "config",
 	.summary = "show or change an instance's config keys (limits apply live)",
-	.usage = "set NAME KEY VALUE | get NAME KEY | show NAME | unset NAME KEY",
+	.usage = "set NAME KEY VALUE | get [--expanded] NAME KEY | show [--expanded] NAME |\n"
+		 "       unset NAME KEY   (--expanded: with the profiles' keys)",
 	.run = config_run,
 };

@@ -11,18 +11,32 @@ static int init_common(const struct hull_cli_verb *v, bool start, struct hull_cl
 		       char **argv, struct hull_error **reterr)
 {
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "profile", required_argument, NULL, 'p' },
+					      { "no-profiles", no_argument, NULL, 'P' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
-	_cleanup_strv_free_ char **config = NULL;
+	_cleanup_strv_free_ char **config = NULL, **profiles = NULL;
+	bool no_profiles = false;
 	struct hull_init_opts o = {};
 	const char *name;
 	int c, r;
 
-	while ((r = hull_cli_getopt(v, argc, argv, "c:", opts, &c, reterr)) == 0 && c != -1)
+	while ((r = hull_cli_getopt(v, argc, argv, "c:p:", opts, &c, reterr)) == 0 && c != -1) {
 		if (c == 'c' && hull_strv_push(&config, optarg) < 0)
 			return -ENOMEM;
+		if (c == 'p' && hull_strv_push(&profiles, optarg) < 0)
+			return -ENOMEM;
+		if (c == 'P')
+			no_profiles = true;
+	}
 	if (r != 0)
 		return r < 0 ? r : 0;
+	if (no_profiles && profiles)
+		return hull_error_set(reterr, -EINVAL,
+				      "%s: --profile and --no-profiles exclude each other",
+				      v->name);
+	if (no_profiles && !(profiles = calloc(1, sizeof(char *))))
+		return -ENOMEM;
 	r = hull_cli_want_args(v, argc, argv, 2, 2, "the image and the instance name", reterr);
 	if (r >= 0)
 		r = hull_cli_home(cli, reterr);
@@ -45,6 +59,7 @@ static int init_common(const struct hull_cli_verb *v, bool start, struct hull_cl
 		}
 	}
 	o.config = config;
+	o.profiles = profiles;
 	o.subuid_file = getenv("HULL_SUBUID_FILE");
 	o.subgid_file = getenv("HULL_SUBGID_FILE");
 	r = hull_instance_init(cli->home, argv[optind], name, &o, reterr);
@@ -74,13 +89,13 @@ static int launch_run(struct hull_cli *cli, int argc, char **argv, struct hull_e
 const struct hull_cli_verb hull_verb_init = {
 	.name = "init",
 	.summary = "create an instance of an image without starting it",
-	.usage = "IMAGE NAME [-c KEY=VALUE]...",
+	.usage = "IMAGE NAME [-c KEY=VALUE]... [-p PROFILE]... [--no-profiles]",
 	.run = init_run,
 };
 
 const struct hull_cli_verb hull_verb_launch = {
 	.name = "launch",
 	.summary = "create and start an instance",
-	.usage = "IMAGE NAME [-c KEY=VALUE]...",
+	.usage = "IMAGE NAME [-c KEY=VALUE]... [-p PROFILE]... [--no-profiles]",
 	.run = launch_run,
 };

@@ -38,6 +38,14 @@ static struct json_object *info_json(const struct hull_instance_info *i)
 	for (size_t k = 0; c->config && c->config[k]; k += 2)
 		json_object_object_add(cfg, c->config[k], json_object_new_string(c->config[k + 1]));
 	json_object_object_add(o, "config", cfg);
+	{
+		struct json_object *a = json_object_new_array();
+		char *const def[] = { (char *)"default", NULL };
+
+		hull_strv_foreach (p, c->profiles ? c->profiles : def)
+			json_object_array_add(a, json_object_new_string(p));
+		json_object_object_add(o, "profiles", a);
+	}
 	return o;
 }
 

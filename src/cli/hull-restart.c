@@ -8,7 +8,8 @@ static int restart_run(struct hull_cli *cli, int argc, char **argv, struct hull_
 	bool force;
 	int r;
 
-	r = hull_cli_stop_options(cli, &hull_verb_restart, argc, argv, &timeout, &force, reterr);
+	r = hull_cli_stop_options(cli, &hull_verb_restart, argc, argv, &timeout, &force, NULL,
+				  reterr);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	for (int i = optind; r >= 0 && i < argc; i++) {

@@ -129,9 +129,16 @@ static int restore_run(struct hull_cli *cli, int argc, char **argv, struct hull_
 
 static int copy_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
+	static const struct option opts[] = { { "instance-only", no_argument, NULL, 'i' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
 	struct hull_init_opts o = {};
-	int r = no_options(&hull_verb_copy, argc, argv, reterr);
+	int c, r;
 
+	while ((r = hull_cli_getopt(&hull_verb_copy, argc, argv, "", opts, &c, reterr)) == 0 &&
+	       c != -1)
+		if (c == 'i')
+			o.instance_only = true;
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = hull_cli_want_args(&hull_verb_copy, argc, argv, 2, 2, "the source and new names",
@@ -161,7 +168,8 @@ const struct hull_cli_verb hull_verb_restore = {
 
 const struct hull_cli_verb hull_verb_copy = {
 	.name = "copy",
-	.summary = "copy an instance to a new, stopped one with its own id range",
-	.usage = "NAME NEW",
+	.summary = "copy an instance (and its snapshots) to a new, stopped one with its own id "
+		   "range",
+	.usage = "NAME NEW [--instance-only]",
 	.run = copy_run,
 };

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "instance/instance.h"
+#include "instance/instance-internal.h"
 #include "util/file.h"
 #include "util/str.h"
 
@@ -64,6 +64,9 @@ int hull_home_open(const char *path, struct hull_home **ret, struct hull_error *
 	if (h->instances_fd < 0)
 		return hull_error_errno(reterr, -errno, "open '%s/instances'", abs);
 	r = hull_image_store_open(h->fd, "images", &h->images, reterr);
+	if (r < 0)
+		return r;
+	r = profile_home_init(h, reterr);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(h);

@@ -21,6 +21,7 @@ void hull_instance_config_free(struct hull_instance_config *c)
 	free(c->image_ref);
 	free(c->created);
 	hull_strv_free(c->config);
+	hull_strv_free(c->profiles);
 	free(c);
 }
 
@@ -44,6 +45,10 @@ static const struct hull_json_field config_fields[] = {
 	{ "idmap", parse_idmap, 0, true },
 	{ "config", hull_json_parse_string_map, offsetof(struct hull_instance_config, config),
 	  false },
+	{ "profiles", hull_json_parse_strv, offsetof(struct hull_instance_config, profiles),
+	  false },
+	{ "storage_host_ids", hull_json_parse_bool,
+	  offsetof(struct hull_instance_config, storage_host_ids), false },
 	{},
 };
 
@@ -134,8 +139,42 @@ char *hull_instance_config_format(const struct hull_instance_config *c)
 	for (size_t i = 0; c->config && c->config[i]; i += 2)
 		json_object_object_add(cfg, c->config[i], json_object_new_string(c->config[i + 1]));
 	json_object_object_add(o, "config", cfg);
+	if (c->storage_host_ids)
+		json_object_object_add(o, "storage_host_ids", json_object_new_boolean(true));
+	if (c->profiles) {
+		struct json_object *a = json_object_new_array();
+
+		hull_strv_foreach (p, c->profiles)
+			json_object_array_add(a, json_object_new_string(p));
+		json_object_object_add(o, "profiles", a);
+	}
 	return strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 								JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+struct hull_instance_config *instance_config_dup(const struct hull_instance_config *c)
+{
+	_cleanup_free_ char *text = hull_instance_config_format(c);
+	struct hull_instance_config *d = NULL;
+
+	if (!text || hull_instance_config_parse(text, strlen(text), &d, NULL) < 0)
+		return NULL;
+	return d;
+}
+
+int instance_config_save(int dirfd, const struct hull_instance_config *c,
+			 struct hull_error **reterr)
+{
+	_cleanup_free_ char *text = hull_instance_config_format(c);
+	int r;
+
+	if (!text)
+		return -ENOMEM;
+	r = hull_write_file_atomic_at(dirfd, "instance.json", text, strlen(text), 0600,
+				      HULL_ATOMIC_SYNC);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "'%s': write 'instance.json'", c->name);
+	return 0;
 }
 
 const char *hull_instance_config_get(const struct hull_instance_config *c, const char *key)
@@ -297,19 +336,59 @@ int hull_instance_key_check(const char *key, const char *value, struct hull_erro
 		return 0;
 	}
 	if (streq(key, "security.privileged")) {
-		if (streq(value, "false"))
+		if (streq(value, "false") || streq(value, "true"))
 			return 0;
 		return hull_error_set(reterr, -EINVAL,
-				      "security.privileged: only 'false' is supported today, got "
-				      "'%s'",
+				      "security.privileged: expected 'true' or 'false', got '%s'",
 				      value);
+	}
+	if (streq(key, "boot.autostart")) {
+		if (streq(value, "true") || streq(value, "false"))
+			return 0;
+		return hull_error_set(reterr, -EINVAL,
+				      "boot.autostart: expected 'true' or 'false', got '%s'",
+				      value);
+	}
+	if (streq(key, "boot.autostart.delay")) {
+		uint32_t d;
+
+		if (hull_parse_u32(value, &d) < 0 || d > 86400)
+			return hull_error_set(reterr, -EINVAL,
+					      "boot.autostart.delay: expected a number of seconds "
+					      "(0 to 86400), got '%s'",
+					      value);
+		return 0;
+	}
+	if (streq(key, "boot.autostart.priority")) {
+		int p;
+
+		if (hull_parse_int(value, &p) < 0)
+			return hull_error_set(reterr, -EINVAL,
+					      "boot.autostart.priority: expected an integer, got "
+					      "'%s'",
+					      value);
+		return 0;
 	}
 	if (startswith(key, "user.") && key[5])
 		return 0;
 	return hull_error_set(reterr, -EINVAL,
-			      "unknown config key '%s' (known: limits.cpu, limits.memory, "
-			      "limits.processes, security.privileged, user.*)",
+			      "unknown config key '%s' (known: boot.autostart, "
+			      "boot.autostart.delay, boot.autostart.priority, limits.cpu, "
+			      "limits.memory, limits.processes, security.privileged, user.*)",
 			      key);
+}
+
+bool hull_instance_key_known(const char *key)
+{
+	static const char *const keys[] = {
+		"boot.autostart", "boot.autostart.delay", "boot.autostart.priority", "limits.cpu",
+		"limits.memory",  "limits.processes",	  "security.privileged",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if (streq(key, keys[i]))
+			return true;
+	return startswith(key, "user.") && key[5];
 }
 
 uint64_t instance_memory_limit(const struct hull_instance_config *c)

@@ -78,3 +78,65 @@ int instance_dir_open(int instances_fd, const char *tmp, const char *name,
  */
 int instance_dir_finish(int dfd, const char *name, const struct hull_instance_config *c,
 			const char *text, struct hull_error **reterr);
+
+/* A deep copy of c (NULL on allocation failure). */
+struct hull_instance_config *instance_config_dup(const struct hull_instance_config *c);
+
+/* Writes <instance>/instance.json from c (atomically, synced). */
+int instance_config_save(int dirfd, const struct hull_instance_config *c,
+			 struct hull_error **reterr);
+
+/* Makes profiles/ and the "default" profile when missing. */
+int profile_home_init(struct hull_home *h, struct hull_error **reterr);
+
+/* Writes profiles/<p->name>.json atomically (dfd: profiles/). */
+int profile_write(int dfd, const struct hull_profile *p, struct hull_error **reterr);
+
+/* Takes profiles/.lock (exclusive); returns its fd. */
+int profile_lock(struct hull_home *h, struct hull_error **reterr);
+
+/* c's profile list ("default" for an instance.json without one). */
+char *const *instance_profiles(const struct hull_instance_config *c);
+
+/* hull_instance_config_expand with `override` used in place of the stored profile of its name. */
+int instance_config_expand_with(struct hull_home *h, const struct hull_instance_config *c,
+				const struct hull_profile *override,
+				struct hull_instance_config **ret, struct hull_error **reterr);
+
+/*
+ * For a running instance (its monitor alive): applies the limits.* keys whose
+ * effective value differs between old and new through the runtime's update
+ * (an unset limit: unlimited).  Nothing to do: 0.
+ */
+int instance_apply_live(struct hull_home *h, int dirfd, const char *name,
+			const struct hull_instance_config *old_eff,
+			const struct hull_instance_config *new_eff, struct hull_error **reterr);
+
+/* Sets a new instance's profile list (NULL: "default"), each checked to exist. */
+int instance_init_profiles(struct hull_home *h, struct hull_instance_config *c,
+			   char *const *profiles, struct hull_error **reterr);
+
+/* The number of snapshots in <instance>/snapshots. */
+size_t instance_count_snapshots(int dirfd);
+
+/* True when c's security.privileged is "true". */
+bool instance_privileged(const struct hull_instance_config *c);
+
+/*
+ * Before a start (the instance stopped and unmounted): when the files of the
+ * upper directory use the other ids than `privileged` wants (host ids for a
+ * privileged instance, its own range otherwise), shifts them (a shifted copy
+ * swapped in with one rename) and records it in instance.json.  Refused
+ * while the instance has snapshots.
+ */
+int instance_storage_align(struct hull_home *h, int dirfd, struct hull_instance_config *own,
+			   bool privileged, struct hull_error **reterr);
+
+struct hull_storage_idshift;
+/*
+ * Copies every snapshot of the instance at src_dfd into the new instance
+ * directory dst_dfd (owners moved by `shift`, NULL: as they are), keeping
+ * their names, snapshot.json and order.
+ */
+int instance_copy_snapshots(int src_dfd, int dst_dfd, const struct hull_storage_idshift *shift,
+			    struct hull_error **reterr);

@@ -59,7 +59,9 @@ struct hull_instance_config {
 	char *image_ref; /* what the user named: an alias or a fingerprint */
 	char *created;	 /* RFC 3339 */
 	uint32_t uid_base, gid_base, id_count;
-	char **config; /* user keys: alternating key, value; sorted by key */
+	char **config;	       /* user keys: alternating key, value; sorted by key */
+	char **profiles;       /* applied in order; NULL (instance.json without them): "default" */
+	bool storage_host_ids; /* upper/ holds host ids (privileged), not the range's */
 };
 
 void hull_instance_config_free(struct hull_instance_config *c);
@@ -77,10 +79,13 @@ int hull_instance_name_check(const char *name, struct hull_error **reterr);
 /*
  * Checks one "key=value" setting: known keys are limits.memory (bytes, with
  * k/m/g suffixes), limits.processes (a number), limits.cpu (a number of
- * CPUs, up to three decimals), security.privileged
- * (false only, today) and user.* (free text).
+ * CPUs, up to three decimals), security.privileged (true/false),
+ * boot.autostart (true/false), boot.autostart.delay (seconds),
+ * boot.autostart.priority (an integer) and user.* (free text).
  */
 int hull_instance_key_check(const char *key, const char *value, struct hull_error **reterr);
+/* True for a key hull_instance_key_check knows (whatever its value). */
+bool hull_instance_key_known(const char *key);
 
 /* Sets (replacing) or removes key in c->config (unchecked: see hull_instance_key_check). */
 int hull_instance_config_set(struct hull_instance_config *c, const char *key, const char *value);
@@ -97,6 +102,57 @@ int hull_instance_config_update(struct hull_home *h, const char *name, const cha
 
 /* The value of key in c->config, or NULL. */
 const char *hull_instance_config_get(const struct hull_instance_config *c, const char *key);
+
+/* ---- profiles (profiles/<name>.json) ------------------------------------ */
+
+struct hull_profile {
+	char *name;
+	char *description;
+	char **config; /* alternating key, value */
+};
+
+void hull_profile_free(struct hull_profile *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hull_profile *, hull_profile_free)
+
+/* Profile names: 1-63 of [a-zA-Z0-9._-], starting with a letter or digit. */
+int hull_profile_name_check(const char *name, struct hull_error **reterr);
+/* -ENOENT with "unknown profile 'NAME'". */
+int hull_profile_get(struct hull_home *h, const char *name, struct hull_profile **ret,
+		     struct hull_error **reterr);
+/* All profiles' names, sorted. */
+int hull_profile_list(struct hull_home *h, char ***ret, struct hull_error **reterr);
+/* The instances whose profile list names `name`, sorted. */
+int hull_profile_used_by(struct hull_home *h, const char *name, char ***ret,
+			 struct hull_error **reterr);
+int hull_profile_create(struct hull_home *h, const char *name, const char *description,
+			struct hull_error **reterr);
+/*
+ * Sets (value NULL: removes) one key of a profile, checked as instance keys
+ * are.  The running instances using it get the new effective limits.* first
+ * (the runtime's update); if one refuses, those already changed are put back
+ * and nothing is written.
+ */
+int hull_profile_update(struct hull_home *h, const char *name, const char *key, const char *value,
+			struct hull_error **reterr);
+/* Refused for "default" and for a profile some instance uses. */
+int hull_profile_delete(struct hull_home *h, const char *name, struct hull_error **reterr);
+int hull_profile_copy(struct hull_home *h, const char *name, const char *new_name,
+		      struct hull_error **reterr);
+/* Renames a profile (not "default") and every instance's reference to it. */
+int hull_profile_rename(struct hull_home *h, const char *name, const char *new_name,
+			struct hull_error **reterr);
+/*
+ * Replaces an instance's profile list (each must exist, no repeats); a
+ * running instance gets its new effective limits.* at once.
+ */
+int hull_instance_profiles_assign(struct hull_home *h, const char *name, char *const *profiles,
+				  struct hull_error **reterr);
+/*
+ * The effective config of an instance: a copy of c whose keys are its
+ * profiles' keys, in order, then its own.
+ */
+int hull_instance_config_expand(struct hull_home *h, const struct hull_instance_config *c,
+				struct hull_instance_config **ret, struct hull_error **reterr);
 
 /* ---- subordinate ids ---------------------------------------------------- */
 
@@ -145,6 +201,8 @@ void hull_instance_info_list_free(struct hull_instance_info **l, size_t n);
 
 struct hull_init_opts {
 	char **config;			       /* "key=value" settings; may be NULL */
+	char **profiles;		       /* NULL: "default"; an empty list: none */
+	bool instance_only;		       /* copy: without the source's snapshots */
 	const char *subuid_file, *subgid_file; /* NULL: /etc/subuid, /etc/subgid */
 };
 
@@ -176,6 +234,15 @@ int hull_instance_get(struct hull_home *h, const char *name, struct hull_instanc
 /* All instances, sorted by name. */
 int hull_instance_list(struct hull_home *h, struct hull_instance_info ***ret, size_t *ret_n,
 		       struct hull_error **reterr);
+
+/*
+ * The instances `hull start --all` starts, in order: with `autostart_only`
+ * those whose boot.autostart is true, by boot.autostart.priority (highest
+ * first), then by name; otherwise all, by name.  ret_delays[i] is the
+ * boot.autostart.delay of ret_names[i] (seconds to wait after starting it).
+ */
+int hull_instance_autostart_order(struct hull_home *h, bool autostart_only, char ***ret_names,
+				  unsigned **ret_delays, struct hull_error **reterr);
 
 /* True when some instance uses image `fingerprint` (name of the first in *ret_name). */
 int hull_instance_image_in_use(struct hull_home *h, const char *fingerprint, char **ret_name);
@@ -232,7 +299,8 @@ int hull_instance_restore(struct hull_home *h, const char *name, const char *sna
  * Makes `new_name`, a stopped instance of the same image and config with its
  * own id range, whose upper directory is a copy of `name`'s with owners
  * shifted to the new range (a running source is frozen for the copy).
- * Snapshots are not copied.
+ * The source's snapshots are copied too (shifted likewise) unless
+ * o->instance_only.
  */
 int hull_instance_copy(struct hull_home *h, const char *name, const char *new_name,
 		       const struct hull_init_opts *o, struct hull_error **reterr);
@@ -264,6 +332,15 @@ int hull_instance_file_push(struct hull_home *h, const char *name, const char *p
  */
 int hull_instance_delegate_hook(const char *state_json, size_t len, uint32_t uid, uint32_t gid,
 				struct hull_error **reterr);
+
+/*
+ * The console attach protocol (instances/<name>/console.attach, a
+ * SOCK_SEQPACKET socket): each client packet is one type byte and its
+ * payload; the monitor sends the console's output as plain packets.
+ */
+#define HULL_CONSOLE_DATA 'd'	 /* bytes to type on the console */
+#define HULL_CONSOLE_WINSIZE 'w' /* a struct winsize: the client's terminal size */
+#define HULL_CONSOLE_DATA_MAX 4096
 
 /*
  * The monitor's body (internal; exported for the double-forked child).

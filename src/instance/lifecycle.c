@@ -192,7 +192,7 @@ static void state_read(int dirfd, struct saved_state *s)
 	s->boot_id = NULL;
 }
 
-static size_t count_snapshots(int dirfd)
+size_t instance_count_snapshots(int dirfd)
 {
 	int fd = openat(dirfd, "snapshots", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct dirent *de;
@@ -226,7 +226,7 @@ static int info_load(struct hull_home *h, int dirfd, struct hull_instance_info *
 	if (r < 0)
 		return r;
 	state_read(dirfd, &s);
-	i->snapshots = count_snapshots(dirfd);
+	i->snapshots = instance_count_snapshots(dirfd);
 	i->last_exit = s.last_exit;
 	i->started = TAKE_PTR(s.started);
 	if (instance_monitor_alive(dirfd)) {
@@ -479,6 +479,9 @@ int hull_instance_init(struct hull_home *h, const char *image_ref, const char *n
 	r = hull_image_get(h->images, image_ref, &img, reterr);
 	if (r < 0)
 		return r;
+	r = instance_init_profiles(h, c, o ? o->profiles : NULL, reterr);
+	if (r < 0)
+		return r;
 
 	lock = instance_new_lock(h, name, reterr);
 	if (lock < 0)
@@ -587,7 +590,7 @@ static int check_searchable(const char *path, struct hull_error **reterr)
 
 int hull_instance_start(struct hull_home *h, const char *name, struct hull_error **reterr)
 {
-	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *own = NULL, *c = NULL;
 	_cleanup_close_ int dfd = -EBADF, lock = -EBADF, image = -EBADF, rd = -EBADF;
 	struct hull_storage_idmap map;
 	char msg[1024];
@@ -601,7 +604,9 @@ int hull_instance_start(struct hull_home *h, const char *name, struct hull_error
 	lock = instance_lock(dfd, reterr);
 	if (lock < 0)
 		return hull_error_wrap(reterr, lock, "start '%s'", name);
-	r = instance_config_load(dfd, &c, reterr);
+	r = instance_config_load(dfd, &own, reterr);
+	if (r >= 0)
+		r = hull_instance_config_expand(h, own, &c, reterr);
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "start '%s'", name);
 	if (instance_monitor_alive(dfd))
@@ -619,10 +624,16 @@ int hull_instance_start(struct hull_home *h, const char *name, struct hull_error
 		if (r < 0)
 			return hull_error_wrap(reterr, r, "start '%s'", name);
 	}
+	r = instance_storage_align(h, dfd, own, instance_privileged(c), reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "start '%s'", name);
 	r = hull_image_rootfs_open(h->images, c->image, &image, reterr);
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "start '%s'", name);
-	map = (struct hull_storage_idmap){ c->uid_base, c->gid_base, c->id_count };
+	/* a privileged instance sees the image's own ids: no mapping */
+	map = instance_privileged(c)
+		      ? (struct hull_storage_idmap){ 0, 0, c->id_count }
+		      : (struct hull_storage_idmap){ c->uid_base, c->gid_base, c->id_count };
 	{
 		/* HULL_STORAGE_SHIFT=1: the ownership-shift fallback even where
 		 * id-mapped mounts work (how its tests run it on this kernel) */

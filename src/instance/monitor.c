@@ -109,7 +109,8 @@ static int listen_attach(int dirfd)
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/console.attach", dirfd);
 	unlinkat(dirfd, "console.attach", 0);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* packets: each client message is one record (see attach_input) */
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
@@ -135,18 +136,31 @@ static void attach_accept(int lsock, int *client)
 	*client = c;
 }
 
-/* Client -> the instance's console (dropped when the tty's input is full). */
-static void attach_input(int *client, int master)
+/*
+ * Client -> the instance's console, one packet per message: 'd' + bytes to
+ * type (dropped when the tty's input is full), or 'w' + a struct winsize,
+ * the client's terminal size, set on the pty (the kernel sends SIGWINCH to
+ * the console's foreground process group) and kept for the next boot.
+ */
+static void attach_input(int *client, int master, struct winsize *ws)
 {
-	char buf[4096];
+	char buf[1 + HULL_CONSOLE_DATA_MAX];
 	ssize_t n = RETRY_EINTR(recv(*client, buf, sizeof(buf), MSG_DONTWAIT));
 
 	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		*client = safe_close(*client);
 		return;
 	}
-	if (n > 0 && master >= 0 && write(master, buf, (size_t)n) < 0)
+	if (n <= 0)
+		return;
+	if (buf[0] == HULL_CONSOLE_DATA && n > 1 && master >= 0 &&
+	    write(master, buf + 1, (size_t)n - 1) < 0)
 		hull_debug("console: input dropped: %s", strerror(errno));
+	if (buf[0] == HULL_CONSOLE_WINSIZE && n == 1 + (ssize_t)sizeof(*ws)) {
+		memcpy(ws, buf + 1, sizeof(*ws));
+		if (master >= 0 && ioctl(master, TIOCSWINSZ, ws) < 0)
+			hull_debug("console: resize: %s", strerror(errno));
+	}
 }
 
 static int exit_code(int status)
@@ -214,8 +228,11 @@ static int boot(struct hull_home *h, int dfd, const char *name, const char *bund
  * Serves the console until init exits; returns its wait status (-1 when
  * the monitor's own poll failed).
  */
-static int serve(int sfd, struct boot *b, int logfd, int attach, int *client)
+static int serve(int sfd, struct boot *b, int logfd, int attach, int *client, struct winsize *ws)
 {
+	/* the size the client asked for outlives a reboot */
+	if (ws->ws_row && b->master >= 0)
+		ioctl(b->master, TIOCSWINSZ, ws);
 	for (;;) {
 		struct pollfd p[4] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -230,7 +247,7 @@ static int serve(int sfd, struct boot *b, int logfd, int attach, int *client)
 		if (p[2].revents & POLLIN)
 			attach_accept(attach, client);
 		if (*client >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
-			attach_input(client, b->master);
+			attach_input(client, b->master, ws);
 		if (b->master >= 0 && (p[1].revents & POLLIN))
 			console_copy(b->master, logfd, client);
 		else if (b->master >= 0 && (p[1].revents & (POLLHUP | POLLERR))) {
@@ -284,12 +301,14 @@ static int reboot_lock(int dfd)
 static int reboot_prepare(struct hull_home *h, int dfd, const char *name,
 			  struct hull_error **reterr)
 {
-	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *own = NULL, *c = NULL;
 	int r = hull_container_delete(&h->rt, name, true, reterr);
 
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "delete the old container");
-	r = instance_config_load(dfd, &c, reterr);
+	r = instance_config_load(dfd, &own, reterr);
+	if (r >= 0)
+		r = hull_instance_config_expand(h, own, &c, reterr);
 	if (r < 0)
 		return r;
 	return instance_oci_write(dfd, c, reterr);
@@ -302,6 +321,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 			    null = -EBADF, mlog = -EBADF, attach = -EBADF, client = -EBADF;
 	_cleanup_free_ char *bundle = NULL;
 	struct boot b = { .master = -EBADF, .peer = -EBADF };
+	struct winsize ws = {};
 	char started[32], msg[1100];
 	int r, status, last_exit = -1;
 	sigset_t mask;
@@ -360,7 +380,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 	for (;;) {
 		_cleanup_close_ int lock = -EBADF;
 
-		status = serve(sfd, &b, logfd, attach, &client);
+		status = serve(sfd, &b, logfd, attach, &client, &ws);
 		last_exit = exit_code(status);
 		boot_done(&b);
 		hull_info("instance '%s': init exited (%d)", name, last_exit);

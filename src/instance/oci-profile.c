@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -33,7 +34,11 @@ static struct json_object *strv_json(const char *const *v, size_t n)
 	return a;
 }
 
-static struct json_object *caps_json(void)
+/*
+ * A privileged instance's root is the host's: it can hold no capability
+ * that hull itself lacks (a host or sandbox may have dropped some).
+ */
+static struct json_object *caps_json(bool privileged)
 {
 	struct json_object *a = json_object_new_array();
 
@@ -41,7 +46,7 @@ static struct json_object *caps_json(void)
 		const char *name = hull_cap_name(c);
 		bool drop = false;
 
-		if (!name)
+		if (!name || (privileged && prctl(PR_CAPBSET_READ, (unsigned long)c) != 1))
 			continue;
 		for (size_t i = 0; i < ELEMENTSOF(dropped_caps); i++)
 			drop = drop || streq(name, dropped_caps[i]);
@@ -103,6 +108,7 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 	uint64_t mem = instance_memory_limit(c);
 	const char *pids = hull_instance_config_get(c, "limits.processes");
 	const char *cpus = hull_instance_config_get(c, "limits.cpu");
+	bool privileged = instance_privileged(c);
 
 	if (!o || !process || !user || !caps || !root || !mounts || !linux_ || !ns || !res) {
 		json_object_put(o);
@@ -125,9 +131,9 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 	json_object_object_add(process, "args", strv_json(args, ELEMENTSOF(args)));
 	json_object_object_add(process, "env", strv_json(env, ELEMENTSOF(env)));
 	json_object_object_add(process, "cwd", json_object_new_string("/"));
-	json_object_object_add(caps, "bounding", caps_json());
-	json_object_object_add(caps, "effective", caps_json());
-	json_object_object_add(caps, "permitted", caps_json());
+	json_object_object_add(caps, "bounding", caps_json(privileged));
+	json_object_object_add(caps, "effective", caps_json(privileged));
+	json_object_object_add(caps, "permitted", caps_json(privileged));
 	json_object_object_add(process, "capabilities", caps);
 	json_object_object_add(process, "noNewPrivileges", json_object_new_boolean(false));
 	json_object_object_add(o, "process", process);
@@ -149,10 +155,16 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 	MOUNT("/run/lock", "tmpfs", "tmpfs", "nosuid", "nodev", "noexec", "mode=1777", "size=5m");
 	json_object_object_add(o, "mounts", mounts);
 
-	json_object_object_add(linux_, "uidMappings", idmap_json(c->uid_base, c->id_count));
-	json_object_object_add(linux_, "gidMappings", idmap_json(c->gid_base, c->id_count));
+	/* privileged: no user namespace, the instance's root is the host's */
+	if (!privileged) {
+		json_object_object_add(linux_, "uidMappings", idmap_json(c->uid_base, c->id_count));
+		json_object_object_add(linux_, "gidMappings", idmap_json(c->gid_base, c->id_count));
+	}
 	for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
 		struct json_object *n = json_object_new_object();
+
+		if (privileged && streq(namespaces[i], "user"))
+			continue;
 
 		json_object_object_add(n, "type", json_object_new_string(namespaces[i]));
 		json_object_array_add(ns, n);
@@ -186,7 +198,15 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 	}
 	json_object_object_add(linux_, "resources", res);
 	json_object_object_add(linux_, "maskedPaths", strv_json(masked, ELEMENTSOF(masked)));
-	json_object_object_add(linux_, "readonlyPaths", strv_json(readonly, ELEMENTSOF(readonly)));
+	{
+		struct json_object *ro = strv_json(readonly, ELEMENTSOF(readonly));
+
+		/* as LXC's proc:mixed for privileged containers: the host's
+		 * sysctls are not the instance's to change */
+		if (ro && privileged)
+			json_object_array_add(ro, json_object_new_string("/proc/sys"));
+		json_object_object_add(linux_, "readonlyPaths", ro);
+	}
 	json_object_object_add(o, "linux", linux_);
 
 	/* the cgroups are delegated by hull itself, run as a createRuntime hook */
@@ -206,8 +226,8 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 			return NULL;
 		}
 		self[n] = '\0';
-		snprintf(uid, sizeof(uid), "%u", c->uid_base);
-		snprintf(gid, sizeof(gid), "%u", c->gid_base);
+		snprintf(uid, sizeof(uid), "%u", privileged ? 0 : c->uid_base);
+		snprintf(gid, sizeof(gid), "%u", privileged ? 0 : c->gid_base);
 		json_object_object_add(hook, "path", json_object_new_string(self));
 		json_object_object_add(hook, "args", strv_json(hargs, ELEMENTSOF(hargs)));
 		json_object_object_add(hook, "timeout", json_object_new_int(10));

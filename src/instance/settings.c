@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* hull config set|unset: one key of instance.json, limits applied live. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,22 +44,53 @@ static int limit_resources(const char *key, const char *value, struct hull_oci_r
 	return 0;
 }
 
+static const char *const live_keys[] = { "limits.memory", "limits.processes", "limits.cpu" };
+
+int instance_apply_live(struct hull_home *h, int dirfd, const char *name,
+			const struct hull_instance_config *old_eff,
+			const struct hull_instance_config *new_eff, struct hull_error **reterr)
+{
+	struct hull_oci_resources res = {};
+	char keys[64] = "";
+	int r;
+
+	if (!instance_monitor_alive(dirfd))
+		return 0;
+	for (size_t i = 0; i < ELEMENTSOF(live_keys); i++) {
+		const char *a = hull_instance_config_get(old_eff, live_keys[i]);
+		const char *b = hull_instance_config_get(new_eff, live_keys[i]);
+
+		if ((!a && !b) || (a && b && streq(a, b)))
+			continue;
+		r = limit_resources(live_keys[i], b, &res);
+		if (r < 0)
+			return hull_error_set(reterr, -EINVAL, "%s: bad value '%s'", live_keys[i],
+					      b);
+		/* the keys changed, for the message: "limits.memory, limits.cpu" */
+		snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s",
+			 keys[0] ? ", " : "", live_keys[i]);
+	}
+	if (!keys[0])
+		return 0;
+	r = hull_container_update(&h->rt, name, &res, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "apply %s to '%s'", keys, name);
+	return 0;
+}
+
 int hull_instance_config_update(struct hull_home *h, const char *name, const char *key,
 				const char *value, struct hull_error **reterr)
 {
-	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL, *old = NULL,
+									  *new = NULL;
 	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
-	_cleanup_free_ char *text = NULL;
-	struct hull_oci_resources res = {};
 	int r;
 
 	if (value) {
 		r = hull_instance_key_check(key, value, reterr);
 		if (r < 0)
 			return r;
-	} else if (!startswith(key, "user.") && !streq(key, "limits.memory") &&
-		   !streq(key, "limits.processes") && !streq(key, "limits.cpu") &&
-		   !streq(key, "security.privileged")) {
+	} else if (!hull_instance_key_known(key)) {
 		/* the same message as for set */
 		return hull_instance_key_check(key, "", reterr);
 	}
@@ -69,6 +101,8 @@ int hull_instance_config_update(struct hull_home *h, const char *name, const cha
 	if (lock < 0)
 		return hull_error_wrap(reterr, lock, "config '%s'", name);
 	r = instance_config_load(dfd, &c, reterr);
+	if (r >= 0)
+		r = hull_instance_config_expand(h, c, &old, reterr);
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "config '%s'", name);
 	if (value)
@@ -77,22 +111,12 @@ int hull_instance_config_update(struct hull_home *h, const char *name, const cha
 		return 0; /* not set: nothing to do */
 	if (r < 0)
 		return r;
-
-	/* live first: a limit the kernel refuses is not recorded */
-	r = limit_resources(key, value, &res);
+	/* live first: a limit the kernel refuses is not recorded; an own key
+	 * removed falls back to what the profiles say */
+	r = hull_instance_config_expand(h, c, &new, reterr);
+	if (r >= 0)
+		r = instance_apply_live(h, dfd, name, old, new, reterr);
 	if (r < 0)
-		return hull_error_set(reterr, -EINVAL, "%s: bad value '%s'", key, value);
-	if (r > 0 && instance_monitor_alive(dfd)) {
-		r = hull_container_update(&h->rt, name, &res, reterr);
-		if (r < 0)
-			return hull_error_wrap(reterr, r, "apply %s to '%s'", key, name);
-	}
-	text = hull_instance_config_format(c);
-	if (!text)
-		return -ENOMEM;
-	r = hull_write_file_atomic_at(dfd, "instance.json", text, strlen(text), 0600,
-				      HULL_ATOMIC_SYNC);
-	if (r < 0)
-		return hull_error_errno(reterr, r, "config '%s': write 'instance.json'", name);
-	return 0;
+		return hull_error_wrap(reterr, r, "config '%s'", name);
+	return instance_config_save(dfd, c, reterr);
 }

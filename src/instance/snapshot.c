@@ -467,10 +467,17 @@ int hull_instance_copy(struct hull_home *h, const char *name, const char *new_na
 		r = hull_error_errno(reterr, -errno, "open 'upper'");
 		goto fail;
 	}
-	job = (struct snap_job){ src, dst, &shift };
+	/* a privileged source's files hold host ids: copied as they are */
+	job = (struct snap_job){ src, dst, c->storage_host_ids ? NULL : &shift };
 	r = with_frozen(h, dfd, name, copy_job, &job, reterr);
 	if (r < 0)
 		goto fail;
+	/* snapshots never change while we hold the source's lock: no freeze */
+	if (!(o && o->instance_only)) {
+		r = instance_copy_snapshots(dfd, tfd, job.shift, reterr);
+		if (r < 0)
+			goto fail;
+	}
 	r = instance_dir_finish(tfd, new_name, c, text, reterr);
 	if (r < 0)
 		goto fail;

@@ -223,6 +223,7 @@ int hull_storage_mount(int instance_fd, int image_rootfs_fd, const struct hull_s
 		.attr_set =
 			MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID,
 	};
+	bool identity = map->uid_base == 0 && map->gid_base == 0;
 	int r;
 
 	if (hull_storage_is_mounted(instance_fd))
@@ -231,14 +232,18 @@ int hull_storage_mount(int instance_fd, int image_rootfs_fd, const struct hull_s
 	r = umount_at(instance_fd, "lower");
 	if (r < 0)
 		return hull_error_errno(reterr, r, "unmount a stale 'lower'");
-	if ((flags & HULL_STORAGE_SHIFT) ||
-	    faccessat(instance_fd, "lower-shifted", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+	if (identity) {
+		/* host ids (a privileged instance): the image as it is */
+		attr.attr_set &= ~(uint64_t)MOUNT_ATTR_IDMAP;
+	} else if ((flags & HULL_STORAGE_SHIFT) ||
+		   faccessat(instance_fd, "lower-shifted", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		return mount_shifted(instance_fd, image_rootfs_fd, map, reterr);
-
-	userns = hull_storage_userns_fd(map, reterr);
-	if (userns < 0)
-		return userns;
-	attr.userns_fd = (uint64_t)userns;
+	} else {
+		userns = hull_storage_userns_fd(map, reterr);
+		if (userns < 0)
+			return userns;
+		attr.userns_fd = (uint64_t)userns;
+	}
 	tree = open_tree(image_rootfs_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return hull_error_errno(reterr, -errno, "clone the image mount");

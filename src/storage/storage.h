@@ -38,7 +38,8 @@ enum hull_storage_flags {
  * Where the kernel or filesystem refuses id-mapped mounts (or with
  * HULL_STORAGE_SHIFT), the lower layer is lower-shifted/, a copy of the image
  * with its owners shifted into the range, made once (hull_storage_shift_copy);
- * once an instance has one, it keeps using it.
+ * once an instance has one, it keeps using it.  A map based at 0:0 (host
+ * ids, a privileged instance) mounts the image read-only without mapping.
  */
 int hull_storage_mount(int instance_fd, int image_rootfs_fd, const struct hull_storage_idmap *map,
 		       enum hull_storage_flags flags, struct hull_error **reterr);

@@ -28,7 +28,7 @@ def test_config_keys_and_errors(hullsys, busybox_tar):
         ("limits.cpu", "lots", "limits.cpu: expected a number of CPUs"),
         ("limits.memory", "1k", "limits.memory: expected a size of at least 4MiB"),
         ("limits.processes", "0", "limits.processes: expected a positive number"),
-        ("security.privileged", "true", "security.privileged: only 'false'"),
+        ("security.privileged", "yes", "security.privileged: expected 'true' or 'false'"),
         ("limits.frobs", "2", "unknown config key 'limits.frobs'"),
     ]:
         one_line_error(hullsys("config", "set", name, key, value, check=False), msg)

@@ -1,8 +1,11 @@
 """hull console: attached through a real pty (python's pty module), every read bounded."""
 
+import fcntl
 import os
 import select
+import struct
 import subprocess
+import termios
 import time
 
 from conftest import new_name
@@ -88,3 +91,55 @@ def test_console_attach_type_detach(hullsys, debian_image):
         os.close(master)
     one_line_error(hullsys("console", name, check=False, timeout=30),
                    f"instance '{name}' is not running")
+
+
+def set_size(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def console_size(h, name):
+    """The size of the instance's console pty, as a program inside sees it."""
+    return h("exec", name, "--", "stty", "-F", "/dev/console", "size").stdout.strip()
+
+
+def wait_size(h, name, want, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = console_size(h, name)
+        if got == want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def test_console_passes_the_terminal_size(hullsys, debian_image):
+    name = new_name("cons")
+    hullsys("launch", "debian/12", name, timeout=120)
+    state, failed = wait_running(hullsys, name)
+    assert state == "running", failed
+    master, slave = os.openpty()
+    set_size(master, 41, 133)
+
+    def take_tty():  # the client's terminal is its controlling tty, as in a shell
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen(hullsys.argv("console", name), stdin=slave, stdout=slave,
+                         stderr=slave, env=hullsys.env, start_new_session=True,
+                         preexec_fn=take_tty)
+    os.close(slave)
+    try:
+        read_until(master, b"detach: ctrl-a q")
+        # at attach: the user's size
+        assert wait_size(hullsys, name, "41 133") == "41 133"
+        # the user resizes the window: the kernel sends SIGWINCH, the client passes it on
+        set_size(master, 52, 101)
+        assert wait_size(hullsys, name, "52 101") == "52 101"
+        os.write(master, b"\x01q")
+        read_until(master, b"detached", timeout=10)
+        assert p.wait(timeout=10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+        os.close(master)
+    # a size outlives the client
+    assert console_size(hullsys, name) == "52 101"

@@ -92,3 +92,41 @@ def test_copy_gets_its_own_range(hullsys, debian_image):
     assert inside(hullsys, b, "cat /proc/self/uid_map").split()[1] == str(ib["idmap"]["uid"])
     state, failed = wait_running(hullsys, b)
     assert state in ("running", "degraded"), failed
+
+
+def test_copy_takes_the_snapshots(hullsys, debian_image):
+    """`hull copy A B` copies A's snapshots too, owners moved to B's range, in their
+    order (LXD does); `--instance-only` leaves them out."""
+    a, b, c = new_name("csa"), new_name("csb"), new_name("csc")
+    hullsys("launch", "debian/12", a, timeout=120)
+    inside(hullsys, a, "echo one > /root/v; useradd -m u2 && su u2 -c 'echo mine > ~/h'")
+    hullsys("snapshot", a, "first")
+    inside(hullsys, a, "echo two > /root/v")
+    hullsys("snapshot", a, "second")
+    inside(hullsys, a, "echo three > /root/v")
+    hullsys("stop", "--force", a, timeout=60)
+
+    hullsys("copy", a, b)
+    snaps = json.loads(hullsys("snapshot", "list", b, "--format", "json").stdout)
+    assert [s["name"] for s in snaps] == ["first", "second"]
+    src = {s["name"]: s["created"]
+           for s in json.loads(hullsys("snapshot", "list", a, "--format", "json").stdout)}
+    assert {s["name"]: s["created"] for s in snaps} == src
+    assert hullsys.info(b)["snapshots"] == 2
+    # on the host, the snapshot's files belong to b's range
+    base_b = hullsys.info(b)["idmap"]["uid"]
+    f = hullsys.instances_dir() / b / "snapshots" / "first" / "upper" / "root" / "v"
+    assert f.stat().st_uid == base_b
+    # restoring b's snapshot gives its content, owners right inside
+    hullsys("restore", b, "first")
+    hullsys("start", b, timeout=120)
+    assert inside(hullsys, b, "cat /root/v; stat -c %U /home/u2/h") == "one\nu2\n"
+    hullsys("stop", "--force", b, timeout=60)
+    # a's snapshots are untouched
+    assert hullsys.info(a)["snapshots"] == 2
+
+    hullsys("copy", a, c, "--instance-only")
+    assert hullsys.info(c)["snapshots"] == 0
+    assert json.loads(hullsys("snapshot", "list", c, "--format", "json").stdout) == []
+    one_line_error(hullsys("copy", a, new_name("x"), "--bogus", check=False),
+                   "unknown option '--bogus'")

@@ -94,7 +94,20 @@ static void test_names_and_keys(void **state)
 	assert_int_equal(hull_instance_key_check("limits.processes", "100", NULL), 0);
 	assert_true(hull_instance_key_check("limits.processes", "0", NULL) < 0);
 	assert_int_equal(hull_instance_key_check("security.privileged", "false", NULL), 0);
-	assert_true(hull_instance_key_check("security.privileged", "true", NULL) < 0);
+	assert_int_equal(hull_instance_key_check("security.privileged", "true", NULL), 0);
+	assert_true(hull_instance_key_check("security.privileged", "yes", NULL) < 0);
+	assert_int_equal(hull_instance_key_check("boot.autostart", "true", NULL), 0);
+	assert_true(hull_instance_key_check("boot.autostart", "1", NULL) < 0);
+	assert_int_equal(hull_instance_key_check("boot.autostart.delay", "86400", NULL), 0);
+	assert_true(hull_instance_key_check("boot.autostart.delay", "86401", NULL) < 0);
+	assert_int_equal(hull_instance_key_check("boot.autostart.priority", "-5", NULL), 0);
+	assert_true(hull_instance_key_check("boot.autostart.priority", "x", NULL) < 0);
+	assert_true(hull_instance_key_known("boot.autostart.delay"));
+	assert_false(hull_instance_key_known("boot.other"));
+	assert_int_equal(hull_profile_name_check("web-1.x_y", NULL), 0);
+	assert_true(hull_profile_name_check("-web", NULL) < 0);
+	assert_true(hull_profile_name_check("a/b", NULL) < 0);
+	assert_true(hull_profile_name_check("", NULL) < 0);
 	assert_int_equal(hull_instance_key_check("user.note", "anything", NULL), 0);
 	assert_true(hull_instance_key_check("user.", "x", NULL) < 0);
 	assert_true(hull_instance_key_check("limits.memory", NULL, NULL) < 0);
@@ -161,6 +174,16 @@ static void test_home_layout(void **state)
 	assert_int_equal(st.st_mode & 0777, 0711);
 	assert_int_equal(fstatat(h->fd, "images", &st, 0), 0);
 	assert_int_equal(fstatat(h->fd, "run", &st, 0), 0);
+	/* the default profile exists from the start */
+	assert_int_equal(fstatat(h->fd, "profiles/default.json", &st, 0), 0);
+	{
+		_cleanup_(hull_profile_freep) struct hull_profile *p = NULL;
+
+		assert_int_equal(hull_profile_get(h, "default", &p, NULL), 0);
+		assert_string_equal(p->name, "default");
+		assert_null(p->config[0]);
+		assert_int_equal(hull_profile_get(h, "nope", &p, NULL), -ENOENT);
+	}
 	hull_home_free(TAKE_PTR(h));
 	unsetenv("HULL_DIR");
 	assert_int_equal(hull_rm_rf_at(AT_FDCWD, dir), 0);

@@ -1173,7 +1173,7 @@ int main(int argc, char **argv)
 	_cleanup_error_ struct hull_error *err = NULL;
 	struct agent a = { .conn = -EBADF, .listen_fd = -EBADF, .sfd = -EBADF };
 	const char *listen_spec = "vsock:1024";
-	char listen_buf[32];
+	char listen_buf[32], state_root[512];
 	sigset_t set;
 	int c, r;
 
@@ -1227,12 +1227,9 @@ int main(int argc, char **argv)
 	}
 	r = hull_mkdir_p_at(AT_FDCWD, a.state_dir, 0700);
 	if (r >= 0) {
-		char root[512];
-		snprintf(root, sizeof(root), "%s/state", a.state_dir);
-		r = hull_mkdir_p_at(AT_FDCWD, root, 0700);
-		a.rt.root = strdup(root);
-		if (!a.rt.root)
-			r = -ENOMEM;
+		snprintf(state_root, sizeof(state_root), "%s/state", a.state_dir);
+		r = hull_mkdir_p_at(AT_FDCWD, state_root, 0700);
+		a.rt.root = state_root;
 	}
 	if (r >= 0)
 		r = a.listen_fd = listen_on(listen_spec, &err);

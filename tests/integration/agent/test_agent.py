@@ -21,7 +21,7 @@ import pytest
 
 import helpers
 
-BUILD = helpers.REPO / "build"
+BUILD = helpers.REPO / os.environ.get("BUILD", "build")
 AGENT = BUILD / "hull-agent"
 CLIENT = BUILD / "hull-agent-client"
 

@@ -2,8 +2,9 @@
 # Runs every test suite and prints, as its very last line,
 #   N passed, N failed, N skipped
 # summed over: meson tests in build/ (unit + fuzz corpus), the unit tests in an
-# ASan+UBSan build (build-asan/), the clang-format check (one test), and the
-# pytest integration suite (junit xml in build/pytest.xml).
+# ASan+UBSan build (build-asan/), the clang-format check (one test), the guest
+# kernel build (counts only when it fails), and the pytest integration suite
+# (junit xml in build/pytest.xml), VM tests in the nested KVM lab included.
 # Exits non-zero when anything failed. Expects `make build` to have run.
 set -uo pipefail
 
@@ -109,7 +110,24 @@ else
 	failed=$((failed + 1))
 fi
 
-# (d) integration tests (real containers; root)
+# (d) the guest kernel the VM tests boot (tests/integration/vm, docs/vm.md):
+# built once here, deliberately (about 15 min on 2 quiet cores), then cached
+# under /var/cache/hull/guest-kernel; the tests themselves never build it
+heading "guest kernel (make guest-kernel)"
+gk_start=$(date +%s)
+scripts/guest-kernel.sh >/dev/null
+gk_rc=$?
+if [ "$gk_rc" -eq 0 ]; then
+	echo "check: guest kernel ready after $(($(date +%s) - gk_start)) s"
+elif [ "$gk_rc" -eq 3 ]; then
+	echo "check: no guest kernel source: the VM tests will skip" >&2
+else
+	echo "check: the guest kernel build failed (vm/guest-kernel.config?)" >&2
+	failed=$((failed + 1))
+fi
+export HULL_LAB_NO_BUILD=1
+
+# (e) integration tests (real containers and the nested KVM lab; root)
 heading "integration tests (pytest)"
 junit="$BUILD/pytest.xml"
 rm -f "$junit"

@@ -12,6 +12,7 @@
 # survive into the final .config or the build fails naming it.
 #
 # Usage: scripts/guest-kernel.sh [--print-key]
+# Exit:  0 built or cached, 1 the build failed, 3 no kernel source here
 # Env:   HULL_GUEST_KERNEL_CACHE (default /var/cache/hull/guest-kernel)
 #        HULL_GUEST_KERNEL_JOBS  (default: nproc)
 set -euo pipefail
@@ -27,10 +28,15 @@ die() {
 	echo "guest-kernel: $*" >&2
 	exit 1
 }
+# exit 3: the kernel cannot be built here at all (no source package)
+unavailable() {
+	echo "guest-kernel: $*" >&2
+	exit 3
+}
 
 srcver=$(dpkg-query -W -f='${Version}' "$srcpkg" 2>/dev/null) ||
-	die "$srcpkg is not installed (run scripts/install-deps.sh)"
-[ -r "$tarball" ] || die "$tarball is missing (reinstall $srcpkg)"
+	unavailable "$srcpkg is not installed (run scripts/install-deps.sh)"
+[ -r "$tarball" ] || unavailable "$tarball is missing (reinstall $srcpkg)"
 [ -r "$fragment" ] || die "no config fragment at $fragment"
 
 # bump when the way the kernel is built changes (not for comments)

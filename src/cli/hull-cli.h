@@ -23,7 +23,8 @@ struct hull_cli_verb {
 extern const struct hull_cli_verb hull_verb_image, hull_verb_init, hull_verb_launch,
 	hull_verb_start, hull_verb_stop, hull_verb_restart, hull_verb_delete, hull_verb_list,
 	hull_verb_info, hull_verb_exec, hull_verb_logs, hull_verb_snapshot, hull_verb_restore,
-	hull_verb_copy, hull_verb_file, hull_verb_config, hull_verb_console, hull_verb_profile;
+	hull_verb_copy, hull_verb_file, hull_verb_config, hull_verb_console, hull_verb_profile,
+	hull_verb_run;
 extern const struct hull_cli_verb hull_verb_login, hull_verb_logout;
 
 /* hull image pull (hull-pull.c) */
@@ -32,6 +33,21 @@ int hull_cli_image_pull(struct hull_cli *cli, int argc, char **argv, struct hull
 /* Builds a distro image with debootstrap, showing its progress on stderr. */
 int hull_cli_build(struct hull_cli *cli, const char *name, struct hull_image_build_opts *o,
 		   struct hull_image **ret, struct hull_error **reterr);
+
+/* ---- the OCI side of `hull image` (hull-image-oci.c) ---- */
+struct hull_oci_image;
+struct json_object;
+enum hull_oci_archive_format;
+void hull_cli_oci_image_line(const struct hull_oci_image *img);
+struct json_object *hull_cli_oci_image_json(const struct hull_oci_image *img);
+int hull_cli_oci_image_import(struct hull_cli *cli, const char *file, const char *name,
+			      enum hull_oci_archive_format format, struct hull_error **reterr);
+/* Deletes an OCI image unless a container uses it (or force). */
+int hull_cli_oci_image_delete(struct hull_cli *cli, const char *ref, bool force,
+			      struct hull_error **reterr);
+/* Runs `hull image <sub>` when sub is an OCI-only subcommand; 1 when it is not one. */
+int hull_cli_oci_image_sub(struct hull_cli *cli, const char *sub, int argc, char **argv,
+			   struct hull_error **reterr);
 
 /* Opens the state directory once (cli->home). */
 int hull_cli_home(struct hull_cli *cli, struct hull_error **reterr);

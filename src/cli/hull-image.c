@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/hull-cli.h"
+#include "image/oci-store.h"
 #include "util/json.h"
 #include "util/str.h"
 
@@ -35,6 +36,7 @@ static struct json_object *image_json(const struct hull_image *img)
 
 	hull_strv_foreach (s, img->aliases)
 		json_object_array_add(a, json_object_new_string(s));
+	json_object_object_add(o, "type", json_object_new_string("system"));
 	json_object_object_add(o, "fingerprint", json_object_new_string(img->fingerprint));
 	json_object_object_add(o, "aliases", a);
 	json_object_object_add(o, "source", json_object_new_string(img->source ? img->source : ""));
@@ -60,27 +62,61 @@ static struct json_object *image_json(const struct hull_image *img)
 static int image_import(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
 	static const struct option opts[] = { { "alias", required_argument, NULL, 'a' },
+					      { "name", required_argument, NULL, 'n' },
+					      { "format", required_argument, NULL, 'f' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
 	static const struct hull_cli_verb v = {
-		"image import", "import a rootfs tarball, optionally with LXD-style metadata",
-		"FILE.tar[.gz|.xz|.zst] [METADATA.tar[.gz|.xz|.zst]] [--alias NAME]", NULL
+		"image import",
+		"import a rootfs tarball (a system image, optionally with LXD-style metadata), or "
+		"a "
+		"docker-archive / oci-archive (OCI images, as podman save and skopeo write them)",
+		"FILE.tar[.gz|.xz|.zst] [METADATA.tar[.gz|.xz|.zst]] [--alias NAME] | ARCHIVE "
+		"[--name NAME] [--format docker-archive|oci-archive|rootfs]",
+		NULL
 	};
 	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
-	const char *alias = NULL;
+	enum hull_oci_archive_format oformat = HULL_OCI_ARCHIVE_AUTO;
+	const char *alias = NULL, *name = NULL, *format = NULL;
 	int c, r;
 
-	while ((r = hull_cli_getopt(&v, argc, argv, "a:", opts, &c, reterr)) == 0 && c != -1)
+	while ((r = hull_cli_getopt(&v, argc, argv, "a:", opts, &c, reterr)) == 0 && c != -1) {
 		if (c == 'a')
 			alias = optarg;
+		else if (c == 'n')
+			name = optarg;
+		else if (c == 'f')
+			format = optarg;
+	}
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = hull_cli_want_args(&v, argc, argv, 1, 2, "the tarball", reterr);
 	if (r < 0)
 		return r;
+	if (format && streq(format, "docker-archive"))
+		oformat = HULL_OCI_ARCHIVE_DOCKER;
+	else if (format && streq(format, "oci-archive"))
+		oformat = HULL_OCI_ARCHIVE_OCI;
+	else if (format && !streq(format, "rootfs"))
+		return hull_error_set(reterr, -EINVAL,
+				      "--format: expected docker-archive, oci-archive or rootfs, "
+				      "got '%s'",
+				      format);
 	r = hull_cli_home(cli, reterr);
 	if (r < 0)
 		return r;
+	if (!format && hull_oci_archive_detect(argv[optind], &oformat) < 0)
+		oformat = HULL_OCI_ARCHIVE_AUTO;
+	if (oformat != HULL_OCI_ARCHIVE_AUTO) {
+		if (alias)
+			return hull_error_set(reterr, -EINVAL,
+					      "--alias names system images; use --name for an "
+					      "image archive");
+		return hull_cli_oci_image_import(cli, argv[optind], name, oformat, reterr);
+	}
+	if (name)
+		return hull_error_set(reterr, -EINVAL,
+				      "--name names OCI images; use --alias for a rootfs tarball");
 	r = hull_image_import(cli->home->images, argv[optind],
 			      optind + 1 < argc ? argv[optind + 1] : NULL, alias, &img, reterr);
 	if (r < 0)
@@ -196,8 +232,9 @@ static int image_list(struct hull_cli *cli, int argc, char **argv, struct hull_e
 	static const struct hull_cli_verb v = { "image list", "list images",
 						"[--format table|json]", NULL };
 	struct hull_image **l = NULL;
+	struct hull_oci_image **ol = NULL;
 	const char *format = "table";
-	size_t n = 0;
+	size_t n = 0, on = 0;
 	int c, r;
 
 	while ((r = hull_cli_getopt(&v, argc, argv, "f:", opts, &c, reterr)) == 0 && c != -1)
@@ -213,13 +250,19 @@ static int image_list(struct hull_cli *cli, int argc, char **argv, struct hull_e
 		r = hull_cli_home(cli, reterr);
 	if (r >= 0)
 		r = hull_image_list(cli->home->images, &l, &n, reterr);
-	if (r < 0)
+	if (r >= 0)
+		r = hull_oci_image_list(cli->home->images, &ol, &on, reterr);
+	if (r < 0) {
+		hull_image_list_free(l, n);
 		return r;
+	}
 	if (streq(format, "json")) {
 		_cleanup_json_ struct json_object *a = json_object_new_array();
 
 		for (size_t i = 0; i < n; i++)
 			json_object_array_add(a, image_json(l[i]));
+		for (size_t i = 0; i < on; i++)
+			json_object_array_add(a, hull_cli_oci_image_json(ol[i]));
 		printf("%s\n",
 		       json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY |
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -228,8 +271,11 @@ static int image_list(struct hull_cli *cli, int argc, char **argv, struct hull_e
 		       "CREATED", "SOURCE", "DESCRIPTION");
 		for (size_t i = 0; i < n; i++)
 			print_image_line(l[i]);
+		for (size_t i = 0; i < on; i++)
+			hull_cli_oci_image_line(ol[i]);
 	}
 	hull_image_list_free(l, n);
+	hull_oci_image_list_free(ol, on);
 	return 0;
 }
 
@@ -273,16 +319,34 @@ static int image_show(struct hull_cli *cli, int argc, char **argv, struct hull_e
 
 static int image_delete(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
-	static const struct hull_cli_verb v = { "image delete",
-						"delete an image (not while an instance uses it)",
-						"IMAGE", NULL };
+	static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
+	static const struct hull_cli_verb v = {
+		"image delete", "delete an image (not while an instance or container uses it)",
+		"IMAGE [--force]", NULL
+	};
 	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
 	_cleanup_free_ char *user = NULL;
-	int r;
+	bool force = false;
+	int c, r;
 
-	r = image_arg(cli, &v, argc, argv, &img, reterr);
+	while ((r = hull_cli_getopt(&v, argc, argv, "f", opts, &c, reterr)) == 0 && c != -1)
+		if (c == 'f')
+			force = true;
 	if (r != 0)
 		return r < 0 ? r : 0;
+	r = hull_cli_want_args(&v, argc, argv, 1, 1, "the image", reterr);
+	if (r >= 0)
+		r = hull_cli_home(cli, reterr);
+	if (r < 0)
+		return r;
+	r = hull_image_get(cli->home->images, argv[optind], &img, NULL);
+	if (r == -ENOENT)
+		return hull_cli_oci_image_delete(cli, argv[optind], force, reterr);
+	r = hull_image_get(cli->home->images, argv[optind], &img, reterr);
+	if (r < 0)
+		return r;
 	if (hull_instance_image_in_use(cli->home, img->fingerprint, &user) > 0)
 		return hull_error_set(reterr, -EBUSY, "image '%s' is used by instance '%s'",
 				      argv[optind], user ? user : "?");
@@ -326,6 +390,8 @@ static const struct {
 
 static int image_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
+	int r;
+
 	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
 		printf("usage: hull image %s\n", hull_verb_image.usage);
 		return argc < 2 ? hull_error_set(reterr, -EINVAL, "image: missing subcommand") : 0;
@@ -335,15 +401,20 @@ static int image_run(struct hull_cli *cli, int argc, char **argv, struct hull_er
 			optind = 0;
 			return subs[i].run(cli, argc - 1, argv + 1, reterr);
 		}
+	optind = 0;
+	r = hull_cli_oci_image_sub(cli, argv[1], argc - 1, argv + 1, reterr);
+	if (r <= 0)
+		return r;
 	return hull_error_set(reterr, -EINVAL,
 			      "image: unknown subcommand '%s' (import, build, list, show, delete, "
-			      "alias, pull)",
+			      "alias, pull, inspect, tag, untag, prune, export)",
 			      argv[1]);
 }
 
 const struct hull_cli_verb hull_verb_image = {
 	.name = "image",
-	.summary = "manage images: import, build, list, show, delete, alias, pull",
-	.usage = "import|build|list|show|delete|alias|pull ...",
+	.summary = "manage images: import, build, list, show, delete, alias, pull, inspect, tag, "
+		   "untag, prune, export",
+	.usage = "import|build|list|show|delete|alias|pull|inspect|tag|untag|prune|export ...",
 	.run = image_run,
 };

@@ -23,13 +23,14 @@ static const struct hull_cli_verb *const verbs[] = {
 	&hull_verb_info,    &hull_verb_exec,	&hull_verb_logs,   &hull_verb_snapshot,
 	&hull_verb_restore, &hull_verb_copy,	&hull_verb_file,   &hull_verb_config,
 	&hull_verb_console, &hull_verb_login,	&hull_verb_logout, &hull_verb_profile,
+	&hull_verb_run,
 };
 
 /* The verbs that put a process into an instance's namespaces. */
 static bool verb_enters_instance(const char *verb)
 {
 	return streq(verb, "launch") || streq(verb, "start") || streq(verb, "restart") ||
-	       streq(verb, "exec");
+	       streq(verb, "exec") || streq(verb, "run");
 }
 
 static void print_help(void)

@@ -7,9 +7,11 @@
 #include "image/image.h"
 
 struct image_metadata;
+struct hull_blob_store;
 
 struct hull_image_store {
-	int fd; /* the store directory */
+	int fd;			       /* the store directory */
+	struct hull_blob_store *blobs; /* blobs/, opened on first use (oci-store.c) */
 };
 
 /* flock()s <store>/.lock exclusively; returns the lock fd (close to unlock). */

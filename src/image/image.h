@@ -145,7 +145,9 @@ int hull_image_build(struct hull_image_store *s, const char *name,
 char *hull_image_default_mirror(void);
 
 enum hull_unpack_flags {
-	HULL_UNPACK_ALLOW_DEVICES = 1 << 0, /* create char/block device nodes */
+	HULL_UNPACK_ALLOW_DEVICES = 1 << 0,    /* create char/block device nodes */
+	HULL_UNPACK_WHITEOUT_OVERLAY = 1 << 1, /* .wh.* → 0:0 char device / opaque xattr */
+	HULL_UNPACK_WHITEOUT_APPLY = 1 << 2,   /* .wh.* → delete what they name */
 };
 
 /*
@@ -156,6 +158,14 @@ enum hull_unpack_flags {
  */
 int hull_tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
 		    struct hull_error **reterr);
+
+/*
+ * Unpacks one OCI layer blob (gzip, zstd or plain tar) as hull_tar_unpack()
+ * does, and returns the sha256 of the uncompressed tar stream (its diff_id)
+ * in ret_diff_id[72] ("sha256:<hex>").
+ */
+int hull_layer_unpack(int blob_fd, int root_fd, enum hull_unpack_flags flags, char ret_diff_id[72],
+		      struct hull_error **reterr);
 
 /* sha256 of everything readable from fd, as 64 lowercase hex characters + NUL. */
 int hull_sha256_fd(int fd, char ret[HULL_IMAGE_FINGERPRINT_LEN + 1]);

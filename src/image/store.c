@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "image/blob-store.h"
 #include "image/image-internal.h"
 #include "util/file.h"
 #include "util/json.h"
@@ -67,6 +68,7 @@ void hull_image_store_free(struct hull_image_store *s)
 	if (!s)
 		return;
 	safe_close(s->fd);
+	hull_blob_store_free(s->blobs);
 	free(s);
 }
 

@@ -19,9 +19,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "image/image.h"
+#include "util/digest.h"
 #include "util/file.h"
 #include "util/str.h"
 
@@ -224,6 +227,67 @@ static int write_data(struct archive *a, int fd)
 	return r == ARCHIVE_EOF ? 0 : -EIO;
 }
 
+#define WH_PREFIX ".wh."
+#define WH_OPAQUE ".wh..wh..opq"
+
+/* Removes every entry of the directory `dir_fd` (an O_PATH fd is fine). */
+static int empty_dir(int dir_fd)
+{
+	_cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = NULL;
+	struct dirent *de;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	r = hull_opendir_dup(fd, &d);
+	if (r < 0)
+		return r;
+	while ((de = readdir(d)))
+		if (!streq_dots(de->d_name)) {
+			r = hull_rm_rf_at(fd, de->d_name);
+			if (r < 0)
+				break;
+		}
+	closedir(d);
+	return r;
+}
+
+/*
+ * An AUFS-style whiteout of an OCI layer: ".wh.NAME" hides NAME of the layers
+ * below, ".wh..wh..opq" everything below in its directory.  Overlay form: a
+ * 0:0 char device NAME / trusted.overlay.opaque=y on the directory; apply
+ * form (flattening): delete what they name.  `parent` was resolved inside the
+ * root without symlinks, so a whiteout cannot name a path outside.
+ */
+static int whiteout(int parent, const char *base, enum hull_unpack_flags flags, const char **why)
+{
+	const char *name = base + strlen(WH_PREFIX);
+	bool is_dir;
+	int r;
+
+	if (streq(base, WH_OPAQUE)) {
+		_cleanup_close_ int fd = -EBADF;
+
+		if (flags & HULL_UNPACK_WHITEOUT_APPLY)
+			return empty_dir(parent);
+		fd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		return fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0 ? -errno : 0;
+	}
+	if (!*name || streq_dots(name) || startswith(name, WH_PREFIX)) {
+		*why = "bad whiteout name";
+		return -EPERM;
+	}
+	if (flags & HULL_UNPACK_WHITEOUT_APPLY)
+		return hull_rm_rf_at(parent, name);
+	r = make_room(parent, name, false, &is_dir);
+	if (r < 0)
+		return r;
+	return mknodat(parent, name, S_IFCHR | 0, makedev(0, 0)) < 0 ? -errno : 0;
+}
+
 static int unpack_entry(struct archive *a, struct archive_entry *e, int root_fd,
 			enum hull_unpack_flags flags, const char **why)
 {
@@ -250,6 +314,9 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int root_fd,
 	parent = open_parent(root_fd, dir, true, why);
 	if (parent < 0)
 		return parent;
+	if ((flags & (HULL_UNPACK_WHITEOUT_OVERLAY | HULL_UNPACK_WHITEOUT_APPLY)) &&
+	    startswith(base, WH_PREFIX))
+		return whiteout(parent, base, flags, why);
 
 	if (link) {
 		_cleanup_close_ int tparent = -EBADF;
@@ -356,21 +423,13 @@ static void printable(const char *s, char *out, size_t size)
 	out[n] = '\0';
 }
 
-int hull_tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
-		    struct hull_error **reterr)
+/* Unpacks every entry of the opened tar reader `a`. */
+static int unpack_all(struct archive *a, int root_fd, enum hull_unpack_flags flags,
+		      struct hull_error **reterr)
 {
-	_cleanup_(archive_freep) struct archive *a = archive_read_new();
 	struct archive_entry *e;
 	int r;
 
-	if (!a)
-		return -ENOMEM;
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	if (archive_read_open_fd(a, tar_fd, 64 * 1024) != ARCHIVE_OK)
-		return hull_error_set(reterr, -EINVAL, "read archive: %s",
-				      archive_error_string(a) ?: "not a tar archive");
 	for (;;) {
 		const char *why = NULL;
 		char name[512];
@@ -390,6 +449,112 @@ int hull_tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
 		}
 	}
 	return 0;
+}
+
+int hull_tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
+		    struct hull_error **reterr)
+{
+	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+
+	if (!a)
+		return -ENOMEM;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open_fd(a, tar_fd, 64 * 1024) != ARCHIVE_OK)
+		return hull_error_set(reterr, -EINVAL, "read archive: %s",
+				      archive_error_string(a) ?: "not a tar archive");
+	return unpack_all(a, root_fd, flags, reterr);
+}
+
+/*
+ * A layer is read twice over, in one pass: a "raw" libarchive reader
+ * decompresses the blob (gzip, zstd or none), and its output both feeds the
+ * sha256 of the diff_id and is the input of the tar reader.
+ */
+struct layer_stream {
+	struct archive *raw;
+	EVP_MD_CTX *ctx;
+	char buf[64 * 1024];
+	bool failed;
+};
+
+static la_ssize_t layer_read(struct archive *a, void *userdata, const void **ret_buf)
+{
+	struct layer_stream *ls = userdata;
+	la_ssize_t n = archive_read_data(ls->raw, ls->buf, sizeof(ls->buf));
+
+	if (n < 0) {
+		ls->failed = true;
+		archive_set_error(a, EIO, "decompress: %s",
+				  archive_error_string(ls->raw) ?: "read error");
+		return -1;
+	}
+	if (n > 0 && EVP_DigestUpdate(ls->ctx, ls->buf, (size_t)n) != 1) {
+		ls->failed = true;
+		archive_set_error(a, EIO, "sha256 failed");
+		return -1;
+	}
+	*ret_buf = ls->buf;
+	return n;
+}
+
+int hull_layer_unpack(int blob_fd, int root_fd, enum hull_unpack_flags flags,
+		      char ret_diff_id[HULL_DIGEST_MAX], struct hull_error **reterr)
+{
+	_cleanup_(archive_freep) struct archive *raw = archive_read_new();
+	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+	struct layer_stream ls = { .raw = raw };
+	struct archive_entry *e;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	int r;
+
+	if (!raw || !a)
+		return -ENOMEM;
+	archive_read_support_filter_all(raw);
+	archive_read_support_format_raw(raw);
+	if (archive_read_open_fd(raw, blob_fd, 64 * 1024) != ARCHIVE_OK ||
+	    archive_read_next_header(raw, &e) != ARCHIVE_OK)
+		return hull_error_set(reterr, -EINVAL, "read layer: %s",
+				      archive_error_string(raw) ?: "unreadable");
+	ls.ctx = EVP_MD_CTX_new();
+	if (!ls.ctx || EVP_DigestInit_ex(ls.ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(ls.ctx);
+		return -ENOMEM;
+	}
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open(a, &ls, NULL, layer_read, NULL) != ARCHIVE_OK) {
+		r = hull_error_set(reterr, -EINVAL, "read layer: %s",
+				   archive_error_string(a) ?: "not a tar archive");
+		goto out;
+	}
+	r = unpack_all(a, root_fd, flags, reterr);
+	if (r < 0)
+		goto out;
+	/* the bytes after the end-of-archive blocks count in the diff_id too */
+	for (;;) {
+		const void *buf;
+		la_ssize_t n = layer_read(a, &ls, &buf);
+
+		if (n < 0) {
+			r = hull_error_set(reterr, -EINVAL, "read layer: %s",
+					   archive_error_string(a) ?: "read error");
+			goto out;
+		}
+		if (n == 0)
+			break;
+	}
+	if (EVP_DigestFinal_ex(ls.ctx, md, &mdlen) != 1 || mdlen != 32) {
+		r = -EIO;
+		goto out;
+	}
+	hull_digest_format(md, ret_diff_id);
+	r = 0;
+out:
+	EVP_MD_CTX_free(ls.ctx);
+	return r;
 }
 
 int hull_sha256_fd(int fd, char ret[HULL_IMAGE_FINGERPRINT_LEN + 1])

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* hull delete [--force] NAME... */
 #include "cli/hull-cli.h"
+#include "instance/app.h"
 
 static int delete_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
@@ -20,13 +21,17 @@ static int delete_run(struct hull_cli *cli, int argc, char **argv, struct hull_e
 	if (r >= 0)
 		r = hull_cli_home(cli, reterr);
 	for (int i = optind; r >= 0 && i < argc; i++)
-		r = hull_instance_delete(cli->home, argv[i], force, reterr);
+		/* app containers of `hull run` share the name space of delete */
+		r = hull_app_exists(cli->home, argv[i])
+			    ? hull_app_remove(cli->home, argv[i], force, 10, reterr)
+			    : hull_instance_delete(cli->home, argv[i], force, reterr);
 	return r < 0 ? r : 0;
 }
 
 const struct hull_cli_verb hull_verb_delete = {
 	.name = "delete",
-	.summary = "delete instances and everything they own (--force: stop them first)",
+	.summary = "delete instances or app containers and everything they own (--force: stop "
+		   "them first)",
 	.usage = "[--force] NAME...",
 	.run = delete_run,
 };

@@ -25,8 +25,10 @@ void hull_cli_oci_image_line(const struct hull_oci_image *img)
 {
 	_cleanup_free_ char *names = hull_strv_join(img->names, ",");
 
-	printf("%-14.12s %-24s %-20s %s\n", image_id(img), names && *names ? names : "-",
-	       img->added ? img->added : "-", "oci");
+	const char *arch = img->platform ? strchr(img->platform, '/') : NULL;
+
+	printf("%-14.12s %-24s %-8s %-20s %-24s %s\n", image_id(img), names && *names ? names : "-",
+	       arch ? arch + 1 : "-", img->added ? img->added : "-", "oci", "-");
 }
 
 struct json_object *hull_cli_oci_image_json(const struct hull_oci_image *img)
@@ -48,6 +50,8 @@ struct json_object *hull_cli_oci_image_json(const struct hull_oci_image *img)
 	json_object_object_add(o, "source", json_object_new_string("oci"));
 	json_object_object_add(o, "created", json_object_new_string(img->added ? img->added : ""));
 	json_object_object_add(o, "size", json_object_new_uint64(img->size));
+	json_object_object_add(o, "platform",
+			       json_object_new_string(img->platform ? img->platform : ""));
 	return o;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/hull-cli.h"
+#include "instance/app.h"
 #include "util/json.h"
 #include "util/str.h"
 
@@ -49,6 +50,22 @@ static struct json_object *info_json(const struct hull_instance_info *i)
 	return o;
 }
 
+/* An app container of `hull run` (type "app"). */
+static struct json_object *app_json(const struct hull_app_info *a)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(a->name));
+	json_object_object_add(o, "status", json_object_new_string(a->status ? a->status : ""));
+	json_object_object_add(o, "type", json_object_new_string("app"));
+	json_object_object_add(o, "image", json_object_new_string(a->image ? a->image : ""));
+	json_object_object_add(o, "image_ref",
+			       json_object_new_string(a->image_ref ? a->image_ref : ""));
+	json_object_object_add(o, "pid", json_object_new_int(a->pid));
+	json_object_object_add(o, "created", json_object_new_string(a->created ? a->created : ""));
+	return o;
+}
+
 /* YAML double-quoted scalar (JSON string escaping is valid YAML). */
 static void yaml_str(const char *s)
 {
@@ -79,8 +96,9 @@ static int list_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
 	struct hull_instance_info **l = NULL;
+	struct hull_app_info **apps = NULL;
 	const char *format = "table";
-	size_t n = 0;
+	size_t n = 0, n_apps = 0;
 	int c, r;
 
 	while ((r = hull_cli_getopt(&hull_verb_list, argc, argv, "f:", opts, &c, reterr)) == 0 &&
@@ -99,14 +117,20 @@ static int list_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 		r = hull_cli_home(cli, reterr);
 	if (r >= 0)
 		r = hull_instance_list(cli->home, &l, &n, reterr);
-	if (r < 0)
+	if (r >= 0)
+		r = hull_app_list(cli->home, &apps, &n_apps, reterr);
+	if (r < 0) {
+		hull_instance_info_list_free(l, n);
 		return r;
+	}
 
 	if (streq(format, "json")) {
 		_cleanup_json_ struct json_object *a = json_object_new_array();
 
 		for (size_t i = 0; i < n; i++)
 			json_object_array_add(a, info_json(l[i]));
+		for (size_t i = 0; i < n_apps; i++)
+			json_object_array_add(a, app_json(apps[i]));
 		printf("%s\n",
 		       json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY |
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -143,8 +167,13 @@ static int list_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 			       hull_instance_status_name(l[i]->status), "-", "container",
 			       l[i]->config->image_ref ? l[i]->config->image_ref : "-",
 			       (int)l[i]->init_pid, l[i]->snapshots);
+		for (size_t i = 0; i < n_apps; i++)
+			printf("%-20s %-8s %-16s %-10s %-20.20s %-8d %d\n", apps[i]->name,
+			       apps[i]->status ? apps[i]->status : "-", "-", "app",
+			       apps[i]->image_ref ? apps[i]->image_ref : "-", apps[i]->pid, 0);
 	}
 	hull_instance_info_list_free(l, n);
+	hull_app_info_list_free(apps, n_apps);
 	return 0;
 }
 

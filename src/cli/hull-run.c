@@ -272,25 +272,24 @@ static int parse_opt(struct run_args *a, int c, const char *arg, struct hull_err
 	return -EINVAL;
 }
 
-/*
- * Makes sure the image is in the store as --pull asks.  Pulling from a
- * registry is the registry client's (image/registry.h); until it is built
- * in, only images already in the store (hull image import) run.
- */
+/* Makes sure the image is in the store as --pull asks (pulling through image/registry.h). */
 static int ensure_image(struct hull_cli *cli, const char *ref, enum hull_app_pull pull,
 			struct hull_error **reterr)
 {
 	_cleanup_(hull_oci_image_freep) struct hull_oci_image *img = NULL;
 	int r = hull_oci_image_get(cli->home->images, ref, &img, reterr);
 
-	if (r != -ENOENT && pull != HULL_APP_PULL_ALWAYS)
+	if ((r != -ENOENT && pull != HULL_APP_PULL_ALWAYS) || pull == HULL_APP_PULL_NEVER)
 		return r;
-	if (pull == HULL_APP_PULL_NEVER)
-		return r;
-	return hull_error_set(reterr, -ENOENT,
-			      "unknown image '%s' (pulling from a registry is not built in yet: "
-			      "import it with 'hull image import')",
-			      ref);
+	if (reterr) {
+		hull_error_free(*reterr);
+		*reterr = NULL;
+	}
+	hull_oci_image_free(TAKE_PTR(img));
+	r = hull_oci_image_pull(cli->home->images, ref, NULL, &img, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "pull '%s'", ref);
+	return 0;
 }
 
 static int run_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)

@@ -21,6 +21,7 @@
 #include "image/image-internal.h"
 #include "image/oci-store.h"
 #include "image/reference.h"
+#include "image/registry.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/str.h"
@@ -41,6 +42,7 @@ void hull_oci_image_free(struct hull_oci_image *img)
 	hull_strv_free(img->names);
 	hull_strv_free(img->diff_ids);
 	free(img->added);
+	free(img->platform);
 	free(img);
 }
 
@@ -209,6 +211,7 @@ struct record {
 	char **layers;
 	char **names;
 	char *added;
+	char *platform;
 	uint64_t size;
 };
 
@@ -218,6 +221,7 @@ static const struct hull_json_field record_table[] = {
 	{ "names", hull_json_parse_strv, offsetof(struct record, names) },
 	{ "added", hull_json_parse_string, offsetof(struct record, added) },
 	{ "size", hull_json_parse_u64, offsetof(struct record, size) },
+	{ "platform", hull_json_parse_string, offsetof(struct record, platform) },
 	{},
 };
 
@@ -241,6 +245,7 @@ static int image_from_json(const char *digest, struct json_object *v, struct hul
 	img->names = rec.names;
 	img->added = rec.added;
 	img->size = rec.size;
+	img->platform = rec.platform;
 	if (r < 0)
 		return r;
 	img->digest = strdup(digest);
@@ -283,6 +288,8 @@ static struct json_object *image_to_json(const struct hull_oci_image *img)
 	json_object_object_add(o, "names", strv_json(img->names));
 	json_object_object_add(o, "added", json_object_new_string(img->added ? img->added : ""));
 	json_object_object_add(o, "size", json_object_new_uint64(img->size));
+	if (img->platform)
+		json_object_object_add(o, "platform", json_object_new_string(img->platform));
 	return o;
 }
 
@@ -679,7 +686,9 @@ int hull_oci_image_add(struct hull_image_store *s, const char *manifest_digest, 
 	image_now_rfc3339(added);
 	img->added = strdup(added);
 	img->size = size;
-	if (!img->diff_ids || !img->names || !img->added)
+	img->platform = hull_strdup_printf("%s/%s%s%s", cfg->os, cfg->architecture,
+					   cfg->variant ? "/" : "", cfg->variant ?: "");
+	if (!img->diff_ids || !img->names || !img->added || !img->platform)
 		return -ENOMEM;
 
 	lock = store_lock(s, reterr);
@@ -703,6 +712,30 @@ int hull_oci_image_add(struct hull_image_store *s, const char *manifest_digest, 
 		return image_from_json(manifest_digest, v, ret, reterr);
 	}
 	return 0;
+}
+
+int hull_oci_image_pull(struct hull_image_store *s, const char *ref, const struct hull_pull_opts *o,
+			struct hull_oci_image **ret, struct hull_error **reterr)
+{
+	_cleanup_close_ int pin = -EBADF;
+	struct hull_pull_result res = {};
+	struct hull_blob_store *b = NULL;
+	struct hull_pull_opts dflt = {};
+	int r;
+
+	r = hull_image_store_blobs(s, &b, reterr);
+	if (r < 0)
+		return r;
+	r = hull_image_store_pin(s, &pin, reterr);
+	if (r < 0)
+		return r;
+	r = hull_image_pull_blobs(b, ref, o ? o : &dflt, &res, reterr);
+	if (r >= 0)
+		r = hull_oci_image_add(s, res.manifest_digest,
+				       res.name && !strchr(res.name, '@') ? res.name : NULL, ret,
+				       reterr);
+	hull_pull_result_done(&res);
+	return r;
 }
 
 /* ---- names and deletion ----------------------------------------------------------- */

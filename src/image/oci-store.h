@@ -40,6 +40,7 @@ struct hull_oci_image {
 	char **names;	     /* sorted; may be empty */
 	char **diff_ids;     /* the layers, bottom first */
 	char *added;	     /* RFC 3339: when it entered the store */
+	char *platform;	     /* "linux/amd64" (from its config); may be NULL */
 	uint64_t size;	     /* config + compressed layers, as the manifest says */
 };
 
@@ -73,6 +74,16 @@ int hull_oci_name_normalize(const char *name, char **ret, struct hull_error **re
  */
 int hull_oci_image_add(struct hull_image_store *s, const char *manifest_digest, const char *name,
 		       struct hull_oci_image **ret, struct hull_error **reterr);
+
+struct hull_pull_opts;
+
+/*
+ * Pulls `ref` from its registry (image/registry.h: hull_image_pull_blobs)
+ * into the blob store, holding off prune meanwhile, then adds the image
+ * under the fully qualified name pulled (none for a digest reference).
+ */
+int hull_oci_image_pull(struct hull_image_store *s, const char *ref, const struct hull_pull_opts *o,
+			struct hull_oci_image **ret, struct hull_error **reterr);
 
 /*
  * Finds an image by name (full, or short as podman matches it: "bb" finds

@@ -282,10 +282,15 @@ static bool io_byte(struct hull_vm *vm, uint16_t port, bool out, uint8_t *data)
 		return false;
 	}
 	if (port == HULL_I8042_DATA || port == HULL_I8042_CMD) {
+		bool reset = false;
+
+		pthread_mutex_lock(&vm->serial_lock);
 		if (out)
-			return hull_i8042_write(port, *data);
-		*data = hull_i8042_read(port);
-		return false;
+			reset = hull_i8042_write(&vm->i8042, port, *data);
+		else
+			*data = hull_i8042_read(&vm->i8042, port);
+		pthread_mutex_unlock(&vm->serial_lock);
+		return reset;
 	}
 	/*
 	 * The CMOS RTC (0x70/0x71) is absent, but reads as zero: a floating 0xff
@@ -409,4 +414,5 @@ void *hull_vcpu_thread(void *arg)
 void hull_vcpu_serial_init(struct hull_vm *vm)
 {
 	hull_serial_init(&vm->serial, serial_out, vm);
+	hull_i8042_init(&vm->i8042);
 }

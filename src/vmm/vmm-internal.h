@@ -170,12 +170,19 @@ bool hull_serial_write(struct hull_serial *s, unsigned off, uint8_t val);
 size_t hull_serial_input(struct hull_serial *s, const uint8_t *buf, size_t len);
 bool hull_serial_irq(const struct hull_serial *s);
 
-/* ---- i8042 (i8042.c): only what Linux uses to reset the machine */
+/* ---- i8042 (i8042.c): the controller Linux resets the machine with; no devices */
 #define HULL_I8042_DATA 0x60
 #define HULL_I8042_CMD 0x64
-uint8_t hull_i8042_read(uint16_t port);
+struct hull_i8042 {
+	uint8_t ctr; /* configuration byte */
+	uint8_t out; /* the byte port 0x60 reads next, when out_full */
+	bool out_full;
+	uint8_t pending; /* a command waiting for its data byte */
+};
+void hull_i8042_init(struct hull_i8042 *k);
+uint8_t hull_i8042_read(struct hull_i8042 *k, uint16_t port);
 /* Returns true when the guest asks for a reset (command 0xfe on port 0x64). */
-bool hull_i8042_write(uint16_t port, uint8_t val);
+bool hull_i8042_write(struct hull_i8042 *k, uint16_t port, uint8_t val);
 
 /* ---- MMIO bus (mmio-bus.c) */
 typedef void (*hull_mmio_read_fn)(void *opaque, uint64_t offset, void *data, uint32_t len);
@@ -241,8 +248,9 @@ struct hull_vm {
 	int virtio_irqfd[HULL_VIRTIO_MAX_DEVICES];
 	size_t n_virtio;
 
-	pthread_mutex_t serial_lock;
+	pthread_mutex_t serial_lock; /* the legacy devices: serial and i8042 */
 	struct hull_serial serial;
+	struct hull_i8042 i8042;
 	bool serial_irq;
 	int console_out;
 	bool seccomp;

@@ -279,10 +279,33 @@ static void test_serial_input(void **state)
 
 static void test_i8042(void **state)
 {
-	assert_int_equal(hull_i8042_read(0x64) & 0x02, 0); /* input buffer empty */
-	assert_false(hull_i8042_write(0x64, 0xd1));
-	assert_false(hull_i8042_write(0x60, 0xfe));
-	assert_true(hull_i8042_write(0x64, 0xfe));
+	struct hull_i8042 k;
+
+	hull_i8042_init(&k);
+	/* reboot=k: input buffer empty (bit 1 clear), then 0xfe resets */
+	assert_int_equal(hull_i8042_read(&k, 0x64) & 0x03, 0);
+	assert_false(hull_i8042_write(&k, 0x64, 0xd1));
+	assert_false(hull_i8042_write(&k, 0x60, 0xfe)); /* data, not a command */
+	assert_true(hull_i8042_write(&k, 0x64, 0xfe));
+
+	/* Linux's probe: read the CTR, write it back changed, self-test */
+	assert_false(hull_i8042_write(&k, 0x64, 0x20));
+	assert_int_equal(hull_i8042_read(&k, 0x64) & 0x01, 1);
+	assert_int_equal(hull_i8042_read(&k, 0x60), 0x25);
+	assert_int_equal(hull_i8042_read(&k, 0x64) & 0x01, 0);
+	hull_i8042_write(&k, 0x64, 0x60);
+	hull_i8042_write(&k, 0x60, 0x47);
+	hull_i8042_write(&k, 0x64, 0x20);
+	assert_int_equal(hull_i8042_read(&k, 0x60), 0x47);
+	hull_i8042_write(&k, 0x64, 0xad);
+	hull_i8042_write(&k, 0x64, 0x20);
+	assert_int_equal(hull_i8042_read(&k, 0x60), 0x57);
+	hull_i8042_write(&k, 0x64, 0xaa);
+	assert_int_equal(hull_i8042_read(&k, 0x60), 0x55);
+	/* nothing attached answers device commands */
+	hull_i8042_write(&k, 0x60, 0xf2);
+	assert_int_equal(hull_i8042_read(&k, 0x64) & 0x01, 0);
+	assert_int_equal(hull_i8042_read(&k, 0x60), 0);
 }
 
 /* ---- MMIO bus */

@@ -893,6 +893,28 @@ int hull_oci_image_prune(struct hull_image_store *s, bool dangling, char *const 
 			if (hull_strv_push(&keep_blobs, m->layers[i].digest) < 0)
 				return -ENOMEM;
 	}
+	/* images deleted while a container still runs on them keep their blobs and layers */
+	hull_strv_foreach (dg, in_use) {
+		_cleanup_(hull_oci_manifest_freep) struct hull_oci_manifest *m = NULL;
+		_cleanup_(hull_oci_image_config_freep) struct hull_oci_image_config *ic = NULL;
+		struct hull_oci_image tmp = {};
+
+		if (json_object_object_get_ex(o, dg, NULL) || read_manifest(s, dg, &m, NULL) < 0)
+			continue;
+		if (hull_strv_push(&keep_blobs, dg) < 0 ||
+		    hull_strv_push(&keep_blobs, m->config.digest) < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_layers; i++)
+			if (hull_strv_push(&keep_blobs, m->layers[i].digest) < 0)
+				return -ENOMEM;
+		tmp.config_digest = m->config.digest;
+		if (hull_oci_image_config_get(s, &tmp, &ic, NULL, NULL) < 0)
+			continue;
+		for (size_t i = 0; ic->rootfs.diff_ids && ic->rootfs.diff_ids[i]; i++)
+			if (hull_strv_push(&keep_layers, hull_digest_hex(ic->rootfs.diff_ids[i])) <
+			    0)
+				return -ENOMEM;
+	}
 	r = hull_blob_store_list(b, &blobs, reterr);
 	if (r < 0)
 		return r;

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cli/hull-cli.h"
-#include "image/blob-store.h"
+#include "image/oci-store.h"
 #include "image/registry.h"
 #include "util/str.h"
 
@@ -102,10 +102,9 @@ int hull_cli_image_pull(struct hull_cli *cli, int argc, char **argv, struct hull
 		"[--quiet]",
 		NULL
 	};
-	_cleanup_(hull_blob_store_freep) struct hull_blob_store *store = NULL;
+	_cleanup_(hull_oci_image_freep) struct hull_oci_image *img = NULL;
 	struct pull_display d = { .tty = isatty(STDERR_FILENO) };
 	struct hull_pull_opts o = { .progress = on_blob, .resolved = on_resolved, .userdata = &d };
-	struct hull_pull_result res = {};
 	int c, r;
 
 	while ((r = hull_cli_getopt(&v, argc, argv, "q", opts, &c, reterr)) == 0 && c != -1) {
@@ -139,21 +138,14 @@ int hull_cli_image_pull(struct hull_cli *cli, int argc, char **argv, struct hull
 		r = hull_cli_home(cli, reterr);
 	if (r < 0)
 		return r;
-	r = hull_blob_store_open_at(hull_image_store_fd(cli->home->images), "blobs", &store,
-				    reterr);
-	if (r < 0)
-		return r;
-	r = hull_image_pull_blobs(store, argv[optind], &o, &res, reterr);
+	/* blobs into the store's blob store, then the image added under its name */
+	r = hull_oci_image_pull(cli->home->images, argv[optind], &o, &img, reterr);
 	free(d.lines);
 	if (r < 0)
 		return r;
-	/*
-	 * The blobs are in the store; registering the image under its name (and
-	 * unpacking its layers) is the image store's part, wired in when it lands.
-	 */
 	if (!d.quiet)
-		fprintf(stderr, "Pulled %s\n", res.name);
-	printf("%s\n", res.manifest_digest);
-	hull_pull_result_done(&res);
+		fprintf(stderr, "Pulled %s (manifest %s)\n", argv[optind], img->digest);
+	/* the image ID, as podman prints it: the hex of the config digest */
+	printf("%s\n", img->config_digest + strlen("sha256:"));
 	return 0;
 }

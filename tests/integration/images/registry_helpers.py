@@ -272,5 +272,17 @@ class HullEnv:
             return set()
         return {p.name for p in self.blobs.iterdir()}
 
+    def pulled_digest(self, p, env=None):
+        """The manifest digest of the image a successful `hull image pull` printed the ID
+        of, as the image store lists it (so the image is registered, not just fetched)."""
+        assert p.returncode == 0, p.stderr
+        image_id = p.stdout.strip()
+        lst = self.hull("image", "list", "--format", "json", env=env)
+        assert lst.returncode == 0, lst.stderr
+        for img in json.loads(lst.stdout):
+            if img.get("type") == "oci" and img.get("id") == image_id:
+                return img["digest"]
+        raise AssertionError(f"image '{image_id}' not in 'hull image list':\n{lst.stdout}")
+
     def has_blob(self, digest):
         return (self.blobs / digest.split(":", 1)[1]).is_file()

@@ -97,7 +97,7 @@ def test_login_pull_logout_round_trip_with_podman(henv, tls_auth_registry, podma
 
     p = henv.hull("image", "pull", f"{reg.addr}/busybox:latest")
     assert p.returncode == 0, p.stderr
-    assert henv.has_blob(p.stdout.strip())
+    assert henv.has_blob(henv.pulled_digest(p))
 
     p = henv.hull("logout", reg.addr)
     assert p.returncode == 0, p.stderr
@@ -119,7 +119,7 @@ def test_podman_login_works_for_hull(henv, tls_auth_registry, podman):
     assert reg.addr in json.loads(henv.auth_file.read_text())["auths"]
     p = henv.hull("image", "pull", "-q", f"{reg.addr}/busybox:latest")
     assert p.returncode == 0, p.stderr
-    assert henv.has_blob(p.stdout.strip())
+    assert henv.has_blob(henv.pulled_digest(p))
     p = henv.hull("logout", "--all")
     assert p.returncode == 0, p.stderr
     assert json.loads(henv.auth_file.read_text())["auths"] == {}
@@ -174,6 +174,6 @@ def test_client_certificate_from_certs_d(henv, busybox_layout, test_ca):
         shutil.copy(key, d / "client.key")
         p = henv.hull("image", "pull", "-q", f"{reg.addr}/busybox")
         assert p.returncode == 0, p.stderr
-        assert henv.has_blob(p.stdout.strip())
+        assert henv.has_blob(henv.pulled_digest(p))
     finally:
         reg.cleanup()

@@ -129,7 +129,7 @@ def test_bearer_token_pull_after_login(henv, token_registry):
     del ts.requests[:]
     p = henv.hull("image", "pull", f"{reg.addr}/busybox:latest")
     assert p.returncode == 0, p.stderr
-    assert henv.has_blob(p.stdout.strip())
+    assert henv.has_blob(henv.pulled_digest(p))
     # the token was asked for the repository's pull scope, with the stored credentials
     assert (USER, "repository:busybox:pull") in ts.requests
 
@@ -143,5 +143,5 @@ def test_bearer_token_refreshed_on_401(henv, token_registry):
     ts.stingy = 1  # the first token grants nothing: the manifest GET gets a 401
     p = henv.hull("image", "pull", "-q", f"{reg.addr}/busybox:latest")
     assert p.returncode == 0, p.stderr
-    assert henv.has_blob(p.stdout.strip())
+    assert henv.has_blob(henv.pulled_digest(p))
     assert len([r for r in ts.requests if r[0] == USER]) >= 2, ts.requests

@@ -311,6 +311,14 @@ static int reboot_prepare(struct hull_home *h, int dfd, const char *name,
 		r = hull_instance_config_expand(h, own, &c, reterr);
 	if (r < 0)
 		return r;
+	/* the rootfs stays mounted for the ids it was started with: a change of
+	 * security.privileged waits for a start (which shifts the files) */
+	if (instance_privileged(c) != own->storage_host_ids) {
+		hull_info("instance '%s': security.privileged applies at the next start", name);
+		if (hull_instance_config_set(c, "security.privileged",
+					     own->storage_host_ids ? "true" : "false") < 0)
+			return -ENOMEM;
+	}
 	return instance_oci_write(dfd, c, reterr);
 }
 

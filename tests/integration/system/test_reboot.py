@@ -26,6 +26,8 @@ def test_reboot_restarts_poweroff_stops(hullsys, debian_image):
     # /run is a tmpfs of each boot; /root is on the instance's disk
     inside(hullsys, name, "echo boot1 > /run/boot-mark; echo kept > /root/disk-mark")
 
+    # a switch to privileged waits for a start (the files must be shifted first)
+    hullsys("config", "set", name, "security.privileged", "true")
     # the exec'd command dies with the instance's processes: its status is not checked
     hullsys("exec", name, "--", "systemctl", "reboot", check=False, timeout=60)
 
@@ -41,6 +43,9 @@ def test_reboot_restarts_poweroff_stops(hullsys, debian_image):
     assert inside(hullsys, name, "cat /root/disk-mark") == "kept\n"
     assert inside(hullsys, name, "test -e /run/boot-mark && echo yes || echo no") == "no\n"
     assert inside(hullsys, name, "cat /proc/1/comm").strip() == "systemd"
+    base = after["idmap"]["uid"]
+    assert inside(hullsys, name, "cat /proc/self/uid_map").split() == ["0", str(base), "65536"]
+    hullsys("config", "unset", name, "security.privileged")
     log = (hullsys.instances_dir() / name / "monitor.log").read_text()
     assert "rebooting" in log
 

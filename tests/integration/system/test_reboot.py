@@ -3,7 +3,10 @@ with SIGHUP for reboot(2) RESTART, SIGINT for HALT/POWER_OFF; the monitor tells 
 
 import time
 
+import os
+
 from conftest import new_name
+from test_console import attach, read_until
 from test_instances import inside, wait_running
 
 
@@ -28,8 +31,22 @@ def test_reboot_restarts_poweroff_stops(hullsys, debian_image):
 
     # a switch to privileged waits for a start (the files must be shifted first)
     hullsys("config", "set", name, "security.privileged", "true")
-    # the exec'd command dies with the instance's processes: its status is not checked
-    hullsys("exec", name, "--", "systemctl", "reboot", check=False, timeout=60)
+    # a console client attached across the reboot sees the new boot
+    client, master = attach(hullsys, name)
+    try:
+        read_until(master, b"detach: ctrl-a q")
+        # the exec'd command dies with the instance's processes: its status is not checked
+        hullsys("exec", name, "--", "systemctl", "reboot", check=False, timeout=60)
+        read_until(master, b"Welcome to", timeout=90)
+        assert client.poll() is None
+        os.write(master, b"\x01q")
+        read_until(master, b"detached", timeout=10)
+        assert client.wait(timeout=10) == 0
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait(timeout=10)
+        os.close(master)
 
     def rebooted():
         i = hullsys.info(name)

@@ -275,3 +275,28 @@ def test_progress_on_a_terminal_redraws_one_line_per_blob(henv, plain_registry):
     assert f"layer  {short} [====================]" in out
     # stdout's last line: the image ID (the config digest's hex), as podman prints it
     assert out.rstrip().splitlines()[-1].strip() == m["config"]["digest"][7:]
+
+
+def test_concurrent_pulls_of_the_same_image(henv, plain_registry):
+    """Three pulls of one image at once into one store: all succeed, one image, whole blobs."""
+    import subprocess
+
+    from registry_helpers import HULL
+
+    digest, m = manifest(plain_registry, "busybox", "latest")
+    procs = [subprocess.Popen([str(HULL), "image", "pull", "-q", "--tls-verify=false",
+                               f"{plain_registry.addr}/busybox"], env=henv.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = []
+    for pr in procs:
+        out, err = pr.communicate(timeout=120)
+        assert pr.returncode == 0, err
+        outs.append(out.strip())
+    assert len(set(outs)) == 1
+    assert outs[0] == m["config"]["digest"][7:]
+    images = json.loads(henv.hull("image", "list", "--format", "json").stdout)
+    assert [i["digest"] for i in images if i.get("type") == "oci"] == [digest]
+    for d in [m["config"]["digest"]] + [l["digest"] for l in m["layers"]]:
+        assert sha256_file(henv.blobs / d.split(":")[1]) == d
+    assert no_temp_files(henv)

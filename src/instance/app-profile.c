@@ -24,11 +24,11 @@
 #include "util/json.h"
 #include "util/str.h"
 
-/* containers.conf's default_capabilities (podman 4) */
+/* the default_capabilities of podman 4.3 (containers-common as Debian 12 ships it) */
 static const char *const podman_caps[] = {
-	"CAP_CHOWN",   "CAP_DAC_OVERRIDE",     "CAP_FOWNER",	 "CAP_FSETID",
-	"CAP_KILL",    "CAP_NET_BIND_SERVICE", "CAP_SETFCAP",	 "CAP_SETGID",
-	"CAP_SETPCAP", "CAP_SETUID",	       "CAP_SYS_CHROOT",
+	"CAP_AUDIT_WRITE", "CAP_CHOWN",	  "CAP_DAC_OVERRIDE",	  "CAP_FOWNER",	    "CAP_FSETID",
+	"CAP_KILL",	   "CAP_MKNOD",	  "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",    "CAP_SETFCAP",
+	"CAP_SETGID",	   "CAP_SETPCAP", "CAP_SETUID",		  "CAP_SYS_CHROOT",
 };
 
 /* refused with EPERM unless the capability in front is granted */
@@ -347,6 +347,12 @@ int app_resolve_user(int root_fd, const char *spec, struct app_user *ret,
 				if (streq(m, uname) && gid != u.gid)
 					u.groups[u.n_groups++] = gid;
 		}
+	}
+	/* podman lists the primary group among the supplementary ones too */
+	if (u.n_groups < 64) {
+		memmove(u.groups + 1, u.groups, u.n_groups * sizeof(u.groups[0]));
+		u.groups[0] = u.gid;
+		u.n_groups++;
 	}
 	if (!u.home)
 		u.home = strdup(u.uid == 0 ? "/root" : "/");

@@ -61,7 +61,7 @@ def test_defaults_caps_seccomp_network(hs, bb):
            "ls /sys/class/net; hostname")
     lines = p.stdout.split("\n")
     # podman's 11 default capabilities
-    assert lines[0].split()[1] == "00000000800405fb"
+    assert lines[0].split()[1] == "00000000a80425fb"
     assert lines[1] == "unshare=1"
     assert lines[2] == "lo"
     p = hs("run", "--rm", "--cap-drop", "ALL", "--cap-add", "net_admin", "busybox", "grep",

@@ -140,3 +140,6 @@ struct hull_storage_idshift;
  */
 int instance_copy_snapshots(int src_dfd, int dst_dfd, const struct hull_storage_idshift *shift,
 			    struct hull_error **reterr);
+
+/* The names of all instances (directories with a valid name), sorted. */
+int instance_list_names(struct hull_home *h, char ***ret, struct hull_error **reterr);

@@ -115,6 +115,105 @@ static void test_sha256(void **state)
 	close(fd);
 }
 
+static void test_sha256_fds(void **state)
+{
+	struct fixture *f = *state;
+	char fp[HULL_IMAGE_FINGERPRINT_LEN + 1];
+	int fds[2] = { openat(f->dirfd, "a", O_RDWR | O_CREAT | O_CLOEXEC, 0600),
+		       openat(f->dirfd, "b", O_RDWR | O_CREAT | O_CLOEXEC, 0600) };
+
+	assert_true(fds[0] >= 0 && fds[1] >= 0);
+	/* "ab" then "c": the digest of "abc", as one stream */
+	assert_int_equal(hull_write_all(fds[0], "ab", 2), 0);
+	assert_int_equal(hull_write_all(fds[1], "c", 1), 0);
+	lseek(fds[0], 0, SEEK_SET);
+	lseek(fds[1], 0, SEEK_SET);
+	assert_int_equal(hull_sha256_fds(fds, 2, fp), 0);
+	assert_string_equal(fp, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static const char *property(const struct hull_image *img, const char *key)
+{
+	for (char **p = img->properties; p && p[0] && p[1]; p += 2)
+		if (streq(p[0], key))
+			return p[1];
+	return NULL;
+}
+
+/* Imports the rootfs tar with a metadata tar holding `yaml`; returns the error or 0. */
+static int import_meta(struct fixture *f, const char *yaml, struct hull_image **img, char *msg,
+		       size_t msg_size)
+{
+	_cleanup_(hull_image_store_freep) struct hull_image_store *s = NULL;
+	_cleanup_error_ struct hull_error *err = NULL;
+	const struct entry rootfs[] = { { "etc", AE_IFDIR, NULL }, { "etc/os", AE_IFREG, "x\n" } };
+	const struct entry meta[] = { { "metadata.yaml", AE_IFREG, yaml },
+				      { "templates/hostname.tpl", AE_IFREG, "{{ name }}\n" } };
+	char tar[128], mtar[128];
+	int r;
+
+	snprintf(tar, sizeof(tar), "%s/rootfs.tar.gz", f->dir);
+	snprintf(mtar, sizeof(mtar), "%s/meta.tar.gz", f->dir);
+	make_tar(tar, rootfs, 2);
+	make_tar(mtar, meta, 2);
+	assert_int_equal(hull_image_store_open(f->dirfd, "images", &s, NULL), 0);
+	r = hull_image_import(s, tar, mtar, "m", img, &err);
+	if (r < 0)
+		snprintf(msg, msg_size, "%s", err->msg);
+	return r;
+}
+
+static void test_import_metadata(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
+	char msg[512] = "";
+	static const struct {
+		const char *yaml, *msg;
+	} bad[] = {
+		{ "architecture: vax\ncreation_date: 1\n",
+		  "architecture: unknown architecture 'vax'" },
+		{ "creation_date: 1\n", "architecture: missing" },
+		{ "architecture: x86_64\ncreation_date: 1.5\n", "creation_date: expected seconds" },
+		{ "architecture: x86_64\ncreation_date: 99999999999999\n",
+		  "creation_date: expected seconds" },
+		{ "architecture: x86_64\ncreation_date: 1\nproperties: 3\n",
+		  "properties: expected a mapping" },
+		{ "architecture: x86_64\ncreation_date: 1\nproperties:\n  os: a\n  os: b\n",
+		  "properties.os: given twice" },
+		{ "a: &x [1]\nb: *y\n", "metadata.yaml line" },
+	};
+
+	/* anchors and aliases are resolved by libyaml into shared nodes, not copies */
+	assert_int_equal(import_meta(f,
+				     "architecture: &a aarch64\n"
+				     "creation_date: 1700000000\n"
+				     "properties: &p\n"
+				     "  os: debian\n"
+				     "  release: \"12\"\n"
+				     "  description: Debian 12 arm64\n"
+				     "other: *p\n",
+				     &img, msg, sizeof(msg)),
+			 0);
+	assert_string_equal(img->architecture, "aarch64");
+	assert_string_equal(img->creation_date, "2023-11-14T22:13:20Z");
+	assert_string_equal(property(img, "os"), "debian");
+	assert_string_equal(property(img, "release"), "12");
+	assert_string_equal(property(img, "description"), "Debian 12 arm64");
+	assert_null(property(img, "other"));
+	assert_int_equal(img->templates, 1);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_(hull_image_freep) struct hull_image *none = NULL;
+
+		msg[0] = '\0';
+		assert_true(import_meta(f, bad[i].yaml, &none, msg, sizeof(msg)) < 0);
+		if (!strstr(msg, bad[i].msg))
+			fail_msg("'%s' does not contain '%s'", msg, bad[i].msg);
+	}
+}
+
 static void test_import_list_alias_delete(void **state)
 {
 	static const struct entry entries[] = {
@@ -226,6 +325,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alias_check),
 		cmocka_unit_test_setup_teardown(test_sha256, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sha256_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_metadata, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_list_alias_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_entries, setup, teardown),
 	};

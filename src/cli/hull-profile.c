@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hull profile create|list|show|get|set|unset|delete|copy|rename|assign
+ * hull profile create|list|show|get|set|unset|delete|copy|rename|assign|add|remove
  * (LXD's profile commands; `assign INSTANCE p1,p2`, "" for none)
  */
 #include <errno.h>
@@ -29,6 +29,8 @@ static const struct sub subs[] = {
 	{ "copy", 2, "copy NAME NEW" },
 	{ "rename", 2, "rename NAME NEW" },
 	{ "assign", 2, "assign INSTANCE PROFILE[,PROFILE...]" },
+	{ "add", 2, "add INSTANCE PROFILE" },
+	{ "remove", 2, "remove INSTANCE PROFILE" },
 };
 
 static void yaml_scalar(const char *s)
@@ -218,13 +220,20 @@ static int profile_run(struct hull_cli *cli, int argc, char **argv, struct hull_
 		return hull_profile_copy(cli->home, a[0], a[1], reterr);
 	if (streq(sub, "rename"))
 		return hull_profile_rename(cli->home, a[0], a[1], reterr);
+	if (streq(sub, "add") || streq(sub, "remove")) {
+		char *one[] = { a[1], NULL };
+
+		return hull_instance_profiles_change(
+			cli->home, a[0],
+			streq(sub, "add") ? HULL_PROFILES_ADD : HULL_PROFILES_REMOVE, one, reterr);
+	}
 	{
 		_cleanup_strv_free_ char **l = NULL;
 
 		r = split_profiles(a[1], &l);
 		if (r < 0)
 			return r;
-		return hull_instance_profiles_assign(cli->home, a[0], l, reterr);
+		return hull_instance_profiles_change(cli->home, a[0], HULL_PROFILES_SET, l, reterr);
 	}
 }
 
@@ -233,6 +242,7 @@ const struct hull_cli_verb hull_verb_profile = {
 	.summary = "manage profiles: named sets of config keys applied to instances",
 	.usage = "create NAME [--description TEXT] | list [--format table|json] | show NAME |\n"
 		 "       get NAME KEY | set NAME KEY VALUE | unset NAME KEY | delete NAME |\n"
-		 "       copy NAME NEW | rename NAME NEW | assign INSTANCE PROFILE[,PROFILE...]",
+		 "       copy NAME NEW | rename NAME NEW | assign INSTANCE PROFILE[,PROFILE...] |\n"
+		 "       add INSTANCE PROFILE | remove INSTANCE PROFILE",
 	.run = profile_run,
 };

@@ -141,12 +141,18 @@ int hull_profile_copy(struct hull_home *h, const char *name, const char *new_nam
 /* Renames a profile (not "default") and every instance's reference to it. */
 int hull_profile_rename(struct hull_home *h, const char *name, const char *new_name,
 			struct hull_error **reterr);
+enum hull_profiles_op {
+	HULL_PROFILES_SET,    /* the list becomes `profiles` (LXD's assign) */
+	HULL_PROFILES_ADD,    /* profiles[0] appended (LXD's add) */
+	HULL_PROFILES_REMOVE, /* profiles[0] taken out (LXD's remove) */
+};
+
 /*
- * Replaces an instance's profile list (each must exist, no repeats); a
+ * Changes an instance's profile list (each must exist, no repeats); a
  * running instance gets its new effective limits.* at once.
  */
-int hull_instance_profiles_assign(struct hull_home *h, const char *name, char *const *profiles,
-				  struct hull_error **reterr);
+int hull_instance_profiles_change(struct hull_home *h, const char *name, enum hull_profiles_op op,
+				  char *const *profiles, struct hull_error **reterr);
 /*
  * The effective config of an instance: a copy of c whose keys are its
  * profiles' keys, in order, then its own.

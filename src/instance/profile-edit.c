@@ -332,24 +332,50 @@ int hull_profile_rename(struct hull_home *h, const char *name, const char *new_n
 	return 0;
 }
 
-int hull_instance_profiles_assign(struct hull_home *h, const char *name, char *const *profiles,
-				  struct hull_error **reterr)
+/* The instance's new list for `op` (a copy of the old one changed), or an error. */
+static int new_list(const char *name, char *const *old, enum hull_profiles_op op,
+		    char *const *given, char ***ret, struct hull_error **reterr)
+{
+	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+	const char *p = given && given[0] ? given[0] : "";
+
+	if (!l)
+		return -ENOMEM;
+	if (op == HULL_PROFILES_ADD && hull_strv_contains(old, p))
+		return hull_error_set(reterr, -EEXIST, "instance '%s' already has profile '%s'",
+				      name, p);
+	if (op == HULL_PROFILES_REMOVE && !hull_strv_contains(old, p))
+		return hull_error_set(reterr, -ENOENT, "instance '%s' does not have profile '%s'",
+				      name, p);
+	hull_strv_foreach (q, op == HULL_PROFILES_SET ? given : old)
+		if ((op != HULL_PROFILES_REMOVE || !streq(q, p)) && hull_strv_push(&l, q) < 0)
+			return -ENOMEM;
+	if (op == HULL_PROFILES_ADD && hull_strv_push(&l, p) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+int hull_instance_profiles_change(struct hull_home *h, const char *name, enum hull_profiles_op op,
+				  char *const *profiles, struct hull_error **reterr)
 {
 	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL, *old = NULL,
 									  *new = NULL;
 	_cleanup_close_ int plock = -EBADF, dfd = -EBADF, lock = -EBADF, pdfd = -EBADF;
-	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+	_cleanup_strv_free_ char **seen = calloc(1, sizeof(char *)), **l = NULL;
 	int r;
 
-	if (!l)
+	if (!seen)
 		return -ENOMEM;
+	if (op != HULL_PROFILES_SET && hull_strv_length((char **)profiles) != 1)
+		return -EINVAL;
 	hull_strv_foreach (p, profiles) {
 		r = hull_profile_name_check(p, reterr);
 		if (r < 0)
 			return r;
-		if (hull_strv_contains(l, p))
+		if (hull_strv_contains(seen, p))
 			return hull_error_set(reterr, -EINVAL, "profile '%s' is listed twice", p);
-		if (hull_strv_push(&l, p) < 0)
+		if (hull_strv_push(&seen, p) < 0)
 			return -ENOMEM;
 	}
 	plock = profile_lock(h, reterr);
@@ -358,9 +384,10 @@ int hull_instance_profiles_assign(struct hull_home *h, const char *name, char *c
 	pdfd = profiles_dirfd(h, reterr);
 	if (pdfd < 0)
 		return pdfd;
-	hull_strv_foreach (p, l)
-		if (!profile_exists(pdfd, p))
-			return hull_error_set(reterr, -ENOENT, "unknown profile '%s'", p);
+	if (op != HULL_PROFILES_REMOVE)
+		hull_strv_foreach (p, seen)
+			if (!profile_exists(pdfd, p))
+				return hull_error_set(reterr, -ENOENT, "unknown profile '%s'", p);
 	dfd = instance_open(h, name, reterr);
 	if (dfd < 0)
 		return dfd;
@@ -371,13 +398,16 @@ int hull_instance_profiles_assign(struct hull_home *h, const char *name, char *c
 	if (r >= 0)
 		r = hull_instance_config_expand(h, c, &old, reterr);
 	if (r < 0)
-		return hull_error_wrap(reterr, r, "assign profiles to '%s'", name);
+		return hull_error_wrap(reterr, r, "change the profiles of '%s'", name);
+	r = new_list(name, instance_profiles(c), op, seen, &l, reterr);
+	if (r < 0)
+		return r;
 	hull_strv_free(c->profiles);
 	c->profiles = TAKE_PTR(l);
 	r = hull_instance_config_expand(h, c, &new, reterr);
 	if (r >= 0)
 		r = instance_apply_live(h, dfd, name, old, new, reterr);
 	if (r < 0)
-		return hull_error_wrap(reterr, r, "assign profiles to '%s'", name);
+		return hull_error_wrap(reterr, r, "change the profiles of '%s'", name);
 	return instance_config_save(dfd, c, reterr);
 }

@@ -66,6 +66,20 @@ def test_profiles_create_show_expand_rename_delete(hullsys, busybox_tar):
     hullsys("profile", "assign", name, "")
     assert hullsys.info(name)["profiles"] == []
     assert hullsys("config", "show", name, "--expanded").stdout == "user.own: 1\n"
+    # add appends, remove takes out
+    hullsys("profile", "add", name, "big")
+    hullsys("profile", "add", name, "tiny")
+    assert hullsys.info(name)["profiles"] == ["big", "tiny"]
+    hullsys("profile", "remove", name, "big")
+    assert hullsys.info(name)["profiles"] == ["tiny"]
+    one_line_error(hullsys("profile", "add", name, "tiny", check=False),
+                   f"instance '{name}' already has profile 'tiny'")
+    one_line_error(hullsys("profile", "remove", name, "big", check=False),
+                   f"instance '{name}' does not have profile 'big'")
+    one_line_error(hullsys("profile", "add", name, "ghost", check=False),
+                   "unknown profile 'ghost'")
+    assert hullsys.info(name)["profiles"] == ["tiny"]
+    hullsys("profile", "remove", name, "tiny")
 
     # delete: refused while in use, then done
     hullsys("profile", "assign", name, "tiny")

@@ -309,6 +309,20 @@ static int image_show(struct hull_cli *cli, int argc, char **argv, struct hull_e
 	int r;
 
 	r = image_arg(cli, &v, argc, argv, &img, reterr);
+	if (r == -ENOENT) {
+		/* an OCI image of that name */
+		_cleanup_(hull_oci_image_freep) struct hull_oci_image *oimg = NULL;
+
+		if (hull_oci_image_get(cli->home->images, argv[optind], &oimg, NULL) < 0)
+			return r;
+		hull_error_free(*reterr);
+		*reterr = NULL;
+		o = hull_cli_oci_image_json(oimg);
+		printf("%s\n",
+		       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+		return 0;
+	}
 	if (r != 0)
 		return r < 0 ? r : 0;
 	o = image_json(img);

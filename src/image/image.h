@@ -148,6 +148,8 @@ enum hull_unpack_flags {
 	HULL_UNPACK_ALLOW_DEVICES = 1 << 0,    /* create char/block device nodes */
 	HULL_UNPACK_WHITEOUT_OVERLAY = 1 << 1, /* .wh.* → 0:0 char device / opaque xattr */
 	HULL_UNPACK_WHITEOUT_APPLY = 1 << 2,   /* .wh.* → delete what they name */
+	HULL_UNPACK_XATTRS = 1 << 3, /* keep user.*, trusted.* and security.capability xattrs;
+					  refuse overlayfs's own (*.overlay.*) */
 };
 
 /*

@@ -566,7 +566,7 @@ int hull_oci_image_config_get(struct hull_image_store *s, const struct hull_oci_
 static enum hull_unpack_flags unpack_flags(void)
 {
 	/* device nodes only where hull may make them; whiteouts in overlay form */
-	return (geteuid() == 0 ? HULL_UNPACK_ALLOW_DEVICES : 0);
+	return HULL_UNPACK_XATTRS | (geteuid() == 0 ? HULL_UNPACK_ALLOW_DEVICES : 0);
 }
 
 /* Unpacks one layer blob into layers/<diffid hex> unless it is there already. */

@@ -204,6 +204,33 @@ static int set_meta_fd(int fd, struct archive_entry *e)
 	return 0;
 }
 
+/*
+ * The xattrs of an entry (libarchive reads SCHILY.xattr / LIBARCHIVE.xattr).
+ * overlayfs's own (trusted.overlay.*, user.overlay.*) would let a layer forge
+ * whiteouts, redirects or metacopy data the kernel trusts: refused.  Other
+ * security.* labels belong to the host's policy: not copied.
+ */
+static int set_xattrs(int fd, struct archive_entry *e, const char **why)
+{
+	const char *name;
+	const void *value;
+	size_t size;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+		if (strstr(name, ".overlay.")) {
+			*why = "overlayfs xattrs are refused";
+			return -EPERM;
+		}
+		if (!startswith(name, "user.") && !startswith(name, "trusted.") &&
+		    !streq(name, "security.capability"))
+			continue;
+		if (fsetxattr(fd, name, value, size, 0) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 static int write_data(struct archive *a, int fd)
 {
 	const void *buf;
@@ -362,7 +389,10 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int root_fd,
 			return r;
 		if (ftruncate(fd, (off_t)archive_entry_size(e)) < 0)
 			return -errno;
-		return set_meta_fd(fd, e);
+		r = set_meta_fd(fd, e);
+		if (r >= 0 && (flags & HULL_UNPACK_XATTRS))
+			r = set_xattrs(fd, e, why);
+		return r;
 	case AE_IFDIR:
 		r = make_room(parent, base, true, &is_dir);
 		if (r < 0)
@@ -372,7 +402,10 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int root_fd,
 		fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		return set_meta_fd(fd, e);
+		r = set_meta_fd(fd, e);
+		if (r >= 0 && (flags & HULL_UNPACK_XATTRS))
+			r = set_xattrs(fd, e, why);
+		return r;
 	case AE_IFLNK:
 		r = make_room(parent, base, false, &is_dir);
 		if (r < 0)

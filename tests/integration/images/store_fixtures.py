@@ -139,12 +139,13 @@ def hs(tmp_path):
 # ---- test images ------------------------------------------------------------------
 
 
-def F(path, data=b"", mode=0o644, uid=0, gid=0):
-    return ("file", path, data if isinstance(data, bytes) else data.encode(), mode, uid, gid)
+def F(path, data=b"", mode=0o644, uid=0, gid=0, xattrs=None):
+    return ("file", path, data if isinstance(data, bytes) else data.encode(), mode, uid, gid,
+            xattrs)
 
 
-def D(path, mode=0o755):
-    return ("dir", path, None, mode, 0, 0)
+def D(path, mode=0o755, xattrs=None):
+    return ("dir", path, None, mode, 0, 0, xattrs)
 
 
 def L(path, target):
@@ -158,9 +159,11 @@ def H(path, target):
 def layer_tar(entries):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for kind, path, data, mode, uid, gid in entries:
+        for kind, path, data, mode, uid, gid, *rest in entries:
             ti = tarfile.TarInfo(path)
             ti.mode, ti.uid, ti.gid, ti.mtime = mode, uid, gid, 1700000000
+            if rest and rest[0]:
+                ti.pax_headers = {f"SCHILY.xattr.{k}": v for k, v in rest[0].items()}
             if kind == "file":
                 ti.size = len(data)
                 t.addfile(ti, io.BytesIO(data))

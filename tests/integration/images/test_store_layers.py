@@ -14,7 +14,8 @@ LAYERS = [
       F("s/real", "real\n"), L("s/link", "real"), H("s/hard", "s/real"),
       F("gone", "g")], "gzip"),
     ([F("a/.wh.x"), D("d"), F("d/.wh..wh..opq"), F("d/new", "new\n"), F(".wh.gone")], "zstd"),
-    ([F("bin/suid-thing", "#!/bin/sh\n", mode=0o4755), F("a/z", "z3", uid=1000, gid=100)],
+    ([F("bin/suid-thing", "#!/bin/sh\n", mode=0o4755), F("a/z", "z3", uid=1000, gid=100,
+                                                          xattrs={"user.note": "kept"})],
      None),
 ]
 
@@ -50,6 +51,8 @@ def test_overlay_stack_applies_whiteouts(layered):
     assert stat.S_ISCHR(wh.st_mode) and wh.st_rdev == 0
     assert os.getxattr(l2 / "d", "trusted.overlay.opaque") == b"y"
     assert not (l2 / "a" / ".wh.x").exists()
+    # xattrs of the tar entries are kept
+    assert os.getxattr(layers / img["layers"][3][7:] / "a" / "z", "user.note") == b"kept"
 
 
 def test_flattened_fallback_gives_the_same_tree(layered):
@@ -71,6 +74,8 @@ def test_changes_stay_in_the_container(layered):
     ([L("l", "/tmp"), F("l/through", "x")], "goes through a symlink"),
     ([H("h", "../../../etc/passwd")], "hard link target leaves the image root"),
     ([F("a/.wh...", "x")], "bad whiteout name"),
+    ([D("o", xattrs={"trusted.overlay.opaque": "y"})], "overlayfs xattrs are refused"),
+    ([F("o", "x", xattrs={"user.overlay.redirect": "/etc"})], "overlayfs xattrs are refused"),
 ])
 def test_hostile_layer_refused(hs, tmp_path, entries, why):
     out = tmp_path / "hostile.tar"

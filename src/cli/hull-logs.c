@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/hull-cli.h"
+#include "instance/app.h"
 #include "util/file.h"
 
 static int logs_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
@@ -22,8 +23,18 @@ static int logs_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 	r = hull_cli_want_args(&hull_verb_logs, argc, argv, 1, 1, "the instance name", reterr);
 	if (r >= 0)
 		r = hull_cli_home(cli, reterr);
-	if (r >= 0)
-		r = hull_instance_name_check(argv[optind], reterr);
+	if (r < 0)
+		return r;
+	if (hull_app_exists(cli->home, argv[optind])) {
+		/* a detached app container of `hull run -d` */
+		r = hull_app_log_open(cli->home, argv[optind], &fd, reterr);
+		if (r == -ENOENT)
+			return 0;
+		if (r < 0)
+			return r;
+		goto copy;
+	}
+	r = hull_instance_name_check(argv[optind], reterr);
 	if (r < 0)
 		return r;
 	dfd = openat(cli->home->instances_fd, argv[optind],
@@ -36,6 +47,7 @@ static int logs_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 	fd = openat(dfd, "console.log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : hull_error_errno(reterr, -errno, "open 'console.log'");
+copy:
 	while ((n = RETRY_EINTR(read(fd, buf, sizeof(buf)))) > 0) {
 		r = hull_write_all(STDOUT_FILENO, buf, (size_t)n);
 		if (r < 0)

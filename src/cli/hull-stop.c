@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* hull stop [--timeout N] [--force] NAME... */
 #include "cli/hull-cli.h"
+#include "instance/app.h"
 
 int hull_cli_stop_options(struct hull_cli *cli, const struct hull_cli_verb *verb, int argc,
 			  char **argv, unsigned *ret_timeout, bool *ret_force, bool *ret_all,
@@ -65,7 +66,9 @@ static int stop_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 		return r < 0 ? r : 0;
 	}
 	for (int i = optind; r >= 0 && i < argc; i++)
-		r = hull_instance_stop(cli->home, argv[i], timeout, force, reterr);
+		r = hull_app_exists(cli->home, argv[i])
+			    ? hull_app_stop(cli->home, argv[i], timeout, force, reterr)
+			    : hull_instance_stop(cli->home, argv[i], timeout, force, reterr);
 	return r < 0 ? r : 0;
 }
 

@@ -575,6 +575,78 @@ bool hull_app_exists(struct hull_home *h, const char *name)
 	return faccessat(apps_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* Waits up to ms for the container to stop; true when it did (or is gone). */
+static bool wait_stopped(struct hull_home *h, const char *id, unsigned ms)
+{
+	for (unsigned waited = 0;; waited += 100) {
+		struct hull_state *st = NULL;
+		bool stopped;
+
+		if (hull_container_state(&h->rt, id, &st, NULL) < 0)
+			return true;
+		stopped = st->status == HULL_STATUS_STOPPED;
+		hull_state_free(st);
+		if (stopped)
+			return true;
+		if (waited >= ms)
+			return false;
+		usleep(100 * 1000);
+	}
+}
+
+int hull_app_stop(struct hull_home *h, const char *name, unsigned timeout, bool force,
+		  struct hull_error **reterr)
+{
+	_cleanup_close_ int apps_fd = apps_dir(h, false), adir = -EBADF;
+	_cleanup_free_ char *id = runtime_id(name);
+	struct app_meta m = {};
+	char path[128];
+	int r;
+
+	if (!id)
+		return -ENOMEM;
+	if (apps_fd < 0 || hull_app_name_check(name, NULL) < 0 ||
+	    (adir = openat(apps_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return hull_error_set(reterr, -ENOENT, "no container '%s'", name);
+	if (!wait_stopped(h, id, 0)) {
+		(void)hull_container_kill(&h->rt, id, force ? SIGKILL : SIGTERM, false, NULL);
+		if (!wait_stopped(h, id, force ? 5000 : timeout * 1000)) {
+			(void)hull_container_kill(&h->rt, id, SIGKILL, false, NULL);
+			if (!wait_stopped(h, id, 10000))
+				return hull_error_set(reterr, -ETIMEDOUT,
+						      "container '%s' did not stop", name);
+		}
+	}
+	r = hull_container_delete(&h->rt, id, true, NULL);
+	if (r < 0 && r != -ENOENT)
+		return hull_error_errno(reterr, r, "stop '%s'", name);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/rootfs", adir);
+	(void)umount2(path, MNT_DETACH);
+	if (meta_read(adir, &m) >= 0) {
+		free(m.status);
+		m.status = strdup("exited");
+		(void)meta_write(adir, &m);
+		meta_done(&m);
+	}
+	return 0;
+}
+
+int hull_app_log_open(struct hull_home *h, const char *name, int *ret_fd,
+		      struct hull_error **reterr)
+{
+	_cleanup_close_ int apps_fd = apps_dir(h, false), adir = -EBADF;
+	int fd;
+
+	if (apps_fd < 0 || hull_app_name_check(name, NULL) < 0 ||
+	    (adir = openat(apps_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return hull_error_set(reterr, -ENOENT, "no container '%s'", name);
+	fd = openat(adir, "console.log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
 int hull_app_remove(struct hull_home *h, const char *name, bool force, unsigned timeout,
 		    struct hull_error **reterr)
 {

@@ -85,6 +85,16 @@ int hull_app_list(struct hull_home *h, struct hull_app_info ***ret, size_t *ret_
 /* Stops (SIGTERM, then SIGKILL after timeout seconds) and removes an app container. */
 int hull_app_remove(struct hull_home *h, const char *name, bool force, unsigned timeout,
 		    struct hull_error **reterr);
+/*
+ * Stops a running app container: SIGTERM, SIGKILL after `timeout` seconds
+ * (at once with force); its runtime state goes and its overlay is unmounted;
+ * it stays listed as exited until deleted.  Stopping a stopped one is fine.
+ */
+int hull_app_stop(struct hull_home *h, const char *name, unsigned timeout, bool force,
+		  struct hull_error **reterr);
+/* Opens the console.log of a detached app container (-ENOENT: none). */
+int hull_app_log_open(struct hull_home *h, const char *name, int *ret_fd,
+		      struct hull_error **reterr);
 /* Is `name` an app container? */
 bool hull_app_exists(struct hull_home *h, const char *name);
 

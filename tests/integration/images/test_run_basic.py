@@ -147,3 +147,18 @@ def test_errors_one_line_nothing_left(hs, bb, args, needle):
         hs.error("run", *args)
     assert needle in line, line
     hs.assert_clean()
+
+
+def test_detached_logs_and_stop(hs, bb):
+    hs("image", "import", bb["docker"])
+    n = name("lg")
+    hs("run", "-d", "--name", n, "busybox", "sh", "-c",
+       "echo started; trap 'echo got-term; exit 0' TERM; while true; do sleep 0.1; done")
+    wait_for(lambda: "started" in hs("logs", n).stdout, what="the container's output")
+    hs("stop", "--timeout", "10", n)
+    assert hs("logs", n).stdout == "started\ngot-term\n"
+    rows = [r for r in json.loads(hs("list", "--format", "json").stdout) if r["name"] == n]
+    assert rows[0]["status"] == "exited"
+    assert helpers_mounts(hs) == [] and hs.runtime_dirs() == []
+    hs("delete", n)
+    hs.assert_clean()

@@ -26,6 +26,7 @@ extern const struct hull_cli_verb hull_verb_image, hull_verb_init, hull_verb_lau
 	hull_verb_copy, hull_verb_file, hull_verb_config, hull_verb_console, hull_verb_profile,
 	hull_verb_run;
 extern const struct hull_cli_verb hull_verb_login, hull_verb_logout;
+extern const struct hull_cli_verb hull_verb_network;
 
 /* hull image pull (hull-pull.c) */
 int hull_cli_image_pull(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr);

@@ -23,7 +23,7 @@ static const struct hull_cli_verb *const verbs[] = {
 	&hull_verb_info,    &hull_verb_exec,	&hull_verb_logs,   &hull_verb_snapshot,
 	&hull_verb_restore, &hull_verb_copy,	&hull_verb_file,   &hull_verb_config,
 	&hull_verb_console, &hull_verb_login,	&hull_verb_logout, &hull_verb_profile,
-	&hull_verb_run,
+	&hull_verb_run,	    &hull_verb_network,
 };
 
 /* The verbs that put a process into an instance's namespaces. */

@@ -385,6 +385,9 @@ int hull_addr_add(struct hull_nl *nl, const char *name, const struct hull_ip *ad
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	mnl_attr_put(nlh, IFA_LOCAL, ip_len(addr), addr->bytes);
 	mnl_attr_put(nlh, IFA_ADDRESS, ip_len(addr), addr->bytes);
+	/* a gateway's address must be usable at once: no duplicate address detection */
+	if (addr->family == AF_INET6)
+		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
 	r = nl_exchange(nl, nlh, false, NULL, NULL);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "add address %s/%u to '%s'",

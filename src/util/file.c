@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/macro.h"
@@ -284,4 +286,26 @@ int hull_fd_set_cloexec(int fd, bool cloexec)
 	if (fcntl(fd, F_SETFD, flags) < 0)
 		return -errno;
 	return 0;
+}
+
+int hull_flock_bounded(int fd, int op, unsigned timeout_ms)
+{
+	struct timespec start, now;
+	unsigned step = 1;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(fd, op | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    (long)timeout_ms)
+			return -EBUSY;
+		usleep(step * 1000);
+		step = step * 2 > 100 ? 100 : step * 2;
+	}
 }

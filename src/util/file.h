@@ -44,3 +44,10 @@ int hull_close_fds_from(int from, const int *keep, size_t n_keep);
 
 /* Sets or clears FD_CLOEXEC. */
 int hull_fd_set_cloexec(int fd, bool cloexec);
+
+/*
+ * flock(fd, op) (LOCK_EX or LOCK_SH) waiting at most timeout_ms: the holder
+ * may be stuck for good, so this polls with backoff instead of blocking.
+ * -EBUSY when the time runs out.
+ */
+int hull_flock_bounded(int fd, int op, unsigned timeout_ms);

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared between the files of the net room only. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "net/network.h"
+#include "net/nft.h"
+
+/* Checks a network name (it is also the bridge's name). */
+int net_name_check(const char *name, struct hull_error **reterr);
+/* <state>/networks, made on first use. */
+int net_dir_open(int state_fd, int *ret_fd, struct hull_error **reterr);
+/* The lock all network changes take (bounded wait). */
+int net_lock(int state_fd, int *ret_fd, struct hull_error **reterr);
+
+/* The absolute path of <state>/networks/NAME (a new string). */
+char *net_path(int state_fd, const char *name);
+
+/* dnsmasq for one network: see dnsmasq.c. */
+int net_dnsmasq_start(int state_fd, const struct hull_network *n, struct hull_error **reterr);
+int net_dnsmasq_stop(int state_fd, const char *name, struct hull_error **reterr);
+/* The pid of the network's running dnsmasq, or 0. */
+pid_t net_dnsmasq_pid(int state_fd, const char *name);

@@ -19,6 +19,8 @@ pkgs=(
 	libcmocka-dev python3 python3-pytest busybox-static uidmap iproute2 strace procps util-linux
 	# a real registry on loopback for the pull tests (tests/integration/images), htpasswd
 	docker-registry apache2-utils openssl
+	# zstd-compressed test layers (tests/integration/images/store_fixtures.py)
+	zstd
 	# reference runtimes for differential tests and benchmarks (lxc: bench/launch)
 	runc crun lxc
 	# real engines driving hull-runtime (tests/integration/engines) and the image tools

@@ -22,3 +22,6 @@ int net_dnsmasq_start(int state_fd, const struct hull_network *n, struct hull_er
 int net_dnsmasq_stop(int state_fd, const char *name, struct hull_error **reterr);
 /* The pid of the network's running dnsmasq, or 0. */
 pid_t net_dnsmasq_pid(int state_fd, const char *name);
+
+/* sha256 of (what, a, b): the source of stable MACs and interface names. */
+void net_hash(const char *what, const char *a, const char *b, unsigned char ret[32]);

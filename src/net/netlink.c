@@ -575,3 +575,16 @@ const char *hull_ip_format(const struct hull_ip *ip, char *buf, size_t len)
 		snprintf(buf, len, "?");
 	return buf;
 }
+
+int hull_mac_parse(const char *s, uint8_t ret[HULL_MAC_LEN])
+{
+	unsigned v[HULL_MAC_LEN];
+	char tail;
+
+	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+			 &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < HULL_MAC_LEN; i++)
+		ret[i] = (uint8_t)v[i];
+	return 0;
+}

@@ -88,3 +88,6 @@ int hull_ip_parse(const char *s, struct hull_ip *ret);
 int hull_ip_parse_cidr(const char *s, struct hull_ip *ret, unsigned *ret_prefixlen);
 /* Formats an address into buf (INET6_ADDRSTRLEN bytes at least). */
 const char *hull_ip_format(const struct hull_ip *ip, char *buf, size_t len);
+
+/* Parses "xx:xx:xx:xx:xx:xx"; -EINVAL otherwise. */
+int hull_mac_parse(const char *s, uint8_t ret[HULL_MAC_LEN]);

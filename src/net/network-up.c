@@ -15,34 +15,29 @@
 #include "util/file.h"
 #include "util/str.h"
 
-void hull_network_mac(const char *instance, const char *device, char ret[18])
+void net_hash(const char *what, const char *a, const char *b, unsigned char ret[32])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned char md[EVP_MAX_MD_SIZE] = {};
 	unsigned int len = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-	memset(md, 0, sizeof(md));
 	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
-		EVP_DigestUpdate(ctx, instance, strlen(instance) + 1);
-		EVP_DigestUpdate(ctx, device, strlen(device));
+		EVP_DigestUpdate(ctx, what, strlen(what) + 1);
+		EVP_DigestUpdate(ctx, a, strlen(a) + 1);
+		EVP_DigestUpdate(ctx, b, strlen(b));
 		EVP_DigestFinal_ex(ctx, md, &len);
 	}
 	EVP_MD_CTX_free(ctx);
-	/* 0a: locally administered, unicast */
-	snprintf(ret, 18, "0a:%02x:%02x:%02x:%02x:%02x", md[0], md[1], md[2], md[3], md[4]);
+	memcpy(ret, md, 32);
 }
 
-static int parse_mac(const char *s, uint8_t mac[HULL_MAC_LEN])
+void hull_network_mac(const char *instance, const char *device, char ret[18])
 {
-	unsigned v[HULL_MAC_LEN];
-	char tail;
+	unsigned char md[32];
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < HULL_MAC_LEN; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
+	net_hash("mac", instance, device, md);
+	/* 0a: locally administered, unicast */
+	snprintf(ret, 18, "0a:%02x:%02x:%02x:%02x:%02x", md[0], md[1], md[2], md[3], md[4]);
 }
 
 static int write_sysctl(const char *path, const char *value, struct hull_error **reterr)
@@ -72,7 +67,7 @@ int hull_network_up(int state_fd, const struct hull_network *n, struct hull_erro
 		return r;
 	if (hull_link_index(nl, n->name, &ifindex) == -ENODEV) {
 		hull_network_mac(n->name, "bridge", text);
-		(void)parse_mac(text, mac);
+		(void)hull_mac_parse(text, mac);
 		r = hull_link_add_bridge(nl, n->name, mac, reterr);
 		if (r < 0)
 			return r;
@@ -216,7 +211,7 @@ int hull_network_host_add(int state_fd, const char *network, const char *mac, co
 	uint8_t m[HULL_MAC_LEN];
 	struct hull_ip ip;
 
-	if (parse_mac(mac, m) < 0)
+	if (hull_mac_parse(mac, m) < 0)
 		return hull_error_set(reterr, -EINVAL, "bad MAC address '%s'", mac);
 	/* a name dnsmasq cannot serve is left out of DNS, not refused */
 	if (hostname && hostname_ok(hostname) < 0)

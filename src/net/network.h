@@ -89,3 +89,17 @@ int hull_network_lease_ipv4(int state_fd, const char *network, const char *mac, 
 
 /* A stable, locally administered MAC for (instance, device): "0a:xx:xx:xx:xx:xx". */
 void hull_network_mac(const char *instance, const char *device, char ret[18]);
+
+/*
+ * Puts a container on the network: a veth pair whose host end `host_ifname`
+ * is enslaved to the network's bridge (here) and whose other end appears in
+ * the namespace of netns_fd as `ifname` with the MAC `mac`, both up.  The
+ * network is brought up first if it is down.  Nothing is left on failure;
+ * the pair goes by itself when the container's namespace does.
+ */
+int hull_network_nic_attach(int state_fd, const char *network, int netns_fd,
+			    const char *host_ifname, const char *ifname, const char *mac,
+			    struct hull_error **reterr);
+
+/* A host-side interface name for (instance, device): "hv" + 12 hex digits. */
+void hull_network_host_ifname(const char *instance, const char *device, char ret[16]);

@@ -6,6 +6,7 @@ hull-agent) and an ext4 root image made from the busybox rootfs
 the VMM's unix socket (CONNECT 1024) and runs commands in a container inside
 the guest. All cases run in one L1 boot.
 
+HULL_GUEST_KERNEL=DIR uses DIR/bzImage instead of `make guest-kernel`'s.
 On a host whose /dev/kvm boots stock kernels, HULL_LAB_ACCEL=kvm makes L1 fast;
 the cases are the same.
 """
@@ -46,6 +47,9 @@ def _lab():
         lab.l1_kernel()
     except lab.LabUnavailable as e:
         pytest.skip(f"nested KVM lab unavailable: {e}")
+    if os.environ.get("HULL_GUEST_KERNEL"):
+        # a kernel directory (bzImage) given by hand, e.g. one built from another fragment
+        return lab, Path(os.environ["HULL_GUEST_KERNEL"])
     build = not os.environ.get("HULL_LAB_NO_BUILD")
     try:
         gk = lab.guest_kernel(build=build)

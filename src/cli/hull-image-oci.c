@@ -84,6 +84,14 @@ int hull_cli_oci_image_delete(struct hull_cli *cli, const char *ref, bool force,
 	r = hull_oci_image_get(cli->home->images, ref, &img, reterr);
 	if (r < 0)
 		return r;
+	/* one name of several: only that name goes, as podman rmi does */
+	if (hull_strv_length(img->names) > 1) {
+		_cleanup_free_ char *norm = NULL;
+
+		if (hull_oci_name_normalize(ref, &norm, NULL) >= 0 &&
+		    hull_strv_contains(img->names, norm))
+			return hull_oci_image_untag(cli->home->images, ref, reterr);
+	}
 	if (!force && hull_app_image_in_use(cli->home, img->digest, &user) > 0)
 		return hull_error_set(reterr, -EBUSY,
 				      "image '%s' is used by container '%s' (--force deletes it "

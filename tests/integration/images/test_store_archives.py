@@ -41,7 +41,10 @@ def test_inspect_tag_untag_delete_prune(hs, bb):
     assert hs.error("image", "inspect", "nosuch") == "hull: unknown image 'nosuch'"
     blobs = hs.path / "images" / "blobs" / "sha256"
     assert len(list(blobs.iterdir())) >= 3
+    # one name of several: only the name goes (podman rmi); by ID: the image
     hs("image", "delete", "busybox")
+    assert hs.images()[0]["names"] == ["example.com/team/bb:1.0"]
+    hs("image", "delete", img_id[:12])
     assert hs.images() == []
     # blobs and layers wait for prune
     assert list(blobs.iterdir())

@@ -162,3 +162,23 @@ def test_detached_logs_and_stop(hs, bb):
     assert helpers_mounts(hs) == [] and hs.runtime_dirs() == []
     hs("delete", n)
     hs.assert_clean()
+
+
+def test_tty(hs, bb):
+    import shlex
+    import subprocess
+
+    hs("image", "import", bb["docker"])
+    cmd = " ".join(shlex.quote(a) for a in [str(hs_bin()), "run", "--rm", "-t", "busybox", "sh",
+                                            "-c", "test -t 0 && test -t 1 && echo $TERM; exit 5"])
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       env=hs.env, timeout=60)
+    assert p.returncode == 5 and p.stdout.replace("\r", "").split("\n")[0] == "xterm", p
+    assert "-t with -d is not supported yet" in hs.error("run", "-d", "-t", "busybox")
+    hs.assert_clean()
+
+
+def hs_bin():
+    from store_fixtures import HULL
+
+    return HULL

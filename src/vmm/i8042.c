@@ -15,6 +15,7 @@
 
 #define STATUS_OBF 0x01
 #define STATUS_SYS 0x04
+#define STATUS_UNLOCKED 0x10 /* keyboard not inhibited (the keylock) */
 #define CMD_READ_CTR 0x20
 #define CMD_WRITE_CTR 0x60
 #define CMD_DISABLE_AUX 0xa7
@@ -43,7 +44,7 @@ static void put(struct hull_i8042 *k, uint8_t v)
 uint8_t hull_i8042_read(struct hull_i8042 *k, uint16_t port)
 {
 	if (port == HULL_I8042_CMD)
-		return STATUS_SYS | (k->out_full ? STATUS_OBF : 0);
+		return STATUS_SYS | STATUS_UNLOCKED | (k->out_full ? STATUS_OBF : 0);
 	if (port == HULL_I8042_DATA && k->out_full) {
 		k->out_full = false;
 		return k->out;

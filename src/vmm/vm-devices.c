@@ -16,6 +16,16 @@
 #include "vmm/virtio-mmio.h"
 
 /* The devices in their order on the bus (and on the command line). */
+static void mmio_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	hull_virtio_mmio_read(opaque, offset, data, len);
+}
+
+static void mmio_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	hull_virtio_mmio_write(opaque, offset, data, len);
+}
+
 int hull_vm_make_devices(struct hull_vm *vm, const struct hull_vmm_config *c,
 			 struct hull_error **reterr)
 {
@@ -24,7 +34,6 @@ int hull_vm_make_devices(struct hull_vm *vm, const struct hull_vmm_config *c,
 	for (size_t i = 0; i < n; i++) {
 		struct hull_virtio_dev *dev = NULL;
 		_cleanup_close_ int efd = -EBADF;
-		struct kvm_irqfd irqfd = { .gsi = (uint32_t)(HULL_VIRTIO_MMIO_GSI + i) };
 		int r;
 
 		if (i < c->n_disks)
@@ -41,23 +50,30 @@ int hull_vm_make_devices(struct hull_vm *vm, const struct hull_vmm_config *c,
 			hull_virtio_dev_free(dev);
 			return hull_error_errno(reterr, negative_errno(), "eventfd");
 		}
-		irqfd.fd = (uint32_t)efd;
-		if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
-			hull_virtio_dev_free(dev);
-			return hull_error_errno(reterr, negative_errno(), "KVM_IRQFD gsi %u",
-						irqfd.gsi);
-		}
 		r = hull_virtio_mmio_new(dev, vm->mem, efd, &vm->virtio[i], reterr);
 		if (r < 0)
 			return r;
 		vm->virtio_irqfd[i] = TAKE_FD(efd);
 		vm->n_virtio = i + 1;
 		r = hull_mmio_bus_add(&vm->bus, HULL_VIRTIO_MMIO_BASE + i * HULL_VIRTIO_MMIO_SIZE,
-				      HULL_VIRTIO_MMIO_SIZE,
-				      (hull_mmio_read_fn)hull_virtio_mmio_read,
-				      (hull_mmio_write_fn)hull_virtio_mmio_write, vm->virtio[i]);
+				      HULL_VIRTIO_MMIO_SIZE, mmio_read, mmio_write, vm->virtio[i]);
 		if (r < 0)
 			return hull_error_errno(reterr, r, "mmio bus");
+	}
+	return 0;
+}
+
+int hull_vm_connect_devices(struct hull_vm *vm, struct hull_error **reterr)
+{
+	for (size_t i = 0; i < vm->n_virtio; i++) {
+		struct kvm_irqfd irqfd = {
+			.fd = (uint32_t)vm->virtio_irqfd[i],
+			.gsi = (uint32_t)(HULL_VIRTIO_MMIO_GSI + i),
+		};
+
+		if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+			return hull_error_errno(reterr, negative_errno(), "KVM_IRQFD gsi %u",
+						irqfd.gsi);
 	}
 	return 0;
 }
@@ -77,6 +93,11 @@ int hull_vm_make_devices(struct hull_vm *vm, const struct hull_vmm_config *c,
 {
 	if (c->n_disks > 0 || c->rng || c->vsock_cid)
 		return hull_error_set(reterr, -ENOTSUP, "virtio devices are not built in");
+	return 0;
+}
+
+int hull_vm_connect_devices(struct hull_vm *vm, struct hull_error **reterr)
+{
 	return 0;
 }
 

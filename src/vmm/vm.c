@@ -307,15 +307,18 @@ int hull_vmm_run(const struct hull_vmm_config *c, enum hull_vmm_end *ret_end,
 	free(TAKE_PTR(kernel));
 	free(TAKE_PTR(initrd));
 
+	r = hull_vm_make_devices(vm, c, reterr);
+	if (r < 0)
+		return r;
 	r = make_vm(vm, reterr);
+	if (r < 0)
+		return r;
+	r = hull_vm_connect_devices(vm, reterr);
 	if (r < 0)
 		return r;
 	vm->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->done_fd < 0)
 		return hull_error_errno(reterr, negative_errno(), "eventfd");
-	r = hull_vm_make_devices(vm, c, reterr);
-	if (r < 0)
-		return r;
 
 	vm->vcpus = calloc(c->cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)

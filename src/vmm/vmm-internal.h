@@ -276,10 +276,15 @@ void hull_vcpu_install_kick(void);
 void hull_vcpu_serial_init(struct hull_vm *vm);
 void hull_vm_serial_input(struct hull_vm *vm, const uint8_t *buf, size_t len, size_t *ret_taken);
 
-/* vm-devices.c: the virtio-mmio devices of the config, on the bus and their GSIs. */
+/*
+ * vm-devices.c: the virtio-mmio devices of the config on the bus (before
+ * /dev/kvm is opened: a bad disk path fails on any host), then their
+ * interrupt eventfds bound to their GSIs (KVM_IRQFD, once the VM exists).
+ */
 struct hull_vmm_config;
 int hull_vm_make_devices(struct hull_vm *vm, const struct hull_vmm_config *c,
 			 struct hull_error **reterr);
+int hull_vm_connect_devices(struct hull_vm *vm, struct hull_error **reterr);
 void hull_vm_free_devices(struct hull_vm *vm);
 
 /* vm.c: the first caller's reason (or error, which it takes) wins. */

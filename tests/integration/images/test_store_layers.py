@@ -103,3 +103,31 @@ def test_corrupted_blob_refused(hs, tmp_path):
     assert hs.images() == []
     blobs = hs.path / "images" / "blobs" / "sha256"
     assert not [b for b in blobs.iterdir() if b.name.startswith(".tmp")]
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "../../../../etc/passwd"])
+def test_docker_archive_symlink_out_refused(hs, tmp_path, target):
+    """A docker-archive whose layer entry is a symlink leaving the archive: the host file
+    it names never becomes a layer."""
+    import io
+    import json
+    import tarfile
+
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "rootfs": {"type": "layers", "diff_ids": [
+                          "sha256:" + "0" * 64]}}).encode()
+    out = tmp_path / "evil-docker.tar"
+    with tarfile.open(out, "w") as t:
+        def add(n, b):
+            ti = tarfile.TarInfo(n)
+            ti.size = len(b)
+            t.addfile(ti, io.BytesIO(b))
+        add("cfg.json", cfg)
+        ti = tarfile.TarInfo("x/layer.tar")
+        ti.type, ti.linkname = tarfile.SYMTYPE, target
+        t.addfile(ti)
+        add("manifest.json", json.dumps([{"Config": "cfg.json", "RepoTags": ["evil:1"],
+                                          "Layers": ["x/layer.tar"]}]).encode())
+    line = hs.error("image", "import", out)
+    assert "Layers[0]: not found" in line, line
+    assert hs.images() == []

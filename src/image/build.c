@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -407,6 +408,45 @@ static int post_configure(int root, const char *rootfs, const struct distro *d,
 	return r;
 }
 
+/*
+ * What `image show`/`list` say of a built image, in the fields an imported
+ * image's metadata.yaml fills: the host's architecture, the build time, and
+ * os/release/description.
+ */
+static int build_metadata(const struct distro *d, const char *created, struct image_metadata *m)
+{
+	struct utsname u;
+	const char *number = d->codename;
+
+	if (uname(&u) < 0)
+		return -errno;
+	for (size_t i = 0; i < ELEMENTSOF(debian_releases) && !d->ubuntu; i++)
+		if (streq(debian_releases[i].codename, d->codename))
+			number = debian_releases[i].number;
+	for (size_t i = 0; i < ELEMENTSOF(ubuntu_releases) && d->ubuntu; i++)
+		if (streq(ubuntu_releases[i].codename, d->codename))
+			number = ubuntu_releases[i].number;
+	m->architecture = strdup(u.machine);
+	m->creation_date = strdup(created);
+	m->properties = calloc(1, sizeof(char *));
+	if (!m->architecture || !m->creation_date || !m->properties)
+		return -ENOMEM;
+	{
+		_cleanup_free_ char *desc =
+			hull_strdup_printf("%s %s (%s), minbase with systemd",
+					   d->ubuntu ? "Ubuntu" : "Debian", number, d->codename);
+
+		if (!desc || hull_strv_push(&m->properties, "os") < 0 ||
+		    hull_strv_push(&m->properties, d->ubuntu ? "ubuntu" : "debian") < 0 ||
+		    hull_strv_push(&m->properties, "release") < 0 ||
+		    hull_strv_push(&m->properties, number) < 0 ||
+		    hull_strv_push(&m->properties, "description") < 0 ||
+		    hull_strv_push(&m->properties, desc) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int hull_image_build(struct hull_image_store *s, const char *name,
 		     const struct hull_image_build_opts *o, struct hull_image **ret,
 		     struct hull_error **reterr)
@@ -416,6 +456,7 @@ int hull_image_build(struct hull_image_store *s, const char *name,
 	char tmp[128], tag[64], rootfs[PATH_MAX], tail[512], fp[HULL_IMAGE_FINGERPRINT_LEN + 1],
 		created[32], proc[64];
 	struct progress_state ps = { .o = o, .phase = HULL_BUILD_MIRROR };
+	_cleanup_(image_metadata_done) struct image_metadata meta = {};
 	struct distro d;
 	int r;
 
@@ -535,7 +576,10 @@ int hull_image_build(struct hull_image_store *s, const char *name,
 		r = lock;
 		goto fail;
 	}
-	r = image_store_commit(s, tmp, fp, source, 0, NULL, reterr);
+	r = build_metadata(&d, created, &meta);
+	if (r < 0)
+		goto fail;
+	r = image_store_commit(s, tmp, fp, source, 0, &meta, reterr);
 	if (r >= 0)
 		r = image_alias_set_locked(s, name, fp, reterr);
 	if (r < 0) {

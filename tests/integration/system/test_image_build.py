@@ -7,6 +7,7 @@ the machine's configured Debian mirror and are cached in $HULL_TEST_CACHE.
 
 import functools
 import http.server
+import json
 import os
 import pty
 import subprocess
@@ -183,6 +184,12 @@ def test_build_debian_13(debian13_cache):
     assert "LANG=en_US.UTF-8" in (root / "etc/default/locale").read_text()
     assert list((root / "dev").iterdir()) == []
     assert leftovers(state) == []
+    # a built image says what it is, as an imported image's metadata does
+    img = json.loads(h("image", "show", "debian/13").stdout)
+    assert img["architecture"] == os.uname().machine
+    assert img["properties"] == {"os": "debian", "release": "13",
+                                 "description": "Debian 13 (trixie), minbase with systemd"}
+    assert img["creation_date"] == img["created"]
 
 
 def test_debian_13_boots(hullsys, debian13_cache):

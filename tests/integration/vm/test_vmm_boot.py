@@ -11,7 +11,6 @@ On a host whose /dev/kvm boots stock kernels, HULL_LAB_ACCEL=kvm makes L1 fast.
 
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ import helpers
 
 REPO = helpers.REPO
 BUILD = REPO / os.environ.get("BUILD", "build")
-LAB_DIR = REPO / "tests" / "lab"
 MARK = "HULL-L2-UP"
 # every case is bounded; a hang is a failure (rc 137), never a stuck run
 CASE_TIMEOUT = 420
@@ -35,27 +33,6 @@ INITS = {
 }
 
 
-def _lab():
-    if not (LAB_DIR / "lab.py").exists():
-        pytest.skip("the nested KVM lab (tests/lab/lab.py) is not in this tree")
-    sys.path.insert(0, str(LAB_DIR))
-    import lab
-
-    try:
-        lab.qemu_binary()
-        lab.l1_kernel()
-    except lab.LabUnavailable as e:
-        pytest.skip(f"nested KVM lab unavailable: {e}")
-    build = not os.environ.get("HULL_LAB_NO_BUILD")
-    try:
-        gk = lab.guest_kernel(build=build)
-    except lab.LabUnavailable as e:
-        pytest.skip(f"hull's guest kernel cannot be built: {e}")
-    if gk is None:
-        pytest.skip("hull's guest kernel is not built (make guest-kernel)")
-    return lab, gk
-
-
 def _vmm(kernel, init, args="", cmdline="console=ttyS0 reboot=k panic=-1"):
     return (
         f"hull-vmm --kernel /guest/{kernel} --initrd /guest/{init}.cpio "
@@ -66,22 +43,22 @@ def _vmm(kernel, init, args="", cmdline="console=ttyS0 reboot=k panic=-1"):
 BOUND = "timeout -s KILL 60 hull-vmm"
 
 CASES = {
-    "bzimage-2cpu": _vmm("bzImage", "report", "--cpus 2 --memory 128"),
-    "pvh-1cpu": _vmm("vmlinux", "report", "--cpus 1 --memory 192"),
-    "pvh-3cpu": _vmm("vmlinux", "report", "--cpus 3 --memory 96"),
-    "init-exits": _vmm("bzImage", "exit", "--memory 64"),
+    "bzimage-2cpu": _vmm("bzImage", "report", "--cpus 2 --memory 192"),
+    "pvh-1cpu": _vmm("vmlinux", "report", "--cpus 1 --memory 256"),
+    "pvh-3cpu": _vmm("vmlinux", "report", "--cpus 3 --memory 160"),
+    "init-exits": _vmm("bzImage", "exit", "--memory 128"),
     # reboot=t: the reset is a triple fault, KVM_EXIT_SHUTDOWN
-    "triple-fault": _vmm("vmlinux", "exit", "--memory 64", "console=ttyS0 reboot=t panic=-1"),
+    "triple-fault": _vmm("vmlinux", "exit", "--memory 128", "console=ttyS0 reboot=t panic=-1"),
     "console-file": (
-        "hull-vmm --kernel /guest/bzImage --initrd /guest/report.cpio --memory 64 "
+        "hull-vmm --kernel /guest/bzImage --initrd /guest/report.cpio --memory 128 "
         "--console file:/tmp/console.log; echo \"vmm-rc=$?\"; "
         "grep -c " + MARK + " /tmp/console.log"
     ),
-    "stdin": "echo hello-from-host | " + _vmm("bzImage", "stdin", "--memory 64").replace(
+    "stdin": "echo hello-from-host | " + _vmm("bzImage", "stdin", "--memory 128").replace(
         "--cmdline", "--console stdio --cmdline"
     ),
     "sigterm": (
-        "hull-vmm --kernel /guest/bzImage --initrd /guest/sleep.cpio --memory 64 "
+        "hull-vmm --kernel /guest/bzImage --initrd /guest/sleep.cpio --memory 128 "
         ">/tmp/sleep.out 2>&1 & pid=$!; "
         "i=0; while ! grep -q sleeping /tmp/sleep.out && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done; "
         "kill -TERM $pid; wait $pid; echo \"vmm-rc=$?\"; cat /tmp/sleep.out | grep -c sleeping"
@@ -107,8 +84,8 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    lab, gk = _lab()
+def batch(lab, guest_kernel, tmp_path_factory):
+    gk = guest_kernel
     vmm = BUILD / "src" / "cli" / "hull-vmm"
     if not (vmm.is_file() and os.access(vmm, os.X_OK)):
         pytest.fail(f"'{vmm}' not built: run `ninja -C build`")
@@ -141,7 +118,7 @@ def _vmm_rc(out):
 
 
 @pytest.mark.parametrize("name,cpus,mib", [
-    ("bzimage-2cpu", 2, 128), ("pvh-1cpu", 1, 192), ("pvh-3cpu", 3, 96),
+    ("bzimage-2cpu", 2, 192), ("pvh-1cpu", 1, 256), ("pvh-3cpu", 3, 160),
 ])
 def test_boot_reports_cpus_and_memory(batch, name, cpus, mib):
     out = _case(batch, name).output
@@ -150,8 +127,9 @@ def test_boot_reports_cpus_and_memory(batch, name, cpus, mib):
     m = re.search(r"MemTotal:\s+(\d+) kB", out)
     assert m, out[-3000:]
     total = int(m.group(1)) * 1024
-    # the kernel keeps its image and reserved pages out of MemTotal
-    assert (mib - 40) << 20 <= total <= mib << 20, f"MemTotal {total} for --memory {mib}"
+    # the kernel keeps its image and reserved pages out of MemTotal (hull's small
+    # kernel a few MiB, a distro kernel tens)
+    assert (mib << 20) * 0.6 <= total <= mib << 20, f"MemTotal {total} for --memory {mib}"
     assert _vmm_rc(out) == 0
 
 

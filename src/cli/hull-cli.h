@@ -50,6 +50,9 @@ int hull_cli_oci_image_delete(struct hull_cli *cli, const char *ref, bool force,
 int hull_cli_oci_image_sub(struct hull_cli *cli, const char *sub, int argc, char **argv,
 			   struct hull_error **reterr);
 
+/* hull config device ... (hull-device.c); argv[0] is "device". */
+int hull_cli_config_device(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr);
+
 /* Opens the state directory once (cli->home). */
 int hull_cli_home(struct hull_cli *cli, struct hull_error **reterr);
 

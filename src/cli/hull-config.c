@@ -22,6 +22,8 @@ static int config_run(struct hull_cli *cli, int argc, char **argv, struct hull_e
 	const char *sub;
 	int c, r;
 
+	if (argc >= 2 && streq(argv[1], "device"))
+		return hull_cli_config_device(cli, argc - 1, argv + 1, reterr);
 	while ((r = hull_cli_getopt(&hull_verb_config, argc, argv, "e", opts, &c, reterr)) == 0 &&
 	       c != -1)
 		if (c == 'e')
@@ -96,6 +98,8 @@ static int config_run(struct hull_cli *cli, int argc, char **argv, struct hull_e
 	}
 	for (size_t i = 0; shown->config && shown->config[i]; i += 2)
 		printf("%s: %s\n", shown->config[i], shown->config[i + 1]);
+	for (size_t i = 0; shown->devices && shown->devices[i]; i += 2)
+		printf("devices.%s: %s\n", shown->devices[i], shown->devices[i + 1]);
 	return 0;
 }
 
@@ -103,6 +107,7 @@ const struct hull_cli_verb hull_verb_config = {
 	.name = "config",
 	.summary = "show or change an instance's config keys (limits apply live)",
 	.usage = "set NAME KEY VALUE | get [--expanded] NAME KEY | show [--expanded] NAME |\n"
-		 "       unset NAME KEY   (--expanded: with the profiles' keys)",
+		 "       unset NAME KEY   (--expanded: with the profiles' keys) |\n"
+		 "       device add|remove|list|show ...",
 	.run = config_run,
 };

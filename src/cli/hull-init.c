@@ -13,10 +13,12 @@ static int init_common(const struct hull_cli_verb *v, bool start, struct hull_cl
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
 					      { "profile", required_argument, NULL, 'p' },
 					      { "no-profiles", no_argument, NULL, 'P' },
+					      { "network", required_argument, NULL, 'n' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
 	_cleanup_strv_free_ char **config = NULL, **profiles = NULL;
 	bool no_profiles = false;
+	const char *network = NULL;
 	struct hull_init_opts o = {};
 	const char *name;
 	int c, r;
@@ -28,6 +30,8 @@ static int init_common(const struct hull_cli_verb *v, bool start, struct hull_cl
 			return -ENOMEM;
 		if (c == 'P')
 			no_profiles = true;
+		if (c == 'n')
+			network = optarg;
 	}
 	if (r != 0)
 		return r < 0 ? r : 0;
@@ -63,6 +67,21 @@ static int init_common(const struct hull_cli_verb *v, bool start, struct hull_cl
 	o.subuid_file = getenv("HULL_SUBUID_FILE");
 	o.subgid_file = getenv("HULL_SUBGID_FILE");
 	r = hull_instance_init(cli->home, argv[optind], name, &o, reterr);
+	if (r >= 0 && network) {
+		/* --network NET: an eth0 on that network, or no instance at all */
+		_cleanup_free_ char *setting = hull_strdup_printf("network=%s", network);
+		char *settings[] = { setting, NULL };
+
+		r = setting ? hull_instance_device_add(cli->home, name, "eth0", "nic", settings,
+						       reterr)
+			    : -ENOMEM;
+		if (r < 0) {
+			_cleanup_error_ struct hull_error *ignored = NULL;
+
+			hull_instance_delete(cli->home, name, true, &ignored);
+			return hull_error_wrap(reterr, r, "%s '%s'", v->name, name);
+		}
+	}
 	if (r < 0 || !start)
 		return r;
 	r = hull_instance_start(cli->home, name, reterr);
@@ -89,13 +108,13 @@ static int launch_run(struct hull_cli *cli, int argc, char **argv, struct hull_e
 const struct hull_cli_verb hull_verb_init = {
 	.name = "init",
 	.summary = "create an instance of an image without starting it",
-	.usage = "IMAGE NAME [-c KEY=VALUE]... [-p PROFILE]... [--no-profiles]",
+	.usage = "IMAGE NAME [-c KEY=VALUE]... [-p PROFILE]... [--no-profiles] [--network NET]",
 	.run = init_run,
 };
 
 const struct hull_cli_verb hull_verb_launch = {
 	.name = "launch",
 	.summary = "create and start an instance",
-	.usage = "IMAGE NAME [-c KEY=VALUE]... [-p PROFILE]... [--no-profiles]",
+	.usage = "IMAGE NAME [-c KEY=VALUE]... [-p PROFILE]... [--no-profiles] [--network NET]",
 	.run = launch_run,
 };

@@ -327,9 +327,86 @@ static int network_delete(struct hull_cli *cli, int argc, char **argv, struct hu
 	r = hull_cli_want_args(&v_delete, argc, argv, 1, -1, "the network's name", reterr);
 	if (r >= 0)
 		r = hull_cli_home(cli, reterr);
-	for (int i = optind; r >= 0 && i < argc; i++)
-		r = hull_network_delete(cli->home->fd, argv[i], reterr);
+	for (int i = optind; r >= 0 && i < argc; i++) {
+		_cleanup_free_ char *user = NULL;
+
+		r = hull_instance_network_user(cli->home, argv[i], &user);
+		if (r > 0)
+			return hull_error_set(reterr, -EBUSY,
+					      "network '%s' is in use by instance '%s'", argv[i],
+					      user);
+		if (r >= 0)
+			r = hull_network_delete(cli->home->fd, argv[i], reterr);
+	}
 	return r;
+}
+
+static const struct hull_cli_verb v_attach = {
+	.name = "network attach",
+	.summary = "give a stopped instance a nic on the network",
+	.usage = "NETWORK INSTANCE [DEVICE [INTERFACE]]",
+};
+
+static int network_attach(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	_cleanup_free_ char *net = NULL, *ifname = NULL;
+	int c, r;
+
+	while ((r = hull_cli_getopt(&v_attach, argc, argv, "", NULL, &c, reterr)) == 0 && c != -1)
+		;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = hull_cli_want_args(&v_attach, argc, argv, 2, 4, "the network and the instance", reterr);
+	if (r >= 0)
+		r = hull_cli_home(cli, reterr);
+	if (r < 0)
+		return r;
+	net = hull_strdup_printf("network=%s", argv[optind]);
+	ifname = hull_strdup_printf("name=%s", argc - optind == 4   ? argv[optind + 3]
+					       : argc - optind == 3 ? argv[optind + 2]
+								    : "eth0");
+	if (!net || !ifname)
+		return -ENOMEM;
+	{
+		char *settings[] = { net, ifname, NULL };
+
+		return hull_instance_device_add(cli->home, argv[optind + 1],
+						argc - optind >= 3 ? argv[optind + 2] : "eth0",
+						"nic", settings, reterr);
+	}
+}
+
+static const struct hull_cli_verb v_detach = {
+	.name = "network detach",
+	.summary = "take a stopped instance's nic off the network",
+	.usage = "NETWORK INSTANCE [DEVICE]",
+};
+
+static int network_detach(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	_cleanup_(hull_instance_info_freep) struct hull_instance_info *info = NULL;
+	const char *dev = "eth0", *on;
+	int c, r;
+
+	while ((r = hull_cli_getopt(&v_detach, argc, argv, "", NULL, &c, reterr)) == 0 && c != -1)
+		;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = hull_cli_want_args(&v_detach, argc, argv, 2, 3, "the network and the instance", reterr);
+	if (r >= 0)
+		r = hull_cli_home(cli, reterr);
+	if (r >= 0)
+		r = hull_instance_get(cli->home, argv[optind + 1], &info, reterr);
+	if (r < 0)
+		return r;
+	if (argc - optind == 3)
+		dev = argv[optind + 2];
+	on = hull_instance_device_get(info->config, dev, "network");
+	if (!on || !streq(on, argv[optind]))
+		return hull_error_set(reterr, -ENOENT,
+				      "instance '%s' has no device '%s' on network '%s'",
+				      argv[optind + 1], dev, argv[optind]);
+	return hull_instance_device_remove(cli->home, argv[optind + 1], dev, reterr);
 }
 
 static const struct {
@@ -338,7 +415,8 @@ static const struct {
 } subs[] = {
 	{ "create", network_create }, { "list", network_list },	    { "show", network_show },
 	{ "get", network_get },	      { "set", network_set },	    { "unset", network_unset },
-	{ "rename", network_rename }, { "delete", network_delete },
+	{ "rename", network_rename }, { "delete", network_delete }, { "attach", network_attach },
+	{ "detach", network_detach },
 };
 
 static int network_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
@@ -355,13 +433,13 @@ static int network_run(struct hull_cli *cli, int argc, char **argv, struct hull_
 		}
 	return hull_error_set(reterr, -EINVAL,
 			      "network: unknown subcommand '%s' (create, list, show, get, set, "
-			      "unset, rename, delete)",
+			      "unset, rename, delete, attach, detach)",
 			      argv[1]);
 }
 
 const struct hull_cli_verb hull_verb_network = {
 	.name = "network",
-	.summary = "manage networks: create, list, show, get, set, unset, rename, delete",
-	.usage = "create|list|show|get|set|unset|rename|delete ...",
+	.summary = "manage networks: create, list, show, get, set, unset, rename, delete, attach",
+	.usage = "create|list|show|get|set|unset|rename|delete|attach|detach ...",
 	.run = network_run,
 };

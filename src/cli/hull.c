@@ -108,6 +108,24 @@ int hull_cli_parse_seconds(const char *option, const char *s, unsigned *ret,
 	return 0;
 }
 
+/* The createRuntime hook that plugs in an instance's nics: see hull_instance_nic_hook(). */
+static int nic_hook(void)
+{
+	_cleanup_error_ struct hull_error *err = NULL;
+	_cleanup_free_ char *state = NULL;
+	size_t len = 0;
+	int r;
+
+	r = hull_read_fd(STDIN_FILENO, &state, &len);
+	if (r >= 0)
+		r = hull_instance_nic_hook(state, len, &err);
+	if (r < 0) {
+		fprintf(stderr, "hull: nics: %s\n", err && err->msg ? err->msg : strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
 /* The createRuntime hook of instances: see hull_instance_delegate_hook(). */
 static int delegate_hook(int argc, char **argv)
 {
@@ -188,6 +206,8 @@ int main(int argc, char **argv)
 		if (r < 0)
 			goto fail;
 	}
+	if (streq(verb_name, "__nic-hook"))
+		return nic_hook();
 	if (streq(verb_name, "__delegate-cgroups"))
 		return delegate_hook(argc - optind, argv + optind);
 	if (streq(verb_name, "help")) {

@@ -22,6 +22,7 @@ void hull_instance_config_free(struct hull_instance_config *c)
 	free(c->created);
 	hull_strv_free(c->config);
 	hull_strv_free(c->profiles);
+	hull_strv_free(c->devices);
 	free(c);
 }
 
@@ -34,6 +35,9 @@ static const struct hull_json_field idmap_fields[] = {
 	{ "count", hull_json_parse_u32, offsetof(struct hull_instance_config, id_count), true },
 	{},
 };
+
+static int parse_devices(const char *path, struct json_object *v, void *field,
+			 struct hull_error **reterr);
 
 static const struct hull_json_field config_fields[] = {
 	{ "name", hull_json_parse_string, offsetof(struct hull_instance_config, name), true },
@@ -49,8 +53,41 @@ static const struct hull_json_field config_fields[] = {
 	  false },
 	{ "storage_host_ids", hull_json_parse_bool,
 	  offsetof(struct hull_instance_config, storage_host_ids), false },
+	{ "devices", parse_devices, offsetof(struct hull_instance_config, devices), false },
 	{},
 };
+
+/* {"eth0": {"type": "nic", ...}} -> "eth0.type", "nic", ... */
+static int parse_devices(const char *path, struct json_object *v, void *field,
+			 struct hull_error **reterr)
+{
+	char ***ret = field;
+	_cleanup_strv_free_ char **kv = calloc(1, sizeof(char *));
+
+	if (!kv)
+		return -ENOMEM;
+	if (!json_object_is_type(v, json_type_object))
+		return hull_json_type_error(path, "an object", reterr);
+	json_object_object_foreach(v, dev, d)
+	{
+		if (!json_object_is_type(d, json_type_object) || strchr(dev, '.'))
+			return hull_error_set(reterr, -EINVAL, "%s.%s: expected an object", path,
+					      dev);
+		json_object_object_foreach(d, key, val)
+		{
+			if (!json_object_is_type(val, json_type_string))
+				return hull_error_set(reterr, -EINVAL,
+						      "%s.%s.%s: expected a string", path, dev,
+						      key);
+			if (hull_strv_consume(&kv, hull_strdup_printf("%s.%s", dev, key)) < 0 ||
+			    hull_strv_push(&kv, json_object_get_string(val)) < 0)
+				return -ENOMEM;
+		}
+	}
+	hull_strv_free(*ret);
+	*ret = TAKE_PTR(kv);
+	return 0;
+}
 
 static int parse_idmap(const char *path, struct json_object *v, void *field,
 		       struct hull_error **reterr)
@@ -112,6 +149,8 @@ int hull_instance_config_parse(const char *text, size_t len, struct hull_instanc
 			return hull_error_wrap(reterr, r, "config");
 	}
 	sort_pairs(c->config);
+	if (c->devices)
+		sort_pairs(c->devices);
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -147,6 +186,25 @@ char *hull_instance_config_format(const struct hull_instance_config *c)
 		hull_strv_foreach (p, c->profiles)
 			json_object_array_add(a, json_object_new_string(p));
 		json_object_object_add(o, "profiles", a);
+	}
+	if (c->devices && c->devices[0]) {
+		struct json_object *devs = json_object_new_object();
+
+		for (size_t i = 0; devs && c->devices[i]; i += 2) {
+			const char *dot = strchr(c->devices[i], '.');
+			_cleanup_free_ char *dev = NULL;
+			struct json_object *d;
+
+			if (!dot || !(dev = strndup(c->devices[i], (size_t)(dot - c->devices[i]))))
+				continue;
+			if (!json_object_object_get_ex(devs, dev, &d)) {
+				d = json_object_new_object();
+				json_object_object_add(devs, dev, d);
+			}
+			json_object_object_add(d, dot + 1,
+					       json_object_new_string(c->devices[i + 1]));
+		}
+		json_object_object_add(o, "devices", devs);
 	}
 	return strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 								JSON_C_TO_STRING_NOSLASHESCAPE));

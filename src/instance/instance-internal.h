@@ -143,3 +143,8 @@ int instance_copy_snapshots(int src_dfd, int dst_dfd, const struct hull_storage_
 
 /* The names of all instances (directories with a valid name), sorted. */
 int instance_list_names(struct hull_home *h, char ***ret, struct hull_error **reterr);
+
+/* nic.c: whether c has nics; their ifupdown stanzas written into <dfd>/rootfs. */
+bool instance_has_nics(const struct hull_instance_config *c);
+int instance_nics_write_config(int dfd, const struct hull_instance_config *c, bool privileged,
+			       struct hull_error **reterr);

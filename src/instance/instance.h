@@ -62,6 +62,7 @@ struct hull_instance_config {
 	char **config;	       /* user keys: alternating key, value; sorted by key */
 	char **profiles;       /* applied in order; NULL (instance.json without them): "default" */
 	bool storage_host_ids; /* upper/ holds host ids (privileged), not the range's */
+	char **devices;	       /* "DEV.KEY", value pairs, sorted ("eth0.type", "nic") */
 };
 
 void hull_instance_config_free(struct hull_instance_config *c);
@@ -102,6 +103,27 @@ int hull_instance_config_update(struct hull_home *h, const char *name, const cha
 
 /* The value of key in c->config, or NULL. */
 const char *hull_instance_config_get(const struct hull_instance_config *c, const char *key);
+
+/* ---- devices (hull config device ...) ------------------------------------ */
+
+/*
+ * Adds device `dev` of `type` with "key=value" settings to a stopped
+ * instance.  Only `nic` exists today: network=NET (required, a hull network),
+ * name= (the interface inside, default DEV), hwaddr= (default: a stable MAC
+ * from the instance and device names), ipv4.address= (a fixed DHCP address).
+ */
+int hull_instance_device_add(struct hull_home *h, const char *name, const char *dev,
+			     const char *type, char *const *settings, struct hull_error **reterr);
+/* Removes a device from a stopped instance; -ENOENT naming it when there is none. */
+int hull_instance_device_remove(struct hull_home *h, const char *name, const char *dev,
+				struct hull_error **reterr);
+/* The value of DEV.KEY in c, or NULL. */
+const char *hull_instance_device_get(const struct hull_instance_config *c, const char *dev,
+				     const char *key);
+/* The name of an instance with a nic on `network` (a new string), or 0 when none. */
+int hull_instance_network_user(struct hull_home *h, const char *network, char **ret_name);
+/* The createRuntime hook that plugs an instance's nics into its new namespace. */
+int hull_instance_nic_hook(const char *state_json, size_t len, struct hull_error **reterr);
 
 /* ---- profiles (profiles/<name>.json) ------------------------------------ */
 

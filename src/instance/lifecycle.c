@@ -461,7 +461,9 @@ int hull_instance_start(struct hull_home *h, const char *name, struct hull_error
 	}
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "start '%s'", name);
-	r = instance_oci_write(dfd, c, reterr);
+	r = instance_nics_write_config(dfd, c, instance_privileged(c), reterr);
+	if (r >= 0)
+		r = instance_oci_write(dfd, c, reterr);
 	if (r < 0)
 		goto fail;
 	/* a stop mark left by a `hull stop` that died */

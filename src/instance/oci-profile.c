@@ -232,6 +232,16 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 		json_object_object_add(hook, "args", strv_json(hargs, ELEMENTSOF(hargs)));
 		json_object_object_add(hook, "timeout", json_object_new_int(10));
 		json_object_array_add(list, hook);
+		/* the nics go into the container's namespace before it runs */
+		if (instance_has_nics(c)) {
+			const char *nargs[] = { "hull", "__nic-hook" };
+			struct json_object *nic = json_object_new_object();
+
+			json_object_object_add(nic, "path", json_object_new_string(self));
+			json_object_object_add(nic, "args", strv_json(nargs, ELEMENTSOF(nargs)));
+			json_object_object_add(nic, "timeout", json_object_new_int(20));
+			json_object_array_add(list, nic);
+		}
 		json_object_object_add(hooks, "createRuntime", list);
 		json_object_object_add(o, "hooks", hooks);
 	}

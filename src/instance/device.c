@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Instance devices (hull config device add|remove).  Only `nic` exists
+ * today: a veth from a hull network's bridge, plugged in by a createRuntime
+ * hook at each start (see nic.c).  Devices change on stopped instances only.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "instance/instance-internal.h"
+#include "net/network.h"
+#include "util/str.h"
+
+static const char *const nic_keys[] = { "network", "name", "hwaddr", "ipv4.address" };
+
+const char *hull_instance_device_get(const struct hull_instance_config *c, const char *dev,
+				     const char *key)
+{
+	size_t dl = strlen(dev);
+
+	for (size_t i = 0; c->devices && c->devices[i]; i += 2)
+		if (strncmp(c->devices[i], dev, dl) == 0 && c->devices[i][dl] == '.' &&
+		    streq(c->devices[i] + dl + 1, key))
+			return c->devices[i + 1];
+	return NULL;
+}
+
+static int device_name_check(const char *dev, struct hull_error **reterr)
+{
+	size_t n = strlen(dev);
+
+	if (n == 0 || n > 15)
+		return hull_error_set(reterr, -EINVAL, "bad device name '%s': 1 to 15 characters",
+				      dev);
+	for (const char *p = dev; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_'))
+			return hull_error_set(reterr, -EINVAL,
+					      "bad device name '%s': a-z, 0-9, '-' and '_' only",
+					      dev);
+	return 0;
+}
+
+static int set_pair(char ***kv, const char *dev, const char *key, const char *value)
+{
+	int r = hull_strv_consume(kv, hull_strdup_printf("%s.%s", dev, key));
+
+	return r < 0 ? r : hull_strv_push(kv, value);
+}
+
+/* Checks a nic's settings and fills in the defaults; appends them to *kv. */
+static int nic_settings(struct hull_home *h, const char *instance, const char *dev,
+			char *const *settings, char ***kv, struct hull_error **reterr)
+{
+	const char *network = NULL, *ifname = dev, *hwaddr = NULL, *ipv4 = NULL;
+	_cleanup_(hull_network_freep) struct hull_network *n = NULL;
+	char mac[18];
+	uint8_t m[HULL_MAC_LEN];
+	struct hull_ip ip;
+	int r;
+
+	hull_strv_foreach (s, settings) {
+		const char *eq = strchr(s, '=');
+		bool known = false;
+
+		if (!eq)
+			return hull_error_set(reterr, -EINVAL, "expected KEY=VALUE, got '%s'", s);
+		for (size_t i = 0; i < ELEMENTSOF(nic_keys); i++)
+			if (strlen(nic_keys[i]) == (size_t)(eq - s) &&
+			    strncmp(s, nic_keys[i], (size_t)(eq - s)) == 0)
+				known = true;
+		if (!known)
+			return hull_error_set(reterr, -EINVAL,
+					      "nic: unknown key '%.*s' (known: network, name, "
+					      "hwaddr, ipv4.address)",
+					      (int)(eq - s), s);
+		if (startswith(s, "network="))
+			network = eq + 1;
+		else if (startswith(s, "name="))
+			ifname = eq + 1;
+		else if (startswith(s, "hwaddr="))
+			hwaddr = eq + 1;
+		else
+			ipv4 = eq + 1;
+	}
+	if (!network)
+		return hull_error_set(reterr, -EINVAL, "nic: missing network=NETWORK");
+	r = hull_network_load(h->fd, network, &n, reterr);
+	if (r < 0)
+		return r;
+	r = device_name_check(ifname, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "nic: name");
+	if (hwaddr && (hull_mac_parse(hwaddr, m) < 0 || (m[0] & 1)))
+		return hull_error_set(reterr, -EINVAL, "nic: hwaddr: bad unicast MAC '%s'", hwaddr);
+	if (ipv4 && (hull_ip_parse(ipv4, &ip) < 0 || ip.family != AF_INET))
+		return hull_error_set(reterr, -EINVAL, "nic: ipv4.address: bad address '%s'", ipv4);
+	if (!hwaddr) {
+		hull_network_mac(instance, dev, mac);
+		hwaddr = mac;
+	}
+	r = set_pair(kv, dev, "type", "nic");
+	if (r >= 0)
+		r = set_pair(kv, dev, "network", network);
+	if (r >= 0)
+		r = set_pair(kv, dev, "name", ifname);
+	if (r >= 0)
+		r = set_pair(kv, dev, "hwaddr", hwaddr);
+	if (r >= 0 && ipv4)
+		r = set_pair(kv, dev, "ipv4.address", ipv4);
+	return r;
+}
+
+/* Opens, locks and loads a stopped instance for a device change. */
+static int open_stopped(struct hull_home *h, const char *name, int *ret_dfd, int *ret_lock,
+			struct hull_instance_config **ret, struct hull_error **reterr)
+{
+	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
+	int r;
+
+	dfd = instance_open(h, name, reterr);
+	if (dfd < 0)
+		return dfd;
+	lock = instance_lock(dfd, reterr);
+	if (lock < 0)
+		return lock;
+	if (instance_monitor_alive(dfd))
+		return hull_error_set(reterr, -EBUSY,
+				      "instance '%s' is running: stop it to change its devices "
+				      "(hot-plug is not there yet)",
+				      name);
+	r = instance_config_load(dfd, ret, reterr);
+	if (r < 0)
+		return r;
+	*ret_dfd = TAKE_FD(dfd);
+	*ret_lock = TAKE_FD(lock);
+	return 0;
+}
+
+int hull_instance_device_add(struct hull_home *h, const char *name, const char *dev,
+			     const char *type, char *const *settings, struct hull_error **reterr)
+{
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
+	_cleanup_strv_free_ char **kv = NULL;
+	const char *ifname;
+	int r;
+
+	r = device_name_check(dev, reterr);
+	if (r < 0)
+		return r;
+	if (!streq(type, "nic"))
+		return hull_error_set(reterr, -EOPNOTSUPP,
+				      "device type '%s' is not supported (today: nic)", type);
+	r = open_stopped(h, name, &dfd, &lock, &c, reterr);
+	if (r < 0)
+		return r;
+	if (hull_instance_device_get(c, dev, "type"))
+		return hull_error_set(reterr, -EEXIST, "instance '%s' already has a device '%s'",
+				      name, dev);
+	kv = hull_strv_copy(c->devices ? c->devices : (char *[]){ NULL });
+	if (!kv)
+		return -ENOMEM;
+	r = nic_settings(h, name, dev, settings, &kv, reterr);
+	if (r < 0)
+		return r;
+	/* two nics of one instance may not share an inside name */
+	ifname = hull_instance_device_get(&(struct hull_instance_config){ .devices = kv }, dev,
+					  "name");
+	for (size_t i = 0; c->devices && c->devices[i]; i += 2) {
+		const char *dot = strchr(c->devices[i], '.');
+
+		if (dot && streq(dot + 1, "name") && streq(c->devices[i + 1], ifname))
+			return hull_error_set(reterr, -EEXIST,
+					      "instance '%s' already has an interface '%s'", name,
+					      ifname);
+	}
+	hull_strv_free(c->devices);
+	c->devices = TAKE_PTR(kv);
+	return instance_config_save(dfd, c, reterr);
+}
+
+int hull_instance_device_remove(struct hull_home *h, const char *name, const char *dev,
+				struct hull_error **reterr)
+{
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
+	_cleanup_strv_free_ char **kv = calloc(1, sizeof(char *));
+	const char *network, *hwaddr;
+	size_t dl = strlen(dev);
+	int r;
+
+	if (!kv)
+		return -ENOMEM;
+	r = open_stopped(h, name, &dfd, &lock, &c, reterr);
+	if (r < 0)
+		return r;
+	if (!hull_instance_device_get(c, dev, "type"))
+		return hull_error_set(reterr, -ENOENT, "instance '%s' has no device '%s'", name,
+				      dev);
+	network = hull_instance_device_get(c, dev, "network");
+	hwaddr = hull_instance_device_get(c, dev, "hwaddr");
+	if (network && hwaddr)
+		(void)hull_network_host_remove(h->fd, network, hwaddr, NULL);
+	for (size_t i = 0; c->devices[i]; i += 2) {
+		if (strncmp(c->devices[i], dev, dl) == 0 && c->devices[i][dl] == '.')
+			continue;
+		r = hull_strv_push(&kv, c->devices[i]);
+		if (r >= 0)
+			r = hull_strv_push(&kv, c->devices[i + 1]);
+		if (r < 0)
+			return r;
+	}
+	hull_strv_free(c->devices);
+	c->devices = TAKE_PTR(kv);
+	return instance_config_save(dfd, c, reterr);
+}
+
+int hull_instance_network_user(struct hull_home *h, const char *network, char **ret_name)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	int r;
+
+	r = instance_list_names(h, &names, NULL);
+	if (r < 0)
+		return r;
+	hull_strv_foreach (n, names) {
+		_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+		_cleanup_close_ int dfd = instance_open(h, n, NULL);
+
+		if (dfd < 0 || instance_config_load(dfd, &c, NULL) < 0)
+			continue;
+		for (size_t i = 0; c->devices && c->devices[i]; i += 2) {
+			const char *dot = strchr(c->devices[i], '.');
+
+			if (dot && streq(dot + 1, "network") && streq(c->devices[i + 1], network)) {
+				*ret_name = strdup(n);
+				return *ret_name ? 1 : -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}

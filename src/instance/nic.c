@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * An instance's nics at start: the ifupdown stanzas its distro reads
+ * (written into the rootfs before the container starts) and the veths,
+ * plugged into the container's fresh network namespace by a createRuntime
+ * hook (`hull __nic-hook`), which runs in hull's own namespace while the
+ * container waits.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "instance/instance-internal.h"
+#include "linux/rootfs.h"
+#include "net/network.h"
+#include "util/file.h"
+#include "util/json.h"
+#include "util/str.h"
+
+#define IFUPDOWN_FILE "hull-nics"
+
+/* The devices of c that are nics: their names (a strv). */
+static char **nic_devices(const struct hull_instance_config *c)
+{
+	_cleanup_strv_free_ char **devs = calloc(1, sizeof(char *));
+
+	if (!devs)
+		return NULL;
+	for (size_t i = 0; c->devices && c->devices[i]; i += 2) {
+		size_t n = strlen(c->devices[i]);
+
+		if (n > 5 && streq(c->devices[i] + n - 5, ".type") &&
+		    streq(c->devices[i + 1], "nic")) {
+			if (hull_strv_consume(&devs, strndup(c->devices[i], n - 5)) < 0)
+				return NULL;
+		}
+	}
+	return TAKE_PTR(devs);
+}
+
+bool instance_has_nics(const struct hull_instance_config *c)
+{
+	_cleanup_strv_free_ char **devs = nic_devices(c);
+
+	return devs && devs[0];
+}
+
+int instance_nics_write_config(int dfd, const struct hull_instance_config *c, bool privileged,
+			       struct hull_error **reterr)
+{
+	_cleanup_strv_free_ char **devs = nic_devices(c);
+	_cleanup_close_ int root = -EBADF, dir = -EBADF, fd = -EBADF;
+	_cleanup_free_ char *text =
+		strdup("# written by hull at each start: the instance's nics\n");
+	uid_t uid = privileged ? 0 : c->uid_base;
+	gid_t gid = privileged ? 0 : c->gid_base;
+	int r;
+
+	if (!devs || !text)
+		return -ENOMEM;
+	root = openat(dfd, "rootfs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (root < 0)
+		return hull_error_errno(reterr, -errno, "open the rootfs");
+	/* only where the distro uses ifupdown (Debian's images do) */
+	dir = hull_open_in_root(root, "etc/network/interfaces.d", O_RDONLY | O_DIRECTORY, NULL);
+	if (dir < 0)
+		return 0;
+	if (!devs[0]) {
+		if (unlinkat(dir, IFUPDOWN_FILE, 0) < 0 && errno != ENOENT)
+			return hull_error_errno(reterr, -errno, "remove the nic configuration");
+		return 0;
+	}
+	hull_strv_foreach (dev, devs) {
+		const char *ifname = hull_instance_device_get(c, dev, "name");
+		char *more = hull_strdup_printf("%sauto %s\niface %s inet dhcp\n", text,
+						ifname ? ifname : dev, ifname ? ifname : dev);
+
+		if (!more)
+			return -ENOMEM;
+		free(text);
+		text = more;
+	}
+	fd = openat(dir, ".hull-nics.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
+	if (fd < 0)
+		return hull_error_errno(reterr, -errno, "write the nic configuration");
+	r = hull_write_all(fd, text, strlen(text));
+	if (r >= 0 && (fchown(fd, uid, gid) < 0 || fchmod(fd, 0644) < 0))
+		r = -errno;
+	if (r >= 0 && renameat(dir, ".hull-nics.tmp", dir, IFUPDOWN_FILE) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dir, ".hull-nics.tmp", 0);
+		return hull_error_errno(reterr, r, "write the nic configuration");
+	}
+	return 0;
+}
+
+int hull_instance_nic_hook(const char *state_json, size_t len, struct hull_error **reterr)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+	_cleanup_(hull_home_freep) struct hull_home *h = NULL;
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	_cleanup_strv_free_ char **devs = NULL;
+	_cleanup_close_ int dfd = -EBADF, netns = -EBADF;
+	char bundle[PATH_MAX], state_dir[PATH_MAX], path[64];
+	const char *name;
+	struct json_object *v;
+	int r, pid;
+
+	r = hull_json_parse(state_json, len, "state", &o, reterr);
+	if (r < 0)
+		return r;
+	if (!json_object_object_get_ex(o, "pid", &v) || !json_object_is_type(v, json_type_int) ||
+	    (pid = json_object_get_int(v)) <= 0)
+		return hull_error_set(reterr, -EINVAL, "state.pid: expected a positive number");
+	if (!json_object_object_get_ex(o, "bundle", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    snprintf(bundle, sizeof(bundle), "%s", json_object_get_string(v)) >=
+		    (int)sizeof(bundle))
+		return hull_error_set(reterr, -EINVAL, "state.bundle: expected a path");
+	/* the bundle is <state>/instances/NAME */
+	name = strrchr(bundle, '/');
+	if (!name || name == bundle)
+		return hull_error_set(reterr, -EINVAL, "state.bundle: '%s' is no instance", bundle);
+	name++;
+	snprintf(state_dir, sizeof(state_dir), "%.*s", (int)(name - 1 - bundle), bundle);
+	r = hull_home_open(dirname(state_dir), &h, reterr);
+	if (r < 0)
+		return r;
+	dfd = instance_open(h, name, reterr);
+	if (dfd < 0)
+		return dfd;
+	r = instance_config_load(dfd, &c, reterr);
+	if (r < 0)
+		return r;
+	devs = nic_devices(c);
+	if (!devs)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	netns = open(path, O_RDONLY | O_CLOEXEC);
+	if (netns < 0)
+		return hull_error_errno(reterr, -errno, "open '%s'", path);
+	hull_strv_foreach (dev, devs) {
+		const char *network = hull_instance_device_get(c, dev, "network");
+		const char *hwaddr = hull_instance_device_get(c, dev, "hwaddr");
+		const char *ifname = hull_instance_device_get(c, dev, "name");
+		char host[16];
+
+		if (!network || !hwaddr)
+			return hull_error_set(reterr, -EINVAL, "device '%s': no network or hwaddr",
+					      dev);
+		hull_network_host_ifname(name, dev, host);
+		r = hull_network_host_add(h->fd, network, hwaddr, name,
+					  hull_instance_device_get(c, dev, "ipv4.address"), reterr);
+		if (r >= 0)
+			r = hull_network_nic_attach(h->fd, network, netns, host,
+						    ifname ? ifname : dev, hwaddr, reterr);
+		if (r < 0)
+			return hull_error_wrap(reterr, r, "device '%s'", dev);
+	}
+	return 0;
+}

@@ -213,7 +213,8 @@ static int close_fds(const struct spawn_process *sp, int sync, struct hull_error
 	if (sp->n_keep >= ELEMENTSOF(keep))
 		return hull_error_set(reterr, -E2BIG, "close inherited fds: too many to keep");
 	keep[0] = sync;
-	memcpy(keep + 1, sp->keep, sp->n_keep * sizeof(int));
+	if (sp->n_keep) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(keep + 1, sp->keep, sp->n_keep * sizeof(int));
 	r = hull_close_fds_from(first, keep, sp->n_keep + 1);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "close inherited fds");

@@ -917,3 +917,19 @@ def assert_no_trace(runtime, cid, bundle=None):
                 if str(bundle.path) in cmd:
                     procs.append(f"{d.name} {cmd}")
         assert not procs, "processes left:\n" + "\n".join(procs)
+
+
+def dnsmasq_pids(state_dir):
+    """pids of dnsmasq processes hull started for networks of this state dir."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"dnsmasq") and any(
+                a.startswith(f"--pid-file={state_dir}/".encode()) for a in cmd):
+            pids.append(int(d.name))
+    return pids

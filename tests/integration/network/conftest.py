@@ -21,22 +21,6 @@ REPO = helpers.REPO
 HULL_BIN = Path(os.environ.get("HULL_BIN", REPO / "build" / "src" / "cli" / "hull"))
 
 
-def dnsmasq_pids(state_dir):
-    """pids of dnsmasq processes started for networks of this state dir."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            cmd = (d / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if cmd and cmd[0].endswith(b"dnsmasq") and any(
-            a.startswith(f"--pid-file={state_dir}/".encode()) for a in cmd
-        ):
-            pids.append(int(d.name))
-    return pids
-
 
 class NetNS:
     """A network namespace of the test's own, and hull run inside it."""
@@ -75,7 +59,7 @@ def hullnet():
     try:
         yield ns
     finally:
-        left = dnsmasq_pids(state)
+        left = helpers.dnsmasq_pids(state)
         for pid in left:
             try:
                 os.kill(pid, 9)

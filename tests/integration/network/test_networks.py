@@ -7,7 +7,7 @@ import ipaddress
 import json
 import os
 
-from conftest import dnsmasq_pids
+import helpers
 
 
 def nets(ns):
@@ -28,7 +28,7 @@ def test_create_default_picks_a_free_subnet(hullnet):
     assert "net0" in hullnet.links()
     assert str(addr) in hullnet.sh("ip", "-o", "addr", "show", "dev", "net0").stdout
     assert f"ip saddr {addr.network} ip daddr != {addr.network} masquerade" in hullnet.ruleset()
-    assert len(dnsmasq_pids(hullnet.state_dir)) == 1
+    assert len(helpers.dnsmasq_pids(hullnet.state_dir)) == 1
     assert hullnet.sh("cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip() == "1"
     # a second network never gets the same subnet
     hullnet.hull("network", "create", "net1")
@@ -38,7 +38,7 @@ def test_create_default_picks_a_free_subnet(hullnet):
     hullnet.hull("network", "delete", "net0", "net1")
     assert "net0" not in hullnet.links() and "net1" not in hullnet.links()
     assert "hull" not in hullnet.ruleset()
-    assert dnsmasq_pids(hullnet.state_dir) == []
+    assert helpers.dnsmasq_pids(hullnet.state_dir) == []
     assert nets(hullnet) == {}
 
 
@@ -98,13 +98,13 @@ def test_set_address_and_rename(hullnet):
     out = hullnet.sh("ip", "-o", "addr", "show", "dev", "n1").stdout
     assert "10.68.2.1/24" in out and "10.68.1.1" not in out
     assert "10.68.2.2,10.68.2.254" in " ".join(
-        open(f"/proc/{dnsmasq_pids(hullnet.state_dir)[0]}/cmdline").read().split("\0"))
+        open(f"/proc/{helpers.dnsmasq_pids(hullnet.state_dir)[0]}/cmdline").read().split("\0"))
     hullnet.hull("network", "rename", "n1", "n2")
     assert "n1" not in hullnet.links() and "n2" in hullnet.links()
     assert set(nets(hullnet)) == {"n2"}
     assert "fwd.n1" not in hullnet.ruleset() and "fwd.n2" in hullnet.ruleset()
     hullnet.hull("network", "delete", "n2")
-    assert dnsmasq_pids(hullnet.state_dir) == []
+    assert helpers.dnsmasq_pids(hullnet.state_dir) == []
 
 
 def test_ipv6_auto(hullnet):
@@ -143,7 +143,7 @@ def test_bad_input(hullnet):
     assert nets(hullnet) == {}
     assert "x" not in hullnet.links()
     assert "hull" not in hullnet.ruleset()
-    assert dnsmasq_pids(hullnet.state_dir) == []
+    assert helpers.dnsmasq_pids(hullnet.state_dir) == []
 
     hullnet.hull("network", "create", "x", "--ipv4", "10.69.1.1/24")
     one_line_error(hullnet.hull("network", "create", "x", check=False), "already exists")

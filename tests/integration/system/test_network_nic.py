@@ -34,20 +34,6 @@ class NetHull(Hull):
         return ["nsenter", f"--net=/run/netns/{self.netns}", *super().argv(*args)]
 
 
-def dnsmasq_pids(state_dir):
-    pids = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            cmd = (d / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if cmd and cmd[0].endswith(b"dnsmasq") and any(
-                a.startswith(f"--pid-file={state_dir}/".encode()) for a in cmd):
-            pids.append(int(d.name))
-    return pids
-
 
 @pytest.fixture
 def nethull(hullsys, debian_image):
@@ -64,7 +50,7 @@ def nethull(hullsys, debian_image):
                 h("delete", "--force", d.name, check=False)
         for n in ("lan0",):
             h("network", "delete", n, check=False)
-        left = dnsmasq_pids(hullsys.state_dir)
+        left = helpers.dnsmasq_pids(hullsys.state_dir)
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         subprocess.run(["ip", "netns", "del", ns], check=False)

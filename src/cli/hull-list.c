@@ -22,7 +22,13 @@ static struct json_object *info_json(const struct hull_instance_info *i)
 	json_object_object_add(o, "image", json_object_new_string(c->image));
 	json_object_object_add(o, "image_ref",
 			       json_object_new_string(c->image_ref ? c->image_ref : ""));
-	json_object_object_add(o, "ipv4", json_object_new_array());
+	{
+		struct json_object *a = json_object_new_array();
+
+		hull_strv_foreach (addr, i->ipv4)
+			json_object_array_add(a, json_object_new_string(addr));
+		json_object_object_add(o, "ipv4", a);
+	}
 	json_object_object_add(o, "pid", json_object_new_int(i->init_pid));
 	json_object_object_add(o, "monitor_pid", json_object_new_int(i->monitor_pid));
 	json_object_object_add(o, "created", json_object_new_string(c->created ? c->created : ""));
@@ -137,8 +143,12 @@ static int list_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 	} else if (streq(format, "csv")) {
 		printf("name,status,ipv4,type,image,pid,snapshots\n");
 		for (size_t i = 0; i < n; i++) {
+			_cleanup_free_ char *ips = hull_strv_join(l[i]->ipv4, " ");
+
 			csv_str(l[i]->config->name);
-			printf(",%s,,container,", hull_instance_status_name(l[i]->status));
+			printf(",%s,", hull_instance_status_name(l[i]->status));
+			csv_str(ips ? ips : "");
+			printf(",container,");
 			csv_str(l[i]->config->image_ref ? l[i]->config->image_ref : "");
 			printf(",%d,%zu\n", (int)l[i]->init_pid, l[i]->snapshots);
 		}
@@ -148,8 +158,13 @@ static int list_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 		for (size_t i = 0; i < n; i++) {
 			printf("- name: ");
 			yaml_str(l[i]->config->name);
-			printf("\n  status: %s\n  ipv4: []\n  type: container\n  image: ",
+			printf("\n  status: %s\n  ipv4: [",
 			       hull_instance_status_name(l[i]->status));
+			for (size_t k = 0; l[i]->ipv4 && l[i]->ipv4[k]; k++) {
+				printf("%s", k ? ", " : "");
+				yaml_str(l[i]->ipv4[k]);
+			}
+			printf("]\n  type: container\n  image: ");
 			yaml_str(l[i]->config->image_ref);
 			printf("\n  pid: %d\n  snapshots: %zu\n", (int)l[i]->init_pid,
 			       l[i]->snapshots);
@@ -162,11 +177,16 @@ static int list_run(struct hull_cli *cli, int argc, char **argv, struct hull_err
 	} else {
 		printf("%-20s %-8s %-16s %-10s %-20s %-8s %s\n", "NAME", "STATE", "IPV4", "TYPE",
 		       "IMAGE", "PID", "SNAPSHOTS");
-		for (size_t i = 0; i < n; i++)
-			printf("%-20s %-8s %-16s %-10s %-20.20s %-8d %zu\n", l[i]->config->name,
-			       hull_instance_status_name(l[i]->status), "-", "container",
+		for (size_t i = 0; i < n; i++) {
+			/* the table shows the first address; json/csv/yaml all of them */
+			const char *ip = l[i]->ipv4 && l[i]->ipv4[0] ? l[i]->ipv4[0] : "-";
+			size_t iplen = strcspn(ip, " ");
+
+			printf("%-20s %-8s %-16.*s %-10s %-20.20s %-8d %zu\n", l[i]->config->name,
+			       hull_instance_status_name(l[i]->status), (int)iplen, ip, "container",
 			       l[i]->config->image_ref ? l[i]->config->image_ref : "-",
 			       (int)l[i]->init_pid, l[i]->snapshots);
+		}
 		for (size_t i = 0; i < n_apps; i++)
 			printf("%-20s %-8s %-16s %-10s %-20.20s %-8d %d\n", apps[i]->name,
 			       apps[i]->status ? apps[i]->status : "-", "-", "app",

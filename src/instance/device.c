@@ -243,3 +243,33 @@ int hull_instance_network_user(struct hull_home *h, const char *network, char **
 	}
 	return 0;
 }
+
+char **hull_instance_ipv4(struct hull_home *h, const struct hull_instance_config *c)
+{
+	_cleanup_strv_free_ char **out = calloc(1, sizeof(char *));
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; c->devices && c->devices[i]; i += 2) {
+		size_t n = strlen(c->devices[i]);
+		_cleanup_free_ char *dev = NULL, *addr = NULL;
+		const char *network, *hwaddr, *ifname;
+
+		if (n <= 5 || !streq(c->devices[i] + n - 5, ".type") ||
+		    !streq(c->devices[i + 1], "nic"))
+			continue;
+		dev = strndup(c->devices[i], n - 5);
+		if (!dev)
+			return NULL;
+		network = hull_instance_device_get(c, dev, "network");
+		hwaddr = hull_instance_device_get(c, dev, "hwaddr");
+		ifname = hull_instance_device_get(c, dev, "name");
+		if (!network || !hwaddr ||
+		    hull_network_lease_ipv4(h->fd, network, hwaddr, &addr) < 0)
+			continue;
+		if (hull_strv_consume(
+			    &out, hull_strdup_printf("%s (%s)", addr, ifname ? ifname : dev)) < 0)
+			return NULL;
+	}
+	return TAKE_PTR(out);
+}

@@ -122,6 +122,8 @@ const char *hull_instance_device_get(const struct hull_instance_config *c, const
 				     const char *key);
 /* The name of an instance with a nic on `network` (a new string), or 0 when none. */
 int hull_instance_network_user(struct hull_home *h, const char *network, char **ret_name);
+/* The "ADDR (DEV)" of each nic of c with a lease on its network (a strv, maybe empty). */
+char **hull_instance_ipv4(struct hull_home *h, const struct hull_instance_config *c);
 /* The createRuntime hook that plugs an instance's nics into its new namespace. */
 int hull_instance_nic_hook(const char *state_json, size_t len, struct hull_error **reterr);
 
@@ -221,6 +223,7 @@ struct hull_instance_info {
 	int last_exit;	   /* init's exit code (128+n for a signal), -1 unknown */
 	char *error;	   /* why the status is ERROR, or NULL */
 	size_t snapshots;  /* how many snapshots it has */
+	char **ipv4;	   /* running: "ADDR (DEV)" of each nic with a DHCP lease */
 };
 
 void hull_instance_info_free(struct hull_instance_info *i);

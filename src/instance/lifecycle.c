@@ -42,6 +42,7 @@ void hull_instance_info_free(struct hull_instance_info *i)
 	hull_instance_config_free(i->config);
 	free(i->started);
 	free(i->error);
+	hull_strv_free(i->ipv4);
 	free(i);
 }
 
@@ -233,6 +234,7 @@ static int info_load(struct hull_home *h, int dirfd, struct hull_instance_info *
 		i->status = HULL_INSTANCE_RUNNING;
 		i->init_pid = s.init_pid;
 		i->monitor_pid = s.monitor_pid;
+		i->ipv4 = hull_instance_ipv4(h, i->config);
 	} else if (s.status && (streq(s.status, "running") || streq(s.status, "starting"))) {
 		i->status = HULL_INSTANCE_ERROR;
 		i->error = hull_strdup_printf("the monitor (pid %d) died while the instance ran",

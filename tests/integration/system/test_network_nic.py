@@ -84,6 +84,10 @@ def test_two_instances_on_a_network(nethull):
     a_web, a_db = ipv4_of(h, web), ipv4_of(h, db)
     net = ipaddress.ip_network("10.78.4.0/24")
     assert a_web.ip in net and a_db.ip in net and a_web.ip != a_db.ip
+    # hull list shows the leased addresses
+    listed = {i["name"]: i["ipv4"] for i in h.list()}
+    assert listed[web] == [f"{a_web.ip} (eth0)"] and listed[db] == [f"{a_db.ip} (eth0)"]
+    assert str(a_web.ip) in h("list").stdout
     # the stable MAC hull gave eth0 is what the instance sees
     mac = h("config", "show", web).stdout.split("devices.eth0.hwaddr: ")[1].split()[0]
     assert h("exec", web, "--", "cat", "/sys/class/net/eth0/address").stdout.strip() == mac

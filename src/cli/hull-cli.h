@@ -53,6 +53,9 @@ int hull_cli_oci_image_sub(struct hull_cli *cli, const char *sub, int argc, char
 /* hull config device ... (hull-device.c); argv[0] is "device". */
 int hull_cli_config_device(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr);
 
+/* Checks a list command's --format: table, json, csv or yaml. */
+int hull_cli_list_format_check(const char *format, struct hull_error **reterr);
+
 /* Opens the state directory once (cli->home). */
 int hull_cli_home(struct hull_cli *cli, struct hull_error **reterr);
 

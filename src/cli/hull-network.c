@@ -118,11 +118,9 @@ static int network_list(struct hull_cli *cli, int argc, char **argv, struct hull
 		format = optarg;
 	if (r != 0)
 		return r < 0 ? r : 0;
-	if (!streq(format, "table") && !streq(format, "json") && !streq(format, "csv") &&
-	    !streq(format, "yaml"))
-		return hull_error_set(reterr, -EINVAL,
-				      "--format: expected table, json, csv or yaml, got '%s'",
-				      format);
+	r = hull_cli_list_format_check(format, reterr);
+	if (r < 0)
+		return r;
 	r = hull_cli_want_args(&v_list, argc, argv, 0, 0, "", reterr);
 	if (r >= 0)
 		r = hull_cli_home(cli, reterr);

@@ -81,6 +81,17 @@ int hull_cli_getopt(const struct hull_cli_verb *verb, int argc, char **argv, con
 	return 0;
 }
 
+int hull_cli_list_format_check(const char *format, struct hull_error **reterr)
+{
+	static const char *const formats[] = { "table", "json", "csv", "yaml" };
+
+	for (size_t i = 0; i < ELEMENTSOF(formats); i++)
+		if (streq(format, formats[i]))
+			return 0;
+	return hull_error_set(reterr, -EINVAL,
+			      "--format: expected table, json, csv or yaml, got '%s'", format);
+}
+
 int hull_cli_want_args(const struct hull_cli_verb *verb, int argc, char **argv, int min, int max,
 		       const char *what, struct hull_error **reterr)
 {

@@ -134,8 +134,8 @@ int instance_cgroup_delegate(pid_t pid, uid_t uid, gid_t gid, struct hull_error 
 	return 0;
 }
 
-int hull_instance_delegate_hook(const char *state_json, size_t len, uint32_t uid, uint32_t gid,
-				struct hull_error **reterr)
+int instance_hook_state(const char *state_json, size_t len, int *ret_pid, char **ret_bundle,
+			struct hull_error **reterr)
 {
 	_cleanup_json_ struct json_object *o = NULL;
 	struct json_object *v;
@@ -147,5 +147,24 @@ int hull_instance_delegate_hook(const char *state_json, size_t len, uint32_t uid
 	if (!json_object_object_get_ex(o, "pid", &v) || !json_object_is_type(v, json_type_int) ||
 	    (pid = json_object_get_int(v)) <= 0)
 		return hull_error_set(reterr, -EINVAL, "state.pid: expected a positive number");
+	if (ret_bundle) {
+		if (!json_object_object_get_ex(o, "bundle", &v) ||
+		    !json_object_is_type(v, json_type_string))
+			return hull_error_set(reterr, -EINVAL, "state.bundle: expected a path");
+		*ret_bundle = strdup(json_object_get_string(v));
+		if (!*ret_bundle)
+			return -ENOMEM;
+	}
+	*ret_pid = pid;
+	return 0;
+}
+
+int hull_instance_delegate_hook(const char *state_json, size_t len, uint32_t uid, uint32_t gid,
+				struct hull_error **reterr)
+{
+	int pid, r = instance_hook_state(state_json, len, &pid, NULL, reterr);
+
+	if (r < 0)
+		return r;
 	return instance_cgroup_delegate(pid, uid, gid, reterr);
 }

@@ -148,3 +148,7 @@ int instance_list_names(struct hull_home *h, char ***ret, struct hull_error **re
 bool instance_has_nics(const struct hull_instance_config *c);
 int instance_nics_write_config(int dfd, const struct hull_instance_config *c, bool privileged,
 			       struct hull_error **reterr);
+
+/* A createRuntime hook's state (stdin): the container's pid and (when asked) its bundle. */
+int instance_hook_state(const char *state_json, size_t len, int *ret_pid, char **ret_bundle,
+			struct hull_error **reterr);

@@ -102,27 +102,20 @@ int instance_nics_write_config(int dfd, const struct hull_instance_config *c, bo
 
 int hull_instance_nic_hook(const char *state_json, size_t len, struct hull_error **reterr)
 {
-	_cleanup_json_ struct json_object *o = NULL;
 	_cleanup_(hull_home_freep) struct hull_home *h = NULL;
+	_cleanup_free_ char *bundle_owned = NULL;
 	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
 	_cleanup_strv_free_ char **devs = NULL;
 	_cleanup_close_ int dfd = -EBADF, netns = -EBADF;
 	char bundle[PATH_MAX], state_dir[PATH_MAX], path[64];
 	const char *name;
-	struct json_object *v;
 	int r, pid;
 
-	r = hull_json_parse(state_json, len, "state", &o, reterr);
+	r = instance_hook_state(state_json, len, &pid, &bundle_owned, reterr);
 	if (r < 0)
 		return r;
-	if (!json_object_object_get_ex(o, "pid", &v) || !json_object_is_type(v, json_type_int) ||
-	    (pid = json_object_get_int(v)) <= 0)
-		return hull_error_set(reterr, -EINVAL, "state.pid: expected a positive number");
-	if (!json_object_object_get_ex(o, "bundle", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    snprintf(bundle, sizeof(bundle), "%s", json_object_get_string(v)) >=
-		    (int)sizeof(bundle))
-		return hull_error_set(reterr, -EINVAL, "state.bundle: expected a path");
+	if (snprintf(bundle, sizeof(bundle), "%s", bundle_owned) >= (int)sizeof(bundle))
+		return hull_error_set(reterr, -EINVAL, "state.bundle: too long");
 	/* the bundle is <state>/instances/NAME */
 	name = strrchr(bundle, '/');
 	if (!name || name == bundle)

@@ -933,3 +933,8 @@ def dnsmasq_pids(state_dir):
                 a.startswith(f"--pid-file={state_dir}/".encode()) for a in cmd):
             pids.append(int(d.name))
     return pids
+
+
+def build_path(*parts):
+    """A path in this build's tree ($BUILD, default build/)."""
+    return REPO / os.environ.get("BUILD", "build") / Path(*parts)

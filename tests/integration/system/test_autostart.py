@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import helpers
-from conftest import new_name
+from sysharness import new_name
 from test_instances import one_line_error
 
 UNIT = helpers.REPO / "contrib" / "hull-autostart.service"

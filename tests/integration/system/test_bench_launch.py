@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import helpers
-from conftest import HULL_BIN, CACHE
+from sysharness import HULL_BIN, CACHE
 
 REPO = helpers.REPO
 CG = Path("/sys/fs/cgroup")

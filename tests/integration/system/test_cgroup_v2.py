@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Hull, new_name
+from sysharness import Hull, new_name
 from test_instances import inside, one_line_error, wait_running
 
 UNIFIED = Path("/sys/fs/cgroup/unified")

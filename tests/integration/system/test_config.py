@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import new_name
+from sysharness import new_name
 from test_instances import inside, one_line_error
 
 

@@ -8,7 +8,7 @@ import subprocess
 import termios
 import time
 
-from conftest import new_name
+from sysharness import new_name
 from test_instances import one_line_error, wait_running
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import new_name
+from sysharness import new_name
 from test_instances import inside, one_line_error
 
 

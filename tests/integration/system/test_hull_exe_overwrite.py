@@ -31,7 +31,7 @@ import helpers
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "security"))
 import test_exe_overwrite as base  # noqa: E402
 
-from conftest import HULL_BIN, Hull, new_name  # noqa: E402
+from sysharness import HULL_BIN, Hull, new_name  # noqa: E402
 
 
 def sha256(path):

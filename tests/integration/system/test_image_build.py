@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import CACHE, HULL_BIN, Hull, leftovers
+from sysharness import CACHE, HULL_BIN, Hull, leftovers
 from test_images import store_entries
 
 UBUNTU_KEYRING = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
@@ -195,7 +195,7 @@ def test_build_debian_13(debian13_cache):
 def test_debian_13_boots(hullsys, debian13_cache):
     """trixie's systemd (257) reaches running in an unprivileged hull instance on this
     hybrid cgroup host, as bookworm's does."""
-    from conftest import new_name
+    from sysharness import new_name
     state, fp = debian13_cache
     dst = hullsys.state_dir / "images"
     dst.mkdir(exist_ok=True)

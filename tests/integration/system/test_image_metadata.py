@@ -74,7 +74,7 @@ def test_import_with_metadata(hullsys, busybox_tar, tmp_path, compress):
     assert "architecture" not in plain and "properties" not in plain
     assert hullsys("image", "list").stdout.splitlines()[1 if fp2 < fp else 2].split()[2] == "-"
     # an instance of the imported image works as any other
-    from conftest import new_name
+    from sysharness import new_name
     name = new_name("meta")
     hullsys("init", "deb", name)
     assert json.loads(hullsys("info", name).stdout)["image"] == fp

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HULL_BIN, Hull, leftovers
+from sysharness import HULL_BIN, Hull, leftovers
 
 
 def fingerprints(h):
@@ -106,7 +106,7 @@ def test_image_errors(hullsys, busybox_tar, tmp_path):
 
 def test_image_in_use_is_not_deleted(hullsys, busybox_tar):
     hullsys("image", "import", busybox_tar, "--alias", "bb")
-    from conftest import new_name
+    from sysharness import new_name
     name = new_name("img")
     hullsys("init", "bb", name)
     p = hullsys("image", "delete", "bb", check=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import helpers
-from conftest import HULL_BIN, SUBID_START, leftovers, new_name
+from sysharness import HULL_BIN, SUBID_START, leftovers, new_name
 
 
 def instance_dirs(h):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import helpers
-from conftest import Hull, new_name
+from sysharness import Hull, new_name
 from test_instances import wait_running
 
 

@@ -4,7 +4,7 @@ switching a stopped instance shifts its files between host ids and its own range
 import os
 from pathlib import Path
 
-from conftest import new_name
+from sysharness import new_name
 from test_instances import inside, one_line_error, wait_running
 
 

@@ -3,7 +3,7 @@ instance's own keys), `default` from the start, live limits on running instances
 
 import json
 
-from conftest import new_name
+from sysharness import new_name
 from test_config import cg
 from test_instances import instance_dirs, one_line_error
 

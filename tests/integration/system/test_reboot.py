@@ -5,7 +5,7 @@ import time
 
 import os
 
-from conftest import new_name
+from sysharness import new_name
 from test_console import attach, read_until
 from test_instances import inside, wait_running
 

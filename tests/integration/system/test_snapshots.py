@@ -3,7 +3,7 @@
 import json
 import os
 
-from conftest import SUBID_START, new_name
+from sysharness import SUBID_START, new_name
 from test_instances import inside, one_line_error, wait_running
 
 

@@ -45,5 +45,4 @@ def guest_kernel(lab):
     return d
 
 
-def build_path(*parts):
-    return REPO / os.environ.get("BUILD", "build") / Path(*parts)
+from helpers import build_path  # noqa: E402,F401  (shared; tests import it from helpers)

@@ -16,7 +16,7 @@ import os
 import re
 
 import pytest
-from conftest import build_path
+from helpers import build_path
 
 MARKER = "HULL-L2-INIT-REACHED"
 # the L2 guest's /init prints what the tests check, then resets the VM

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import build_path
+from helpers import build_path
 
 MARKER = "HULL-L2-VIRTIO-INIT"
 SECTORS = 2048  # the read-only image: 1 MiB

@@ -344,6 +344,11 @@ _noreturn_ static void runner_main(struct agent *a, struct stream *s, int fds[3]
 			.bundle = bundle,
 			.console_socket = s->tty ? s->console_path : NULL,
 			.pid_file = s->pid_path,
+			/* pivot_root(2) refuses to move the initramfs's root (rootfs),
+			 * which is the agent's own root as PID 1 of a VM: the container
+			 * gets its root the way runc --no-pivot does (the VM is the
+			 * boundary here) */
+			.no_pivot = a->pid1,
 		};
 
 		r = hull_container_create(&a->rt, a->id, &o, &err);
@@ -1034,6 +1039,17 @@ static bool is_fs(const char *path, long magic)
 	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
 }
 
+/* Whether path is on another filesystem than its parent. */
+static bool is_mount_point(const char *path)
+{
+	char parent[PATH_MAX];
+	struct stat a, b;
+
+	if (snprintf(parent, sizeof(parent), "%s/..", path) >= (int)sizeof(parent))
+		return false;
+	return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
 static int mount_at(const char *src, const char *dst, const char *type, unsigned long flags,
 		    const char *data, struct hull_error **reterr)
 {
@@ -1083,8 +1099,9 @@ static int guest_setup(struct agent *a, struct hull_error **reterr)
 		if (r < 0)
 			return r;
 	}
-	if (!is_fs("/dev", TMPFS_MAGIC)) {
-		/* devtmpfs reports the tmpfs magic */
+	/* devtmpfs reports the tmpfs magic, and so does the initramfs's own root
+	 * (/dev's directory on it): only a mount point of its own is devtmpfs */
+	if (!is_mount_point("/dev") || !is_fs("/dev", TMPFS_MAGIC)) {
 		r = mount_at("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", reterr);
 		if (r < 0)
 			return r;

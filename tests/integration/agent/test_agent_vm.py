@@ -107,7 +107,12 @@ def batch():
              str(image), "32M"],
             check=True,
         )
-        (work / "config.json").write_text(json.dumps(helpers.default_spec(["true"])))
+        spec = helpers.default_spec(["true"])
+        # the container gets its own cgroup namespace (runc's default spec has none)
+        ns = spec["linux"]["namespaces"]
+        if not any(n["type"] == "cgroup" for n in ns):
+            ns.append({"type": "cgroup"})
+        (work / "config.json").write_text(json.dumps(spec))
         files = {
             "/bin/hull-vmm": vmm,
             "/bin/hull-agent-client": client,

@@ -1171,6 +1171,30 @@ _noreturn_ static void power_off(void)
 		pause();
 }
 
+/*
+ * Half-closes the connection and waits, at most LINGER_MS, for the host to
+ * close its side: a reset of the VM would otherwise drop what is still in
+ * flight (the exit status) on the way through the vsock device.
+ */
+#define LINGER_MS 3000
+static void linger(int fd)
+{
+	char buf[256];
+
+	if (fd < 0 || shutdown(fd, SHUT_WR) < 0)
+		return;
+	for (int waited = 0; waited < LINGER_MS; waited += 50) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return;
+	}
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: hull-agent [--listen unix:PATH|vsock:PORT] [--rootfs DIR] [--state DIR]\n"
@@ -1295,6 +1319,9 @@ int main(int argc, char **argv)
 		r = serve(&a);
 		if (r < 0)
 			hull_err("hull-agent: %s", strerror(-r));
+		/* the VM ends right after: let the host read the last messages first */
+		if (a.pid1)
+			linger(a.conn);
 	}
 	session_teardown(&a);
 	if (a.id) {

@@ -341,6 +341,9 @@ for m in @MODULES@; do
 done
 [ -c /dev/kvm ] || echo "LAB-ERROR: no /dev/kvm in L1 (cpu flags: $(grep -o -w -e svm -e vmx /proc/cpuinfo | sort -u | tr '\n' ' '))"
 cd /root
+# a heartbeat in the kernel log (on the console, dropped from the script's output):
+# when L1 times out, the console tail tells a stuck L1 from a stuck case
+(while sleep 60; do echo "<3>LAB-HB $(cut -d' ' -f1 /proc/uptime)" > /dev/kmsg; done) &
 echo "@TOKEN@-BEGIN"
 sh /lab/script.sh </dev/null 2>&1
 rc=$?
@@ -457,7 +460,8 @@ def run_l1_full(files, script, timeout=600, mem_mib=1024, cpus=1, append=""):
     lab_errors = [l for l in console[: console.find(token)].splitlines() if l.startswith("LAB-ERROR")]
     if lab_errors:
         raise LabError("the lab is broken: " + "; ".join(lab_errors))
-    return L1Result(int(m.group(2)), m.group(1), console, boot_s or 0.0, total)
+    output = re.sub(r"^\[\s*[\d.]+\] LAB-HB [\d.]+\n", "", m.group(1), flags=re.M)
+    return L1Result(int(m.group(2)), output, console, boot_s or 0.0, total)
 
 
 def run_l1(files, script, timeout=600, mem_mib=1024, cpus=1, append=""):

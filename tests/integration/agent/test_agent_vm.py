@@ -74,7 +74,7 @@ def _vm_case(name, cmd):
         f"--disk /guest/rootfs.ext4,ro --memory 256 --vsock-cid 3 --vsock-uds {uds} "
         f"--console file:/tmp/{name}.console &\n"
         "vmm=$!\n"
-        f"hull-agent-client --wait 240 --vsock 1024 --config /guest/config.json "
+        f"hull-agent-client --wait 150 --vsock 1024 --config /guest/config.json "
         f"--id {name} {uds} -- {' '.join(json.dumps(a) for a in cmd)} "
         f">/tmp/{name}.out 2>/tmp/{name}.err\n"
         "rc=$?\n"
@@ -122,7 +122,7 @@ def batch():
             "/guest/config.json": work / "config.json",
         }
         cases = {name: _vm_case(name, cmd) for name, (cmd, _, _) in CASES.items()}
-        yield lab.run_cases(cases, files=files, case_timeout=400)
+        yield lab.run_cases(cases, files=files, case_timeout=180)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -20,6 +20,7 @@ import random
 import shutil
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,36 @@ def debian_image(hullsys, debian_cache):
     subprocess.run(["cp", "-al", str(state / "images" / fp), str(dst / fp)], check=True)
     hullsys("image", "alias", "debian/12", fp)
     return fp
+
+
+def one_line_error(p, msg):
+    assert p.returncode != 0, p.stdout
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert msg in lines[0], lines[0]
+
+
+def wait_running(h, name, timeout=90):
+    """systemctl is-system-running --wait; returns (state, failed units text).
+    Right after start systemd may not have made /run/systemd/system yet (systemctl
+    then says "offline") nor its bus (it then fails to connect): both are retried,
+    bounded, until systemd answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        p = h("exec", name, "--", "systemctl", "is-system-running", "--wait", check=False,
+              timeout=timeout)
+        state = p.stdout.strip()
+        early = state == "offline" or (not state and "bus" in p.stderr)
+        if not early or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    failed = ""
+    if state != "running":
+        failed = h("exec", name, "--", "systemctl", "--failed", "--no-pager", "--full",
+                   check=False, timeout=30).stdout
+        failed += p.stderr
+    return state, failed
+
+
+def inside(h, name, script, **kw):
+    return h("exec", name, "--", "sh", "-c", script, **kw).stdout

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sysharness import Hull, new_name
-from test_instances import inside, one_line_error, wait_running
+from sysharness import inside, one_line_error, wait_running
 
 UNIFIED = Path("/sys/fs/cgroup/unified")
 # the namespace: every cgroup mount off (deepest first), one cgroup2 at /sys/fs/cgroup

@@ -9,7 +9,7 @@ import termios
 import time
 
 from sysharness import new_name
-from test_instances import one_line_error, wait_running
+from sysharness import one_line_error, wait_running
 
 
 def read_until(fd, needle, timeout=20):

@@ -195,7 +195,7 @@ def test_build_debian_13(debian13_cache):
 def test_debian_13_boots(hullsys, debian13_cache):
     """trixie's systemd (257) reaches running in an unprivileged hull instance on this
     hybrid cgroup host, as bookworm's does."""
-    from sysharness import new_name
+    from sysharness import new_name, wait_running
     state, fp = debian13_cache
     dst = hullsys.state_dir / "images"
     dst.mkdir(exist_ok=True)
@@ -203,17 +203,6 @@ def test_debian_13_boots(hullsys, debian13_cache):
     hullsys("image", "alias", "debian/13", fp)
     name = new_name("d13")
     hullsys("launch", "debian/13", name, timeout=120)
-    # trixie's systemctl says "Failed to connect to system scope bus via local
-    # transport" while the bus is not up yet: retried (bounded) until it is
-    deadline = time.monotonic() + 90
-    while True:
-        p = hullsys("exec", name, "--", "systemctl", "is-system-running", "--wait",
-                    check=False, timeout=90)
-        st = p.stdout.strip()
-        if st or "bus" not in p.stderr or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    failed = hullsys("exec", name, "--", "systemctl", "--failed", "--no-pager", check=False,
-                     timeout=30).stdout
-    assert st == "running", f"is-system-running: {st} ({p.stderr.strip()})\n{failed}"
+    st, failed = wait_running(hullsys, name)
+    assert st == "running", f"is-system-running: {st}\n{failed}"
     assert 'VERSION_ID="13"' in hullsys("exec", name, "--", "cat", "/etc/os-release").stdout

@@ -12,19 +12,12 @@ from pathlib import Path
 import pytest
 
 import helpers
-from sysharness import HULL_BIN, SUBID_START, leftovers, new_name
+from sysharness import HULL_BIN, SUBID_START, inside, leftovers, new_name, one_line_error, wait_running
 
 
 def instance_dirs(h):
     d = h.instances_dir()
     return sorted(e.name for e in d.iterdir() if e.name != ".lock") if d.exists() else []
-
-
-def one_line_error(p, msg):
-    assert p.returncode != 0, p.stdout
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1, p.stderr
-    assert msg in lines[0], lines[0]
 
 
 # ---- errors leave nothing behind -------------------------------------------
@@ -99,28 +92,6 @@ def test_start_failure_leaves_nothing(hullsys, tmp_path):
 
 
 # ---- systemd instances ------------------------------------------------------
-
-
-def wait_running(h, name, timeout=90):
-    """systemctl is-system-running --wait; returns (state, failed units text).
-    Right after start, systemd's bus may not exist yet: retried (bounded) until it does."""
-    deadline = time.monotonic() + timeout
-    while True:
-        p = h("exec", name, "--", "systemctl", "is-system-running", "--wait", check=False,
-              timeout=timeout)
-        state = p.stdout.strip()
-        if state or "Failed to connect to bus" not in p.stderr or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    failed = ""
-    if state != "running":
-        failed = h("exec", name, "--", "systemctl", "--failed", "--no-pager", "--full",
-                   check=False, timeout=30).stdout
-    return state, failed
-
-
-def inside(h, name, script, **kw):
-    return h("exec", name, "--", "sh", "-c", script, **kw).stdout
 
 
 def test_launch_systemd_stop_start_delete(hullsys, debian_image):

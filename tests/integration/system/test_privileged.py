@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from sysharness import new_name
-from test_instances import inside, one_line_error, wait_running
+from sysharness import inside, one_line_error, wait_running
 
 
 def host_uid(pid):

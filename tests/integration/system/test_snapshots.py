@@ -4,7 +4,7 @@ import json
 import os
 
 from sysharness import SUBID_START, new_name
-from test_instances import inside, one_line_error, wait_running
+from sysharness import inside, one_line_error, wait_running
 
 
 def snapshots(h, name):

@@ -9,7 +9,7 @@ import pytest
 
 import helpers
 from sysharness import new_name
-from test_instances import one_line_error
+from sysharness import one_line_error
 
 UNIT = helpers.REPO / "contrib" / "hull-autostart.service"
 

@@ -3,7 +3,7 @@
 import json
 
 from sysharness import new_name
-from test_instances import inside, one_line_error
+from sysharness import inside, one_line_error
 
 
 def cg(h, name, path):

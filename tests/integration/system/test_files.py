@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sysharness import new_name
-from test_instances import inside, one_line_error
+from sysharness import inside, one_line_error
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 import helpers
 from sysharness import Hull, new_name
-from test_instances import wait_running
+from sysharness import wait_running
 
 
 class NetHull(Hull):

@@ -5,7 +5,8 @@ import json
 
 from sysharness import new_name
 from test_config import cg
-from test_instances import instance_dirs, one_line_error
+from sysharness import one_line_error
+from test_instances import instance_dirs
 
 
 def profiles_dir(h):

@@ -7,7 +7,7 @@ import os
 
 from sysharness import new_name
 from test_console import attach, read_until
-from test_instances import inside, wait_running
+from sysharness import inside, wait_running
 
 
 def wait_for(pred, timeout, what):

@@ -13,6 +13,7 @@
 #include "cli/hull-cli.h"
 #include "image/oci-store.h"
 #include "instance/app.h"
+#include "instance/microvm.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/str.h"
@@ -29,6 +30,7 @@ enum {
 	OPT_CAP_ADD,
 	OPT_CAP_DROP,
 	OPT_PULL,
+	OPT_VM,
 };
 
 static const struct option opts[] = {
@@ -52,6 +54,7 @@ static const struct option opts[] = {
 	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
 	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
 	{ "pull", required_argument, NULL, OPT_PULL },
+	{ "vm", no_argument, NULL, OPT_VM },
 	{ "help", no_argument, NULL, 'h' },
 	{},
 };
@@ -60,6 +63,7 @@ struct run_args {
 	struct hull_app_opts o;
 	enum hull_app_pull pull;
 	char **env, **volumes, **cap_add, **cap_drop, **entrypoint;
+	const char *memory, *cpus; /* parsed once --vm is known: a limit, or the VM's size */
 };
 
 static void run_args_done(struct run_args *a)
@@ -239,9 +243,14 @@ static int parse_opt(struct run_args *a, int c, const char *arg, struct hull_err
 					      "--network '%s': expected none or host", arg);
 		return 0;
 	case 'm':
-		return parse_memory(arg, &o->memory, reterr);
+		a->memory = arg;
+		return 0;
 	case OPT_CPUS:
-		return parse_cpus(arg, &o->cpu_quota, reterr);
+		a->cpus = arg;
+		return 0;
+	case OPT_VM:
+		o->vm = true;
+		return 0;
 	case OPT_PIDS:
 		if (hull_parse_i64(arg, &pids) < 0 || pids < -1)
 			return hull_error_set(
@@ -296,7 +305,7 @@ static int run_run(struct hull_cli *cli, int argc, char **argv, struct hull_erro
 {
 	_cleanup_(run_args_done) struct run_args a = {};
 	_cleanup_free_ char *name = NULL;
-	int c, r, code = 0;
+	int c, r = 0, code = 0;
 
 	opterr = 0;
 	optind = 0;
@@ -317,6 +326,15 @@ static int run_run(struct hull_cli *cli, int argc, char **argv, struct hull_erro
 		if (r < 0)
 			return r == -ENOMEM ? hull_error_errno(reterr, r, "run") : r;
 	}
+	/* with --vm, --memory and --cpus size the VM; otherwise they are cgroup limits */
+	if (a.memory)
+		r = a.o.vm ? hull_microvm_parse_memory(a.memory, &a.o.vm_memory_mib, reterr)
+			   : parse_memory(a.memory, &a.o.memory, reterr);
+	if (r >= 0 && a.cpus)
+		r = a.o.vm ? hull_microvm_parse_cpus(a.cpus, &a.o.vm_cpus, reterr)
+			   : parse_cpus(a.cpus, &a.o.cpu_quota, reterr);
+	if (r < 0)
+		return r;
 	if (optind >= argc)
 		return hull_error_set(reterr, -EINVAL,
 				      "run: missing the image (usage: hull run %s)",
@@ -362,11 +380,15 @@ const struct hull_cli_verb hull_verb_run = {
 		"  -u, --user USER[:GROUP]  user (names from the image's /etc/passwd)\n"
 		"  --entrypoint CMD       replace the image's entrypoint (a string or JSON array)\n"
 		"  --network none|host    network namespace (default none: loopback only)\n"
-		"  -m, --memory SIZE      memory limit (512m, 1g)\n"
-		"  --cpus N               CPU limit (1.5)\n"
+		"  -m, --memory SIZE      memory limit (512m, 1g); with --vm the guest's memory\n"
+		"                         (MiB: 256, 512m, 1g; default 256)\n"
+		"  --cpus N               CPU limit (1.5); with --vm the guest's vCPUs (default "
+		"1)\n"
 		"  --pids-limit N         process limit (default 2048, -1 unlimited)\n"
 		"  --read-only            read-only root (tmpfs on /tmp, /var/tmp, /run)\n"
 		"  --cap-add CAP, --cap-drop CAP  change podman's default capabilities\n"
-		"  --pull missing|always|never",
+		"  --pull missing|always|never\n"
+		"  --vm                   run it in a micro-VM of its own (hull's VMM and agent;\n"
+		"                         the guest kernel of `make guest-kernel`)",
 	.run = run_run,
 };

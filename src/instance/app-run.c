@@ -20,6 +20,8 @@
 
 #include "image/oci-store.h"
 #include "instance/app-internal.h"
+#include "instance/microvm.h"
+#include "util/digest.h"
 #include "linux/rootfs.h"
 #include "util/file.h"
 #include "util/json.h"
@@ -355,6 +357,49 @@ static void spawn_remover(struct hull_home *h, const char *name)
 	_exit(0);
 }
 
+/*
+ * --vm: the same config in a micro-VM; the root image is keyed by the
+ * image's layers (their diff_ids), so each image is packed once.
+ */
+static int app_run_vm(struct hull_home *h, const struct hull_app_opts *o,
+		      const struct hull_oci_image *img, const char *id, int adir,
+		      const char *app_path, int *ret_exit, struct hull_error **reterr)
+{
+	_cleanup_free_ char *text = NULL, *layers = NULL, *rootfs = NULL, *cache = NULL;
+	_cleanup_json_ struct json_object *cfg = NULL;
+	char key[HULL_DIGEST_MAX];
+	size_t len = 0;
+	int r;
+
+	layers = strdup("hull-vm-rootfs 1\n");
+	for (char **d = img->diff_ids; layers && d && *d; d++) {
+		char *more = hull_strdup_printf("%s%s\n", layers, *d);
+
+		free(layers);
+		layers = more;
+	}
+	rootfs = hull_strdup_printf("%s/rootfs", app_path);
+	cache = hull_strdup_printf("%s/vm", h->cache_path);
+	if (!layers || !rootfs || !cache)
+		return -ENOMEM;
+	r = hull_digest_buffer(layers, strlen(layers), key);
+	if (r < 0)
+		return r;
+	r = hull_read_file_at(adir, "config.json", &text, &len);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "read config.json");
+	r = hull_json_parse(text, len, "config.json", &cfg, reterr);
+	if (r < 0)
+		return r;
+	return hull_microvm_run(&(struct hull_microvm_opts){ .cache_dir = cache,
+							     .run_dir = app_path,
+							     .rootfs = rootfs,
+							     .rootfs_key = hull_digest_hex(key),
+							     .cpus = o->vm_cpus,
+							     .memory_mib = o->vm_memory_mib },
+				id, cfg, ret_exit, reterr);
+}
+
 int hull_app_run(struct hull_home *h, const struct hull_app_opts *o, int *ret_exit, char **ret_name,
 		 struct hull_error **reterr)
 {
@@ -372,6 +417,11 @@ int hull_app_run(struct hull_home *h, const struct hull_app_opts *o, int *ret_ex
 
 	if (o->detach && o->tty)
 		return hull_error_set(reterr, -EOPNOTSUPP, "-t with -d is not supported yet");
+	if (o->vm && (o->detach || o->tty || (o->volumes && *o->volumes)))
+		return hull_error_set(reterr, -EOPNOTSUPP, "--vm with %s is not supported yet",
+				      o->detach ? "-d"
+				      : o->tty	? "-t"
+						: "-v");
 	r = hull_oci_image_get(h->images, o->image, &img, reterr);
 	if (r < 0)
 		return r;
@@ -442,8 +492,11 @@ int hull_app_run(struct hull_home *h, const struct hull_app_opts *o, int *ret_ex
 			goto fail;
 		}
 	}
-	r = hull_container_run(&h->rt, id, &(struct hull_create_opts){ .bundle = app_path },
-			       o->detach, false, &code, reterr);
+	if (o->vm)
+		r = app_run_vm(h, o, img, id, adir, app_path, &code, reterr);
+	else
+		r = hull_container_run(&h->rt, id, &(struct hull_create_opts){ .bundle = app_path },
+				       o->detach, false, &code, reterr);
 	stdio_restore(&saved);
 	if (r < 0) {
 		hull_error_wrap(reterr, r, "run '%s'", name);

@@ -51,6 +51,10 @@ struct hull_app_opts {
 	bool read_only;
 	char **cap_add, **cap_drop; /* "NET_ADMIN", "CAP_NET_ADMIN", "ALL" */
 	bool rm, detach, interactive, tty;
+	/* --vm: in a micro-VM of its own (instance/microvm.h); memory and cpu_quota unused */
+	bool vm;
+	unsigned vm_cpus;	/* vCPUs; 0: 1 */
+	uint64_t vm_memory_mib; /* guest memory; 0: 256 MiB */
 };
 
 /* Checks a container name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 63 characters. */

@@ -7,7 +7,8 @@
  * 3-4 GiB hole for MMIO devices, the IOAPIC and the LAPIC.  So there are one or
  * two regions; every region is surrounded by PROT_NONE guard pages in the host,
  * so an access that ever escaped the checks below faults instead of reading a
- * neighbour.
+ * neighbour.  Each region starts on a 2 MiB boundary in the host and is
+ * advised for transparent huge pages, so KVM can map it with 2 MiB pages.
  *
  * Everything the guest writes is hostile: device code never dereferences a
  * guest address itself but asks hull_guest_mem_ptr() (or the read/write

@@ -45,6 +45,23 @@ int hull_kvm_open(int *ret_fd, size_t *ret_run_size, struct hull_error **reterr)
 	return 0;
 }
 
+#define LEAF1_ECX_TSC_DEADLINE (1U << 24)
+
+/*
+ * KVM emulates the LAPIC's TSC-deadline mode with its in-kernel irqchip, but
+ * says so through KVM_CAP_TSC_DEADLINE_TIMER rather than in the supported
+ * CPUID.  Without the bit Linux falls back to the LAPIC's one-shot timer and
+ * first calibrates it against the PIT, ticks that come slowly in a nested guest.
+ */
+static void add_emulated(int kvm_fd, struct kvm_cpuid2 *c)
+{
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+		return;
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 1)
+			c->entries[i].ecx |= LEAF1_ECX_TSC_DEADLINE;
+}
+
 int hull_kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **ret, struct hull_error **reterr)
 {
 	/* grow until KVM stops saying E2BIG */
@@ -56,6 +73,7 @@ int hull_kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **ret, struct hull_er
 			return hull_error_errno(reterr, -ENOMEM, "cpuid");
 		c->nent = n;
 		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			add_emulated(kvm_fd, c);
 			*ret = TAKE_PTR(c);
 			return 0;
 		}

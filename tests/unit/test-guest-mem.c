@@ -39,6 +39,8 @@ static void test_small(void **state)
 	assert_int_equal(r[0].gpa, 0);
 	assert_int_equal(r[0].size, 16 * MiB);
 	assert_non_null(r[0].host);
+	/* 2 MiB-aligned in the host, as in the guest: KVM can use huge pages */
+	assert_int_equal((uintptr_t)r[0].host % (2 * MiB), 0);
 
 	/* zero-filled, and the whole range is writable */
 	p = hull_guest_mem_ptr(m, 0, 16 * MiB);
@@ -88,6 +90,8 @@ static void test_split(void **state)
 	assert_int_equal(r[0].size, 3 * GiB);
 	assert_int_equal(r[1].gpa, 4 * GiB);
 	assert_int_equal(r[1].size, 8 * MiB);
+	assert_int_equal((uintptr_t)r[0].host % (2 * MiB), 0);
+	assert_int_equal((uintptr_t)r[1].host % (2 * MiB), 0);
 
 	lo = hull_guest_mem_ptr(m, 3 * GiB - 1, 1);
 	assert_ptr_equal(lo, (uint8_t *)r[0].host + 3 * GiB - 1);

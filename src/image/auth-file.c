@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "image/registry.h"
+#include "util/crypto-dl.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/str.h"

@@ -14,8 +14,6 @@
  * Parsed with libyaml's document loader; anything else at the top level is
  * ignored (LXD's own "expiry_date" among them).  Errors name the field.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -23,6 +21,7 @@
 #include <time.h>
 #include <yaml.h>
 
+#include "image/archive-dl.h"
 #include "image/image-internal.h"
 #include "util/str.h"
 
@@ -222,6 +221,9 @@ int image_metadata_read(int fd, const char *file, struct image_metadata *m,
 	int r;
 
 	*m = (struct image_metadata){};
+	r = hull_archive_load(reterr);
+	if (r < 0)
+		return r;
 	r = read_yaml(fd, file, &text, &len, &m->templates, reterr);
 	if (r < 0)
 		return r;

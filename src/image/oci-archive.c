@@ -10,8 +10,6 @@
  * docker-archive has no OCI manifest: one is made from its manifest.json
  * (config <id>.json, uncompressed layer tars) and stored as a blob.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image/archive-dl.h"
 #include "image/image-internal.h"
 #include "image/oci-store.h"
 #include "util/file.h"
@@ -468,6 +467,9 @@ int hull_oci_image_import(struct hull_image_store *s, const char *file,
 	struct stat st;
 	int r;
 
+	r = hull_archive_load(reterr);
+	if (r < 0)
+		return r;
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return hull_error_errno(reterr, -errno, "import '%s'", file);
@@ -500,7 +502,7 @@ int hull_oci_image_import(struct hull_image_store *s, const char *file,
 	return 0;
 }
 
-int hull_oci_archive_detect(const char *file, enum hull_oci_archive_format *ret)
+static int archive_detect(const char *file, enum hull_oci_archive_format *ret)
 {
 	_cleanup_(archive_read_freep) struct archive *a = archive_read_new();
 	struct archive_entry *ae;
@@ -531,6 +533,13 @@ int hull_oci_archive_detect(const char *file, enum hull_oci_archive_format *ret)
 		archive_read_data_skip(a);
 	}
 	return -ENOENT;
+}
+
+int hull_oci_archive_detect(const char *file, enum hull_oci_archive_format *ret)
+{
+	int r = hull_archive_load(NULL);
+
+	return r < 0 ? r : archive_detect(file, ret);
 }
 
 /* ---- export -------------------------------------------------------------------------- */
@@ -786,6 +795,9 @@ int hull_oci_image_export(struct hull_image_store *s, const char *ref, const cha
 	size_t len = 0;
 	int r;
 
+	r = hull_archive_load(reterr);
+	if (r < 0)
+		return r;
 	r = hull_oci_image_get(s, ref, &img, reterr);
 	if (r < 0)
 		return r;

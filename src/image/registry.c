@@ -5,11 +5,9 @@
  */
 #include "image/registry.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,7 +17,9 @@
 #include <unistd.h>
 
 #include "image/blob-store.h"
+#include "image/curl-dl.h"
 #include "oci/image-spec.h"
+#include "util/crypto-dl.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -738,6 +738,9 @@ int hull_registry_new(const char *host, const char *path, const struct hull_regi
 	uint32_t t;
 	int k;
 
+	k = hull_curl_load(reterr);
+	if (k < 0)
+		return k;
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_result != CURLE_OK)
 		return hull_error_set(reterr, -EIO, "libcurl: %s",

@@ -9,12 +9,9 @@
  * that parent fd with O_NOFOLLOW / AT_SYMLINK_NOFOLLOW.  A hostile entry is
  * refused, never silently rewritten.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,7 +20,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "image/archive-dl.h"
 #include "image/image.h"
+#include "util/crypto-dl.h"
 #include "util/digest.h"
 #include "util/file.h"
 #include "util/str.h"
@@ -484,8 +483,8 @@ static int unpack_all(struct archive *a, int root_fd, enum hull_unpack_flags fla
 	return 0;
 }
 
-int hull_tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
-		    struct hull_error **reterr)
+static int tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
+		      struct hull_error **reterr)
 {
 	_cleanup_(archive_freep) struct archive *a = archive_read_new();
 
@@ -498,6 +497,14 @@ int hull_tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
 		return hull_error_set(reterr, -EINVAL, "read archive: %s",
 				      archive_error_string(a) ?: "not a tar archive");
 	return unpack_all(a, root_fd, flags, reterr);
+}
+
+int hull_tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
+		    struct hull_error **reterr)
+{
+	int r = hull_archive_load(reterr);
+
+	return r < 0 ? r : tar_unpack(tar_fd, root_fd, flags, reterr);
 }
 
 /*
@@ -532,8 +539,8 @@ static la_ssize_t layer_read(struct archive *a, void *userdata, const void **ret
 	return n;
 }
 
-int hull_layer_unpack(int blob_fd, int root_fd, enum hull_unpack_flags flags,
-		      char ret_diff_id[HULL_DIGEST_MAX], struct hull_error **reterr)
+static int layer_unpack(int blob_fd, int root_fd, enum hull_unpack_flags flags,
+			char ret_diff_id[HULL_DIGEST_MAX], struct hull_error **reterr)
 {
 	_cleanup_(archive_freep) struct archive *raw = archive_read_new();
 	_cleanup_(archive_freep) struct archive *a = archive_read_new();
@@ -588,6 +595,14 @@ int hull_layer_unpack(int blob_fd, int root_fd, enum hull_unpack_flags flags,
 out:
 	EVP_MD_CTX_free(ls.ctx);
 	return r;
+}
+
+int hull_layer_unpack(int blob_fd, int root_fd, enum hull_unpack_flags flags,
+		      char ret_diff_id[HULL_DIGEST_MAX], struct hull_error **reterr)
+{
+	int r = hull_archive_load(reterr);
+
+	return r < 0 ? r : layer_unpack(blob_fd, root_fd, flags, ret_diff_id, reterr);
 }
 
 int hull_sha256_fd(int fd, char ret[HULL_IMAGE_FINGERPRINT_LEN + 1])

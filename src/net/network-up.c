@@ -4,7 +4,6 @@
  * hosts (DHCP reservations and names) and leases.
  */
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <sys/file.h>
 
 #include "net/net-internal.h"
+#include "util/crypto-dl.h"
 #include "util/file.h"
 #include "util/str.h"
 

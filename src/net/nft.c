@@ -6,12 +6,12 @@
  * a network's chains are replaced atomically, and a failure leaves the
  * ruleset as it was.
  */
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/nft.h"
+#include "net/nft-dl.h"
 #include "util/str.h"
 
 #define TABLE "inet hull"
@@ -28,8 +28,12 @@ static void nft_done(struct nft *n)
 		nft_ctx_free(n->ctx);
 }
 
-static int nft_init(struct nft *n)
+static int nft_init(struct nft *n, struct hull_error **reterr)
 {
+	int r = hull_nft_load(reterr);
+
+	if (r < 0)
+		return r;
 	n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!n->ctx)
 		return -ENOMEM;
@@ -102,9 +106,9 @@ int hull_nft_network_apply(const struct hull_nft_network *nw, struct hull_error 
 
 	if (network_name_ok(nw->name) < 0 || network_name_ok(nw->bridge) < 0)
 		return hull_error_set(reterr, -EINVAL, "bad network or bridge name '%s'", nw->name);
-	r = nft_init(&n);
+	r = nft_init(&n, reterr);
 	if (r < 0)
-		return hull_error_errno(reterr, r, "nftables");
+		return hull_error_wrap(reterr, r, "nftables");
 	cmds = strdup("add table " TABLE "\n");
 	if (!cmds)
 		return -ENOMEM;
@@ -152,9 +156,9 @@ int hull_nft_network_remove(const char *name, struct hull_error **reterr)
 
 	if (network_name_ok(name) < 0)
 		return hull_error_set(reterr, -EINVAL, "bad network name '%s'", name);
-	r = nft_init(&n);
+	r = nft_init(&n, reterr);
 	if (r < 0)
-		return hull_error_errno(reterr, r, "nftables");
+		return hull_error_wrap(reterr, r, "nftables");
 	cmds = strdup("");
 	if (!cmds)
 		return -ENOMEM;
@@ -180,7 +184,7 @@ int hull_nft_network_has_nat(const char *name)
 	_cleanup_(nft_done) struct nft n = {};
 	_cleanup_free_ char *listing = NULL;
 
-	if (network_name_ok(name) < 0 || nft_init(&n) < 0)
+	if (network_name_ok(name) < 0 || nft_init(&n, NULL) < 0)
 		return -EINVAL;
 	listing = chain_listing(&n, "pstrt", name);
 	return listing && strstr(listing, "masquerade") ? 1 : 0;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "util/digest.h"
+#include "util/crypto-dl.h"
 #include "util/str.h"
 
 /* ---- digests ---------------------------------------------------------- */

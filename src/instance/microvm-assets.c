@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "instance/microvm.h"
 #include "runtime/cloned-binary.h"
+#include "util/crypto-dl.h"
 #include "util/digest.h"
 #include "util/file.h"
 #include "util/str.h"

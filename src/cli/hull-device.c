@@ -11,8 +11,14 @@
 
 static const struct hull_cli_verb v_device = {
 	.name = "config device",
-	.summary = "add, remove or list an instance's devices (today: nic)",
+	.summary = "add, remove or list an instance's devices (docs/devices.md)",
 	.usage = "add NAME DEV nic network=NET [name=IF] [hwaddr=MAC] [ipv4.address=IP] |\n"
+		 "       add NAME DEV disk source=HOST_PATH path=PATH [readonly=true] |\n"
+		 "       add NAME DEV unix-char|unix-block source=HOST_NODE|major=N minor=N\n"
+		 "           [path=PATH] [uid=N] [gid=N] [mode=0660] |\n"
+		 "       add NAME DEV gpu [vendorid=XXXX] [productid=XXXX] [pci=ADDR] [uid gid "
+		 "mode] |\n"
+		 "       add NAME DEV usb vendorid=XXXX [productid=XXXX] [uid gid mode] |\n"
 		 "       remove NAME DEV | list NAME | show NAME",
 };
 

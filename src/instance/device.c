@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Instance devices (hull config device add|remove).  Only `nic` exists
- * today: a veth from a hull network's bridge, plugged in by a createRuntime
- * hook at each start (see nic.c).  Devices change on stopped instances only.
+ * Instance devices (hull config device add|remove).  A `nic` is a veth from
+ * a hull network's bridge, plugged in by a createRuntime hook at each start
+ * (see nic.c); nics change on stopped instances only.  disk, unix-char,
+ * unix-block, gpu and usb devices (device-check.c, device-match.c,
+ * device-plug.c) are plugged by the monitor at each start and into a
+ * running instance at once.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "instance/device-internal.h"
 #include "instance/instance-internal.h"
 #include "net/network.h"
 #include "util/str.h"
@@ -113,9 +117,13 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 	return r;
 }
 
-/* Opens, locks and loads a stopped instance for a device change. */
-static int open_stopped(struct hull_home *h, const char *name, int *ret_dfd, int *ret_lock,
-			struct hull_instance_config **ret, struct hull_error **reterr)
+/*
+ * Opens, locks and loads an instance for a device change; *ret_running says
+ * whether it runs (nics change on stopped instances only).
+ */
+static int open_locked(struct hull_home *h, const char *name, bool nic, int *ret_dfd, int *ret_lock,
+		       bool *ret_running, struct hull_instance_config **ret,
+		       struct hull_error **reterr)
 {
 	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
 	int r;
@@ -126,11 +134,10 @@ static int open_stopped(struct hull_home *h, const char *name, int *ret_dfd, int
 	lock = instance_lock(dfd, reterr);
 	if (lock < 0)
 		return lock;
-	if (instance_monitor_alive(dfd))
+	*ret_running = instance_monitor_alive(dfd);
+	if (*ret_running && nic)
 		return hull_error_set(reterr, -EBUSY,
-				      "instance '%s' is running: stop it to change its devices "
-				      "(hot-plug is not there yet)",
-				      name);
+				      "instance '%s' is running: stop it to change its nics", name);
 	r = instance_config_load(dfd, ret, reterr);
 	if (r < 0)
 		return r;
@@ -139,22 +146,44 @@ static int open_stopped(struct hull_home *h, const char *name, int *ret_dfd, int
 	return 0;
 }
 
+/* The settings of a device other than a nic, checked against the host (a gpu must match). */
+static int other_settings(struct hull_instance_config *c, const char *dev, const char *type,
+			  char *const *settings, char ***kv, struct hull_error **reterr)
+{
+	_cleanup_free_ struct device_node *nodes = NULL;
+	char **saved = c->devices;
+	size_t n = 0;
+	int r;
+
+	r = instance_device_settings(c, dev, type, settings, kv, reterr);
+	if (r < 0 || !streq(type, "gpu"))
+		return r;
+	c->devices = *kv;
+	r = instance_device_nodes(c, dev, &nodes, &n, reterr);
+	c->devices = saved;
+	return r;
+}
+
 int hull_instance_device_add(struct hull_home *h, const char *name, const char *dev,
 			     const char *type, char *const *settings, struct hull_error **reterr)
 {
 	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
 	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *old = NULL;
 	_cleanup_strv_free_ char **kv = NULL;
+	bool nic = streq(type, "nic"), running = false;
 	const char *ifname;
 	int r;
 
 	r = device_name_check(dev, reterr);
 	if (r < 0)
 		return r;
-	if (!streq(type, "nic"))
+	if (!nic && !instance_device_type_known(type))
 		return hull_error_set(reterr, -EOPNOTSUPP,
-				      "device type '%s' is not supported (today: nic)", type);
-	r = open_stopped(h, name, &dfd, &lock, &c, reterr);
+				      "unknown device type '%s' (known: nic, disk, unix-char, "
+				      "unix-block, gpu, usb)",
+				      type);
+	r = open_locked(h, name, nic, &dfd, &lock, &running, &c, reterr);
 	if (r < 0)
 		return r;
 	if (hull_instance_device_get(c, dev, "type"))
@@ -163,6 +192,26 @@ int hull_instance_device_add(struct hull_home *h, const char *name, const char *
 	kv = hull_strv_copy(c->devices ? c->devices : (char *[]){ NULL });
 	if (!kv)
 		return -ENOMEM;
+	if (!nic) {
+		r = other_settings(c, dev, type, settings, &kv, reterr);
+		if (r < 0)
+			return r;
+		old = instance_config_dup(c);
+		if (!old)
+			return -ENOMEM;
+		hull_strv_free(c->devices);
+		c->devices = TAKE_PTR(kv);
+		/* plugged first: a device that cannot be is not recorded */
+		if (running) {
+			r = instance_device_live_add(h, name, old, c, dev, reterr);
+			if (r < 0)
+				return r;
+		}
+		r = instance_config_save(dfd, c, reterr);
+		if (r < 0 && running)
+			(void)instance_device_live_remove(h, name, c, old, dev, NULL);
+		return r;
+	}
 	r = nic_settings(h, name, dev, settings, &kv, reterr);
 	if (r < 0)
 		return r;
@@ -187,19 +236,28 @@ int hull_instance_device_remove(struct hull_home *h, const char *name, const cha
 {
 	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
 	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *old = NULL;
 	_cleanup_strv_free_ char **kv = calloc(1, sizeof(char *));
-	const char *network, *hwaddr;
+	const char *network, *hwaddr, *type;
 	size_t dl = strlen(dev);
+	bool running = false;
 	int r;
 
 	if (!kv)
 		return -ENOMEM;
-	r = open_stopped(h, name, &dfd, &lock, &c, reterr);
+	r = open_locked(h, name, false, &dfd, &lock, &running, &c, reterr);
 	if (r < 0)
 		return r;
-	if (!hull_instance_device_get(c, dev, "type"))
+	type = hull_instance_device_get(c, dev, "type");
+	if (!type)
 		return hull_error_set(reterr, -ENOENT, "instance '%s' has no device '%s'", name,
 				      dev);
+	if (running && streq(type, "nic"))
+		return hull_error_set(reterr, -EBUSY,
+				      "instance '%s' is running: stop it to change its nics", name);
+	old = instance_config_dup(c);
+	if (!old)
+		return -ENOMEM;
 	network = hull_instance_device_get(c, dev, "network");
 	hwaddr = hull_instance_device_get(c, dev, "hwaddr");
 	if (network && hwaddr)
@@ -215,6 +273,11 @@ int hull_instance_device_remove(struct hull_home *h, const char *name, const cha
 	}
 	hull_strv_free(c->devices);
 	c->devices = TAKE_PTR(kv);
+	if (running) {
+		r = instance_device_live_remove(h, name, old, c, dev, reterr);
+		if (r < 0)
+			return r;
+	}
 	return instance_config_save(dfd, c, reterr);
 }
 

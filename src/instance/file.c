@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "instance/device-internal.h"
 #include "instance/instance-internal.h"
 #include "storage/storage.h"
 #include "util/file.h"
@@ -116,7 +117,8 @@ int hull_instance_file_pull(struct hull_home *h, const char *name, const char *p
 			    struct hull_error **reterr)
 {
 	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
-	_cleanup_close_ int dfd = -EBADF, lock = -EBADF, root = -EBADF, fd = -EBADF;
+	_cleanup_close_ int dfd = -EBADF, lock = -EBADF, root = -EBADF, fd = -EBADF, disk = -EBADF;
+	const char *rest = NULL;
 	bool mounted = false;
 	struct stat st;
 	int r;
@@ -124,7 +126,14 @@ int hull_instance_file_pull(struct hull_home *h, const char *name, const char *p
 	root = rootfs_open(h, name, &dfd, &lock, &mounted, &c, reterr);
 	if (root < 0)
 		return hull_error_wrap(reterr, root, "pull from '%s'", name);
-	fd = open_in_root(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	/* a path on a disk device is the disk's, as the instance sees it */
+	disk = instance_disk_for_path(c, path, &rest, reterr);
+	if (disk < 0) {
+		r = hull_error_wrap(reterr, disk, "pull '%s' from '%s'", path, name);
+		goto out;
+	}
+	fd = open_in_root(disk > 0 ? disk : root, disk > 0 ? rest : path,
+			  O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd < 0) {
 		r = hull_error_errno(reterr, fd, "pull '%s' from '%s'", path, name);
 		goto out;
@@ -147,9 +156,11 @@ int hull_instance_file_push(struct hull_home *h, const char *name, const char *p
 			    uint32_t uid, uint32_t gid, mode_t mode, struct hull_error **reterr)
 {
 	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
-	_cleanup_close_ int dfd = -EBADF, lock = -EBADF, root = -EBADF, dir = -EBADF, fd = -EBADF;
+	_cleanup_close_ int dfd = -EBADF, lock = -EBADF, root = -EBADF, dir = -EBADF, fd = -EBADF,
+			    disk = -EBADF;
 	_cleanup_free_ char *parent = NULL;
-	const char *base;
+	const char *base, *rest = NULL;
+	uint32_t uid_base, gid_base;
 	bool mounted = false;
 	char tmp[64];
 	int r;
@@ -173,7 +184,20 @@ int hull_instance_file_push(struct hull_home *h, const char *name, const char *p
 			c->id_count);
 		goto out;
 	}
-	dir = open_in_root(root, *parent ? parent : ".", O_PATH | O_DIRECTORY, 0);
+	/* on a disk device: in its source, with the instance's ids as they are
+	 * (the disk is id-mapped); elsewhere shifted into the instance's range */
+	disk = instance_disk_for_path(c, *parent ? parent : "/", &rest, reterr);
+	if (disk < 0) {
+		r = hull_error_wrap(reterr, disk, "push to '%s'", name);
+		goto out;
+	}
+	uid_base = disk > 0 ? 0 : c->uid_base;
+	gid_base = disk > 0 ? 0 : c->gid_base;
+	dir = open_in_root(disk > 0 ? disk : root,
+			   disk > 0  ? rest
+			   : *parent ? parent
+				     : ".",
+			   O_PATH | O_DIRECTORY, 0);
 	if (dir < 0) {
 		r = hull_error_errno(reterr, dir, "push to '%s': open '%s'", name,
 				     *parent ? parent : "/");
@@ -186,8 +210,8 @@ int hull_instance_file_push(struct hull_home *h, const char *name, const char *p
 		goto out;
 	}
 	r = copy_fd(in_fd, fd);
-	if (r >= 0 && (fchown(fd, c->uid_base + uid, c->gid_base + gid) < 0 ||
-		       fchmod(fd, mode) < 0 || fsync(fd) < 0))
+	if (r >= 0 && (fchown(fd, uid_base + uid, gid_base + gid) < 0 || fchmod(fd, mode) < 0 ||
+		       fsync(fd) < 0))
 		r = -errno;
 	/* replaces whatever is there (a symlink too, never followed) */
 	if (r >= 0 && renameat(dir, tmp, dir, base) < 0)

@@ -107,14 +107,19 @@ const char *hull_instance_config_get(const struct hull_instance_config *c, const
 /* ---- devices (hull config device ...) ------------------------------------ */
 
 /*
- * Adds device `dev` of `type` with "key=value" settings to a stopped
- * instance.  Only `nic` exists today: network=NET (required, a hull network),
+ * Adds device `dev` of `type` with "key=value" settings to an instance.
+ * A `nic` (stopped instances only): network=NET (required, a hull network),
  * name= (the interface inside, default DEV), hwaddr= (default: a stable MAC
  * from the instance and device names), ipv4.address= (a fixed DHCP address).
+ * disk, unix-char, unix-block, gpu, usb (docs/devices.md): a running
+ * instance gets the device at once, and it is recorded only when that worked.
  */
 int hull_instance_device_add(struct hull_home *h, const char *name, const char *dev,
 			     const char *type, char *const *settings, struct hull_error **reterr);
-/* Removes a device from a stopped instance; -ENOENT naming it when there is none. */
+/*
+ * Removes a device (a nic from a stopped instance only; the others are taken
+ * out of a running one at once); -ENOENT naming it when there is none.
+ */
 int hull_instance_device_remove(struct hull_home *h, const char *name, const char *dev,
 				struct hull_error **reterr);
 /* The value of DEV.KEY in c, or NULL. */

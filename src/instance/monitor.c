@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "instance/device-internal.h"
 #include "instance/instance-internal.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -194,6 +195,7 @@ static int boot(struct hull_home *h, int dfd, const char *name, const char *bund
 		struct hull_error **reterr)
 {
 	_cleanup_(hull_state_freep) struct hull_state *st = NULL;
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
 	_cleanup_close_ int sock = -EBADF;
 	struct hull_create_opts co = {};
 	char sockpath[128];
@@ -221,6 +223,12 @@ static int boot(struct hull_home *h, int dfd, const char *name, const char *bund
 	if (r < 0)
 		return r;
 	b->init_pid = st->pid;
+	/* the devices go in while init waits to be started */
+	r = instance_config_load(dfd, &c, reterr);
+	if (r >= 0)
+		r = instance_devices_plug_all(c, b->init_pid, reterr);
+	if (r < 0)
+		return r;
 	return hull_container_start(&h->rt, name, reterr);
 }
 

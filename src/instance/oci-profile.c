@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "instance/device-internal.h"
 #include "instance/instance-internal.h"
 #include "oci/config.h"
 #include "runtime/cloned-binary.h"
@@ -256,6 +257,9 @@ int instance_oci_write(int dirfd, const struct hull_instance_config *c, struct h
 
 	if (!oci)
 		return -ENOMEM;
+	r = instance_device_rules_json(c, oci, reterr);
+	if (r < 0)
+		return r;
 	text = json_object_to_json_string_ext(oci, JSON_C_TO_STRING_PRETTY |
 							   JSON_C_TO_STRING_NOSLASHESCAPE);
 	r = hull_write_file_atomic_at(dirfd, "config.json", text, strlen(text), 0600,

@@ -466,6 +466,40 @@ int hull_container_update(const struct hull_runtime *rt, const char *id,
 	return hull_cgroup_update(cg, res, reterr);
 }
 
+int hull_container_update_devices(const struct hull_runtime *rt, const char *id,
+				  const struct hull_oci_device_rule *rules, size_t n,
+				  struct hull_error **reterr)
+{
+	_cleanup_(hull_cgroup_freep) struct hull_cgroup *cg = NULL;
+	struct hull_oci_resources res = {};
+	struct hull_oci_linux lc = { .resources = &res };
+	struct hull_oci_config conf = { .linux_config = &lc };
+	int r;
+
+	if (rt->rootless)
+		return hull_error_set(
+			reterr, -EPERM,
+			"the device cgroup of '%s' is not ours to program without root", id);
+	r = open_cgroup(rt, id, true, true, &cg, reterr);
+	if (r < 0)
+		return r;
+	/* deny everything, then these rules and the defaults, as create wrote them */
+	res.devices = calloc(n + 1, sizeof(*res.devices));
+	if (!res.devices)
+		return hull_error_errno(reterr, -ENOMEM, "device rules");
+	res.devices[0] = (struct hull_oci_device_rule){ false, 'a', -1, -1, "rwm" };
+	if (n)
+		memcpy(res.devices + 1, rules, n * sizeof(*rules));
+	res.n_devices = n + 1;
+	r = runtime_add_default_device_rules(&conf);
+	if (r >= 0)
+		r = hull_cgroup_update(cg, &res, reterr);
+	else
+		hull_error_errno(reterr, r, "device rules");
+	free(res.devices);
+	return r;
+}
+
 int hull_container_stats(const struct hull_runtime *rt, const char *id, struct json_object **ret,
 			 struct hull_error **reterr)
 {

@@ -119,6 +119,14 @@ int hull_container_pids(const struct hull_runtime *rt, const char *id, pid_t **r
 			struct hull_error **reterr);
 int hull_container_update(const struct hull_runtime *rt, const char *id,
 			  const struct hull_oci_resources *res, struct hull_error **reterr);
+/*
+ * Replaces the device cgroup rules of a running container with "deny all",
+ * `rules`, then the defaults every container gets (as create writes them):
+ * for devices added to or taken from a running container.
+ */
+int hull_container_update_devices(const struct hull_runtime *rt, const char *id,
+				  const struct hull_oci_device_rule *rules, size_t n,
+				  struct hull_error **reterr);
 /* runc's `events --stats` object: {"type":"stats","id":..,"data":{..}}. */
 int hull_container_stats(const struct hull_runtime *rt, const char *id, struct json_object **ret,
 			 struct hull_error **reterr);

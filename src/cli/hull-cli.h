@@ -66,6 +66,16 @@ int hull_cli_home(struct hull_cli *cli, struct hull_error **reterr);
 int hull_cli_getopt(const struct hull_cli_verb *verb, int argc, char **argv, const char *shortopts,
 		    const struct option *longopts, int *ret_opt, struct hull_error **reterr);
 
+/*
+ * hull_cli_getopt() for a verb whose only option is the flag -<flag>/--<name>:
+ * sets *ret_flag when given.  0, 1 after --help, or -EINVAL.
+ */
+int hull_cli_getopt_flag(const struct hull_cli_verb *verb, int argc, char **argv, char flag,
+			 const char *name, bool *ret_flag, struct hull_error **reterr);
+
+/* --tls-verify[=true|false] (no value: true); *ret_off when false. */
+int hull_cli_parse_tls_verify(const char *arg, bool *ret_off, struct hull_error **reterr);
+
 /* Checks the number of positional arguments left after options ("missing <what>"). */
 int hull_cli_want_args(const struct hull_cli_verb *verb, int argc, char **argv, int min, int max,
 		       const char *what, struct hull_error **reterr);

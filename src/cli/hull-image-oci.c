@@ -168,9 +168,6 @@ static int image_untag(struct hull_cli *cli, int argc, char **argv, struct hull_
 
 static int image_prune(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
-	static const struct option opts[] = { { "all", no_argument, NULL, 'a' },
-					      { "help", no_argument, NULL, 'h' },
-					      {} };
 	static const struct hull_cli_verb v = {
 		"image prune",
 		"free blobs and layers no OCI image uses; with --all also images without names "
@@ -180,11 +177,9 @@ static int image_prune(struct hull_cli *cli, int argc, char **argv, struct hull_
 	_cleanup_strv_free_ char **in_use = NULL;
 	uint64_t freed = 0;
 	bool all = false;
-	int c, r;
+	int r;
 
-	while ((r = hull_cli_getopt(&v, argc, argv, "a", opts, &c, reterr)) == 0 && c != -1)
-		if (c == 'a')
-			all = true;
+	r = hull_cli_getopt_flag(&v, argc, argv, 'a', "all", &all, reterr);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = hull_cli_want_args(&v, argc, argv, 0, 0, "", reterr);

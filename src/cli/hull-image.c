@@ -333,9 +333,6 @@ static int image_show(struct hull_cli *cli, int argc, char **argv, struct hull_e
 
 static int image_delete(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
-	static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
-					      { "help", no_argument, NULL, 'h' },
-					      {} };
 	static const struct hull_cli_verb v = {
 		"image delete", "delete an image (not while an instance or container uses it)",
 		"IMAGE [--force]", NULL
@@ -343,11 +340,9 @@ static int image_delete(struct hull_cli *cli, int argc, char **argv, struct hull
 	_cleanup_(hull_image_freep) struct hull_image *img = NULL;
 	_cleanup_free_ char *user = NULL;
 	bool force = false;
-	int c, r;
+	int r;
 
-	while ((r = hull_cli_getopt(&v, argc, argv, "f", opts, &c, reterr)) == 0 && c != -1)
-		if (c == 'f')
-			force = true;
+	r = hull_cli_getopt_flag(&v, argc, argv, 'f', "force", &force, reterr);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = hull_cli_want_args(&v, argc, argv, 1, 1, "the image", reterr);
@@ -369,17 +364,12 @@ static int image_delete(struct hull_cli *cli, int argc, char **argv, struct hull
 
 static int image_alias(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
-	static const struct option opts[] = { { "delete", no_argument, NULL, 'd' },
-					      { "help", no_argument, NULL, 'h' },
-					      {} };
 	static const struct hull_cli_verb v = { "image alias", "name an image, or remove a name",
 						"ALIAS IMAGE | --delete ALIAS", NULL };
 	bool del = false;
-	int c, r;
+	int r;
 
-	while ((r = hull_cli_getopt(&v, argc, argv, "d", opts, &c, reterr)) == 0 && c != -1)
-		if (c == 'd')
-			del = true;
+	r = hull_cli_getopt_flag(&v, argc, argv, 'd', "delete", &del, reterr);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = hull_cli_want_args(&v, argc, argv, del ? 1 : 2, del ? 1 : 2,

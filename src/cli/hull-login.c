@@ -166,12 +166,9 @@ static int login_run(struct hull_cli *cli, int argc, char **argv, struct hull_er
 			authfile = optarg;
 			break;
 		case OPT_TLS_VERIFY:
-			if (optarg && !streq(optarg, "true") && !streq(optarg, "false"))
-				return hull_error_set(reterr, -EINVAL,
-						      "--tls-verify: expected true or false, got "
-						      "'%s'",
-						      optarg);
-			tls_off = optarg && streq(optarg, "false");
+			r = hull_cli_parse_tls_verify(optarg, &tls_off, reterr);
+			if (r < 0)
+				return r;
 			break;
 		case OPT_GET_LOGIN:
 			get_login = true;

@@ -113,15 +113,9 @@ int hull_cli_image_pull(struct hull_cli *cli, int argc, char **argv, struct hull
 			o.platform = optarg;
 			break;
 		case OPT_TLS_VERIFY:
-			if (!optarg || streq(optarg, "true"))
-				o.tls_verify_off = false;
-			else if (streq(optarg, "false"))
-				o.tls_verify_off = true;
-			else
-				return hull_error_set(reterr, -EINVAL,
-						      "--tls-verify: expected true or false, got "
-						      "'%s'",
-						      optarg);
+			r = hull_cli_parse_tls_verify(optarg, &o.tls_verify_off, reterr);
+			if (r < 0)
+				return r;
 			break;
 		case OPT_AUTHFILE:
 			o.auth_file = optarg;

@@ -81,6 +81,31 @@ int hull_cli_getopt(const struct hull_cli_verb *verb, int argc, char **argv, con
 	return 0;
 }
 
+int hull_cli_getopt_flag(const struct hull_cli_verb *verb, int argc, char **argv, char flag,
+			 const char *name, bool *ret_flag, struct hull_error **reterr)
+{
+	const struct option opts[] = { { name, no_argument, NULL, flag },
+				       { "help", no_argument, NULL, 'h' },
+				       {} };
+	const char shortopts[] = { flag, '\0' };
+	int c, r;
+
+	*ret_flag = false;
+	while ((r = hull_cli_getopt(verb, argc, argv, shortopts, opts, &c, reterr)) == 0 && c != -1)
+		if (c == flag)
+			*ret_flag = true;
+	return r;
+}
+
+int hull_cli_parse_tls_verify(const char *arg, bool *ret_off, struct hull_error **reterr)
+{
+	if (arg && !streq(arg, "true") && !streq(arg, "false"))
+		return hull_error_set(reterr, -EINVAL,
+				      "--tls-verify: expected true or false, got '%s'", arg);
+	*ret_off = arg && streq(arg, "false");
+	return 0;
+}
+
 int hull_cli_list_format_check(const char *format, struct hull_error **reterr)
 {
 	static const char *const formats[] = { "table", "json", "csv", "yaml" };

@@ -52,3 +52,16 @@ void image_metadata_done(struct image_metadata *m);
 
 /* The current time as RFC 3339 UTC ("2026-12-02T08:46:26Z") in buf[32]. */
 void image_now_rfc3339(char buf[32]);
+
+/* ---- libarchive (image-archive.c) ---- */
+
+struct archive;
+void image_archive_read_freep(struct archive **a);
+/* A reader of tar and GNU tar through any compression filter libarchive knows; NULL on ENOMEM. */
+struct archive *image_tar_reader_new(void);
+/*
+ * Opens `raw` (new) on fd as one decompressed stream (gzip, zstd, xz, or none):
+ * archive_read_data() then yields the plain bytes.  -EINVAL with the reason in
+ * archive_error_string(raw).
+ */
+int image_raw_open_fd(struct archive *raw, int fd);

@@ -45,12 +45,6 @@ void image_metadata_done(struct image_metadata *m)
 	*m = (struct image_metadata){};
 }
 
-static void archive_freep(struct archive **a)
-{
-	if (*a)
-		archive_read_free(*a);
-}
-
 static void yaml_document_freep(yaml_document_t **d)
 {
 	if (*d)
@@ -61,7 +55,7 @@ static void yaml_document_freep(yaml_document_t **d)
 static int read_yaml(int fd, const char *file, char **ret, size_t *ret_len, unsigned *templates,
 		     struct hull_error **reterr)
 {
-	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+	_cleanup_(image_archive_read_freep) struct archive *a = image_tar_reader_new();
 	struct archive_entry *e;
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
@@ -69,9 +63,6 @@ static int read_yaml(int fd, const char *file, char **ret, size_t *ret_len, unsi
 
 	if (!a)
 		return -ENOMEM;
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
 	if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK)
 		return hull_error_set(reterr, -EINVAL, "metadata '%s': %s", file,
 				      archive_error_string(a) ?: "not a tar archive");

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * OCI images in the image store (see oci-store.h): the image records
- * (oci/images.json), layer unpacking into layers/<diffid>, lookups by name,
- * tag, delete and prune.
+ * (oci/images.json), lookups by name, tag and delete.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -18,20 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image/image-internal.h"
-#include "image/oci-store.h"
+#include "image/oci-store-internal.h"
 #include "image/reference.h"
 #include "image/registry.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/str.h"
-
-#define OCI_DIR "oci"
-#define IMAGES_FILE "images.json"
-#define LAYERS_DIR "layers"
-#define BLOBS_DIR "blobs"
-#define PULL_LOCK ".pull.lock"
-#define LOCK_WAIT_MS (120 * 1000)
 
 void hull_oci_image_free(struct hull_oci_image *img)
 {
@@ -68,7 +59,7 @@ int hull_image_store_blobs(struct hull_image_store *s, struct hull_blob_store **
 	return 0;
 }
 
-static uint64_t now_ms(void)
+uint64_t oci_now_ms(void)
 {
 	struct timespec ts;
 
@@ -77,12 +68,12 @@ static uint64_t now_ms(void)
 }
 
 /* flock() with a bounded wait: a holder may be stuck for good. */
-static int lock_file(struct hull_image_store *s, const char *name, int op, const char *what,
-		     struct hull_error **reterr)
+int oci_lock_file(struct hull_image_store *s, const char *name, int op, const char *what,
+		  struct hull_error **reterr)
 {
 	_cleanup_close_ int fd =
 		openat(s->fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	uint64_t deadline = now_ms() + LOCK_WAIT_MS;
+	uint64_t deadline = oci_now_ms() + LOCK_WAIT_MS;
 	unsigned step = 1;
 
 	if (fd < 0)
@@ -94,21 +85,21 @@ static int lock_file(struct hull_image_store *s, const char *name, int op, const
 			continue;
 		if (errno != EWOULDBLOCK)
 			return hull_error_errno(reterr, -errno, "lock '%s'", name);
-		if (now_ms() >= deadline)
+		if (oci_now_ms() >= deadline)
 			return hull_error_set(reterr, -EBUSY, "image store is busy (%s)", what);
 		usleep(step * 1000);
 		step = step * 2 > 200 ? 200 : step * 2;
 	}
 }
 
-static int store_lock(struct hull_image_store *s, struct hull_error **reterr)
+int oci_store_lock(struct hull_image_store *s, struct hull_error **reterr)
 {
-	return lock_file(s, ".lock", LOCK_EX, "locked by another command", reterr);
+	return oci_lock_file(s, ".lock", LOCK_EX, "locked by another command", reterr);
 }
 
 int hull_image_store_pin(struct hull_image_store *s, int *ret_fd, struct hull_error **reterr)
 {
-	int fd = lock_file(s, PULL_LOCK, LOCK_SH, "a prune is running", reterr);
+	int fd = oci_lock_file(s, PULL_LOCK, LOCK_SH, "a prune is running", reterr);
 
 	if (fd < 0)
 		return fd;
@@ -116,7 +107,17 @@ int hull_image_store_pin(struct hull_image_store *s, int *ret_fd, struct hull_er
 	return 0;
 }
 
-static int subdir(struct hull_image_store *s, const char *name, struct hull_error **reterr)
+int oci_store_pin_blobs(struct hull_image_store *s, struct hull_blob_store **ret_blobs,
+			int *ret_pin, struct hull_error **reterr)
+{
+	int r = hull_image_store_blobs(s, ret_blobs, reterr);
+
+	if (r < 0)
+		return r;
+	return hull_image_store_pin(s, ret_pin, reterr);
+}
+
+int oci_store_subdir(struct hull_image_store *s, const char *name, struct hull_error **reterr)
 {
 	int fd;
 
@@ -164,8 +165,8 @@ static const char *name_tag(const char *name, size_t *ret_repo_len)
 
 /* ---- images.json --------------------------------------------------------------- */
 
-static int images_read(struct hull_image_store *s, struct json_object **ret,
-		       struct hull_error **reterr)
+int oci_images_read(struct hull_image_store *s, struct json_object **ret,
+		    struct hull_error **reterr)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
@@ -189,10 +190,9 @@ static int images_read(struct hull_image_store *s, struct json_object **ret,
 	return 0;
 }
 
-static int images_write(struct hull_image_store *s, struct json_object *o,
-			struct hull_error **reterr)
+int oci_images_write(struct hull_image_store *s, struct json_object *o, struct hull_error **reterr)
 {
-	_cleanup_close_ int dfd = subdir(s, OCI_DIR, reterr);
+	_cleanup_close_ int dfd = oci_store_subdir(s, OCI_DIR, reterr);
 	const char *text;
 	int r;
 
@@ -230,8 +230,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int image_from_json(const char *digest, struct json_object *v, struct hull_oci_image **ret,
-			   struct hull_error **reterr)
+int oci_image_from_json(const char *digest, struct json_object *v, struct hull_oci_image **ret,
+			struct hull_error **reterr)
 {
 	_cleanup_(hull_oci_image_freep) struct hull_oci_image *img = calloc(1, sizeof(*img));
 	struct record rec = {};
@@ -277,7 +277,7 @@ static struct json_object *strv_json(char *const *v)
 	return a;
 }
 
-static struct json_object *image_to_json(const struct hull_oci_image *img)
+struct json_object *oci_image_to_json(const struct hull_oci_image *img)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -319,7 +319,7 @@ static int drop_name(struct json_object *o, const char *name, const char *keep)
 }
 
 /* Adds `name` to the image `digest` of o (which exists), keeping names sorted and unique. */
-static int add_name(struct json_object *o, const char *digest, const char *name)
+int oci_images_add_name(struct json_object *o, const char *digest, const char *name)
 {
 	struct json_object *v = NULL, *names = NULL;
 	_cleanup_strv_free_ char **l = NULL;
@@ -380,8 +380,8 @@ static int name_matches(const char *stored, const struct hull_image_ref *ref, co
 	return 0;
 }
 
-static int resolve(struct json_object *o, const char *ref, const char **ret,
-		   struct hull_error **reterr)
+int oci_images_resolve(struct json_object *o, const char *ref, const char **ret,
+		       struct hull_error **reterr)
 {
 	_cleanup_(hull_image_ref_freep) struct hull_image_ref *pr = NULL;
 	const char *exact = NULL, *loose = NULL;
@@ -479,14 +479,14 @@ int hull_oci_image_get(struct hull_image_store *s, const char *ref, struct hull_
 	const char *digest = NULL;
 	int r;
 
-	r = images_read(s, &o, reterr);
+	r = oci_images_read(s, &o, reterr);
 	if (r < 0)
 		return r;
-	r = resolve(o, ref, &digest, reterr);
+	r = oci_images_resolve(o, ref, &digest, reterr);
 	if (r < 0)
 		return r;
 	json_object_object_get_ex(o, digest, &v);
-	return image_from_json(digest, v, ret, reterr);
+	return oci_image_from_json(digest, v, ret, reterr);
 }
 
 int hull_oci_image_list(struct hull_image_store *s, struct hull_oci_image ***ret, size_t *ret_n,
@@ -497,7 +497,7 @@ int hull_oci_image_list(struct hull_image_store *s, struct hull_oci_image ***ret
 	size_t n = 0, cap;
 	int r;
 
-	r = images_read(s, &o, reterr);
+	r = oci_images_read(s, &o, reterr);
 	if (r < 0)
 		return r;
 	cap = (size_t)json_object_object_length(o);
@@ -506,7 +506,7 @@ int hull_oci_image_list(struct hull_image_store *s, struct hull_oci_image ***ret
 		return -ENOMEM;
 	json_object_object_foreach(o, digest, v)
 	{
-		r = image_from_json(digest, v, &l[n], reterr);
+		r = oci_image_from_json(digest, v, &l[n], reterr);
 		if (r < 0) {
 			hull_oci_image_list_free(l, n);
 			return r;
@@ -518,227 +518,37 @@ int hull_oci_image_list(struct hull_image_store *s, struct hull_oci_image ***ret
 	return 0;
 }
 
-/* ---- adding an image --------------------------------------------------------------- */
+/* ---- names and deletion ----------------------------------------------------------- */
 
-static int read_manifest(struct hull_image_store *s, const char *digest,
-			 struct hull_oci_manifest **ret, struct hull_error **reterr)
+/*
+ * Takes the store lock and reads images.json for a change of the image `ref`
+ * names: the lock fd, the records and that image's manifest digest (a copy).
+ */
+static int images_change(struct hull_image_store *s, const char *ref, int *ret_lock,
+			 struct json_object **ret, char **ret_digest, struct hull_error **reterr)
 {
-	struct hull_blob_store *b = NULL;
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r;
-
-	r = hull_image_store_blobs(s, &b, reterr);
-	if (r < 0)
-		return r;
-	r = hull_blob_store_read(b, digest, HULL_OCI_MANIFEST_MAX_SIZE, &text, &len, reterr);
-	if (r < 0)
-		return r;
-	return hull_oci_manifest_parse(text, len, NULL, ret, reterr);
-}
-
-int hull_oci_image_config_get(struct hull_image_store *s, const struct hull_oci_image *img,
-			      struct hull_oci_image_config **ret, char **ret_text,
-			      struct hull_error **reterr)
-{
-	struct hull_blob_store *b = NULL;
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r;
-
-	r = hull_image_store_blobs(s, &b, reterr);
-	if (r < 0)
-		return r;
-	r = hull_blob_store_read(b, img->config_digest, HULL_OCI_CONFIG_MAX_SIZE, &text, &len,
-				 reterr);
-	if (r < 0)
-		return r;
-	if (ret) {
-		r = hull_oci_image_config_parse(text, len, ret, reterr);
-		if (r < 0)
-			return r;
-	}
-	if (ret_text)
-		*ret_text = TAKE_PTR(text);
-	return 0;
-}
-
-static enum hull_unpack_flags unpack_flags(void)
-{
-	/* device nodes only where hull may make them; whiteouts in overlay form */
-	return HULL_UNPACK_XATTRS | (geteuid() == 0 ? HULL_UNPACK_ALLOW_DEVICES : 0);
-}
-
-/* Unpacks one layer blob into layers/<diffid hex> unless it is there already. */
-static int layer_ensure(struct hull_image_store *s, int layers_fd,
-			const struct hull_oci_descriptor *d, const char *diff_id, size_t index,
-			struct hull_error **reterr)
-{
-	_cleanup_close_ int blob = -EBADF, root = -EBADF;
-	char tmp[128], got[HULL_DIGEST_MAX];
-	struct hull_blob_store *b = NULL;
-	const char *hex = hull_digest_hex(diff_id);
-	int r;
-
-	if (faccessat(layers_fd, hex, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
-	r = hull_image_store_blobs(s, &b, reterr);
-	if (r < 0)
-		return r;
-	r = hull_blob_store_open_blob(b, d->digest, &blob, reterr);
-	if (r < 0)
-		return r;
-	snprintf(tmp, sizeof(tmp), ".tmp-%.16s-%d", hex, (int)getpid());
-	(void)hull_rm_rf_at(layers_fd, tmp);
-	if (mkdirat(layers_fd, tmp, 0755) < 0)
-		return hull_error_errno(reterr, -errno, "create layer directory");
-	root = openat(layers_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (root < 0) {
-		r = hull_error_errno(reterr, -errno, "open layer directory");
-		goto fail;
-	}
-	r = hull_layer_unpack(blob, root, unpack_flags() | HULL_UNPACK_WHITEOUT_OVERLAY, got,
-			      reterr);
-	if (r < 0) {
-		hull_error_wrap(reterr, r, "layer %zu ('%s')", index, d->digest);
-		goto fail;
-	}
-	if (!streq(got, diff_id)) {
-		r = hull_error_set(reterr, -EBADMSG,
-				   "layer %zu ('%s'): uncompressed digest '%s' does not match "
-				   "the config's diff_id '%s'",
-				   index, d->digest, got, diff_id);
-		goto fail;
-	}
-	syncfs(root);
-	if (renameat(layers_fd, tmp, layers_fd, hex) < 0) {
-		/* a concurrent add unpacked the same layer first: keep that one */
-		if (errno == ENOTEMPTY || errno == EEXIST) {
-			(void)hull_rm_rf_at(layers_fd, tmp);
-			return 0;
-		}
-		r = hull_error_errno(reterr, -errno, "rename layer into place");
-		goto fail;
-	}
-	fsync(layers_fd);
-	return 0;
-fail:
-	(void)hull_rm_rf_at(layers_fd, tmp);
-	return r;
-}
-
-int hull_oci_image_add(struct hull_image_store *s, const char *manifest_digest, const char *name,
-		       struct hull_oci_image **ret, struct hull_error **reterr)
-{
-	_cleanup_(hull_oci_manifest_freep) struct hull_oci_manifest *m = NULL;
-	_cleanup_(hull_oci_image_config_freep) struct hull_oci_image_config *cfg = NULL;
-	_cleanup_(hull_oci_image_freep) struct hull_oci_image *img = NULL;
 	_cleanup_json_ struct json_object *o = NULL;
-	_cleanup_close_ int pin = -EBADF, lock = -EBADF, layers_fd = -EBADF;
-	_cleanup_free_ char *norm = NULL;
-	struct json_object *v = NULL;
-	uint64_t size;
-	char added[32];
+	_cleanup_close_ int lock = oci_store_lock(s, reterr);
+	const char *d = NULL;
+	char *digest;
 	int r;
 
-	r = hull_digest_check(manifest_digest, reterr);
-	if (r < 0)
-		return r;
-	if (name) {
-		r = hull_oci_name_normalize(name, &norm, reterr);
-		if (r < 0)
-			return r;
-	}
-	r = hull_image_store_pin(s, &pin, reterr);
-	if (r < 0)
-		return r;
-	r = read_manifest(s, manifest_digest, &m, reterr);
-	if (r < 0)
-		return hull_error_wrap(reterr, r, "manifest '%s'", manifest_digest);
-	img = calloc(1, sizeof(*img));
-	if (!img)
-		return -ENOMEM;
-	img->config_digest = strdup(m->config.digest);
-	img->digest = strdup(manifest_digest);
-	if (!img->config_digest || !img->digest)
-		return -ENOMEM;
-	r = hull_oci_image_config_get(s, img, &cfg, NULL, reterr);
-	if (r < 0)
-		return hull_error_wrap(reterr, r, "image config");
-	if (hull_strv_length(cfg->rootfs.diff_ids) != m->n_layers)
-		return hull_error_set(reterr, -EINVAL,
-				      "image '%s': the manifest has %zu layers, the config %zu "
-				      "diff_ids",
-				      manifest_digest, m->n_layers,
-				      hull_strv_length(cfg->rootfs.diff_ids));
-	layers_fd = subdir(s, LAYERS_DIR, reterr);
-	if (layers_fd < 0)
-		return layers_fd;
-	size = m->config.size;
-	for (size_t i = 0; i < m->n_layers; i++) {
-		r = layer_ensure(s, layers_fd, &m->layers[i], cfg->rootfs.diff_ids[i], i, reterr);
-		if (r < 0)
-			return r;
-		size += m->layers[i].size;
-	}
-	img->diff_ids = hull_strv_copy(cfg->rootfs.diff_ids);
-	img->names = calloc(1, sizeof(char *));
-	image_now_rfc3339(added);
-	img->added = strdup(added);
-	img->size = size;
-	img->platform = hull_strdup_printf("%s/%s%s%s", cfg->os, cfg->architecture,
-					   cfg->variant ? "/" : "", cfg->variant ?: "");
-	if (!img->diff_ids || !img->names || !img->added || !img->platform)
-		return -ENOMEM;
-
-	lock = store_lock(s, reterr);
 	if (lock < 0)
 		return lock;
-	r = images_read(s, &o, reterr);
+	r = oci_images_read(s, &o, reterr);
 	if (r < 0)
 		return r;
-	if (!json_object_object_get_ex(o, manifest_digest, &v)) {
-		v = image_to_json(img);
-		if (!v || json_object_object_add(o, manifest_digest, v) < 0)
-			return -ENOMEM;
-	}
-	if (norm && add_name(o, manifest_digest, norm) < 0)
+	r = oci_images_resolve(o, ref, &d, reterr);
+	if (r < 0)
+		return r;
+	digest = strdup(d);
+	if (!digest)
 		return -ENOMEM;
-	r = images_write(s, o, reterr);
-	if (r < 0)
-		return r;
-	if (ret) {
-		json_object_object_get_ex(o, manifest_digest, &v);
-		return image_from_json(manifest_digest, v, ret, reterr);
-	}
+	*ret_lock = TAKE_FD(lock);
+	*ret = TAKE_PTR(o);
+	*ret_digest = digest;
 	return 0;
 }
-
-int hull_oci_image_pull(struct hull_image_store *s, const char *ref, const struct hull_pull_opts *o,
-			struct hull_oci_image **ret, struct hull_error **reterr)
-{
-	_cleanup_close_ int pin = -EBADF;
-	struct hull_pull_result res = {};
-	struct hull_blob_store *b = NULL;
-	struct hull_pull_opts dflt = {};
-	int r;
-
-	r = hull_image_store_blobs(s, &b, reterr);
-	if (r < 0)
-		return r;
-	r = hull_image_store_pin(s, &pin, reterr);
-	if (r < 0)
-		return r;
-	r = hull_image_pull_blobs(b, ref, o ? o : &dflt, &res, reterr);
-	if (r >= 0)
-		r = hull_oci_image_add(s, res.manifest_digest,
-				       res.name && !strchr(res.name, '@') ? res.name : NULL, ret,
-				       reterr);
-	hull_pull_result_done(&res);
-	return r;
-}
-
-/* ---- names and deletion ----------------------------------------------------------- */
 
 int hull_oci_image_tag(struct hull_image_store *s, const char *ref, const char *name,
 		       struct hull_error **reterr)
@@ -746,48 +556,33 @@ int hull_oci_image_tag(struct hull_image_store *s, const char *ref, const char *
 	_cleanup_json_ struct json_object *o = NULL;
 	_cleanup_close_ int lock = -EBADF;
 	_cleanup_free_ char *norm = NULL, *digest = NULL;
-	const char *d = NULL;
 	int r;
 
 	r = hull_oci_name_normalize(name, &norm, reterr);
 	if (r < 0)
 		return r;
-	lock = store_lock(s, reterr);
-	if (lock < 0)
-		return lock;
-	r = images_read(s, &o, reterr);
+	r = images_change(s, ref, &lock, &o, &digest, reterr);
 	if (r < 0)
 		return r;
-	r = resolve(o, ref, &d, reterr);
-	if (r < 0)
-		return r;
-	digest = strdup(d);
-	if (!digest || add_name(o, digest, norm) < 0)
+	if (oci_images_add_name(o, digest, norm) < 0)
 		return -ENOMEM;
-	return images_write(s, o, reterr);
+	return oci_images_write(s, o, reterr);
 }
 
 int hull_oci_image_untag(struct hull_image_store *s, const char *name, struct hull_error **reterr)
 {
 	_cleanup_json_ struct json_object *o = NULL;
 	_cleanup_close_ int lock = -EBADF;
-	_cleanup_free_ char *norm = NULL;
-	const char *d = NULL;
+	_cleanup_free_ char *norm = NULL, *digest = NULL;
 	int r;
 
-	lock = store_lock(s, reterr);
-	if (lock < 0)
-		return lock;
-	r = images_read(s, &o, reterr);
-	if (r < 0)
-		return r;
-	r = resolve(o, name, &d, reterr);
+	r = images_change(s, name, &lock, &o, &digest, reterr);
 	if (r < 0)
 		return r;
 	r = hull_oci_name_normalize(name, &norm, NULL);
 	if (r < 0 || drop_name(o, norm, NULL) < 0)
 		return hull_error_set(reterr, -EINVAL, "untag '%s': not a name", name);
-	return images_write(s, o, reterr);
+	return oci_images_write(s, o, reterr);
 }
 
 int hull_oci_image_delete(struct hull_image_store *s, const char *ref, struct hull_error **reterr)
@@ -795,222 +590,11 @@ int hull_oci_image_delete(struct hull_image_store *s, const char *ref, struct hu
 	_cleanup_json_ struct json_object *o = NULL;
 	_cleanup_close_ int lock = -EBADF;
 	_cleanup_free_ char *digest = NULL;
-	const char *d = NULL;
 	int r;
 
-	lock = store_lock(s, reterr);
-	if (lock < 0)
-		return lock;
-	r = images_read(s, &o, reterr);
+	r = images_change(s, ref, &lock, &o, &digest, reterr);
 	if (r < 0)
 		return r;
-	r = resolve(o, ref, &d, reterr);
-	if (r < 0)
-		return r;
-	digest = strdup(d);
-	if (!digest)
-		return -ENOMEM;
 	json_object_object_del(o, digest);
-	return images_write(s, o, reterr);
-}
-
-/* ---- prune ----------------------------------------------------------------------- */
-
-static uint64_t tree_size(int dirfd, const char *name)
-{
-	struct stat st;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return 0;
-	return (uint64_t)st.st_blocks * 512;
-}
-
-int hull_oci_image_prune(struct hull_image_store *s, bool dangling, char *const *in_use,
-			 uint64_t *ret_freed, struct hull_error **reterr)
-{
-	_cleanup_json_ struct json_object *o = NULL;
-	_cleanup_close_ int pin = -EBADF, lock = -EBADF, layers_fd = -EBADF;
-	_cleanup_strv_free_ char **keep_blobs = NULL, **keep_layers = NULL, **blobs = NULL,
-				 **drop = NULL;
-	struct hull_blob_store *b = NULL;
-	uint64_t freed = 0;
-	DIR *d = NULL;
-	struct dirent *de;
-	int r;
-
-	pin = lock_file(s, PULL_LOCK, LOCK_EX, "a pull is in progress", reterr);
-	if (pin < 0)
-		return pin;
-	lock = store_lock(s, reterr);
-	if (lock < 0)
-		return lock;
-	r = images_read(s, &o, reterr);
-	if (r < 0)
-		return r;
-	r = hull_image_store_blobs(s, &b, reterr);
-	if (r < 0)
-		return r;
-	if (dangling) {
-		json_object_object_foreach(o, digest, v)
-		{
-			struct json_object *names = NULL;
-
-			if (json_object_object_get_ex(v, "names", &names) &&
-			    json_object_array_length(names) > 0)
-				continue;
-			if (hull_strv_contains(in_use, digest))
-				continue;
-			if (hull_strv_push(&drop, digest) < 0)
-				return -ENOMEM;
-		}
-		hull_strv_foreach (dg, drop)
-			json_object_object_del(o, dg);
-		if (drop) {
-			r = images_write(s, o, reterr);
-			if (r < 0)
-				return r;
-		}
-	}
-	json_object_object_foreach(o, digest, v)
-	{
-		_cleanup_(hull_oci_manifest_freep) struct hull_oci_manifest *m = NULL;
-		_cleanup_(hull_oci_image_freep) struct hull_oci_image *img = NULL;
-
-		r = image_from_json(digest, v, &img, reterr);
-		if (r < 0)
-			return r;
-		if (hull_strv_push(&keep_blobs, digest) < 0 ||
-		    hull_strv_push(&keep_blobs, img->config_digest) < 0)
-			return -ENOMEM;
-		hull_strv_foreach (l, img->diff_ids)
-			if (hull_strv_push(&keep_layers, hull_digest_hex(l)) < 0)
-				return -ENOMEM;
-		/* an image whose manifest is unreadable keeps every blob: never guess */
-		r = read_manifest(s, digest, &m, reterr);
-		if (r < 0)
-			return hull_error_wrap(reterr, r, "prune: image '%s'", digest);
-		for (size_t i = 0; i < m->n_layers; i++)
-			if (hull_strv_push(&keep_blobs, m->layers[i].digest) < 0)
-				return -ENOMEM;
-	}
-	/* images deleted while a container still runs on them keep their blobs and layers */
-	hull_strv_foreach (dg, in_use) {
-		_cleanup_(hull_oci_manifest_freep) struct hull_oci_manifest *m = NULL;
-		_cleanup_(hull_oci_image_config_freep) struct hull_oci_image_config *ic = NULL;
-		struct hull_oci_image tmp = {};
-
-		if (json_object_object_get_ex(o, dg, NULL) || read_manifest(s, dg, &m, NULL) < 0)
-			continue;
-		if (hull_strv_push(&keep_blobs, dg) < 0 ||
-		    hull_strv_push(&keep_blobs, m->config.digest) < 0)
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_layers; i++)
-			if (hull_strv_push(&keep_blobs, m->layers[i].digest) < 0)
-				return -ENOMEM;
-		tmp.config_digest = m->config.digest;
-		if (hull_oci_image_config_get(s, &tmp, &ic, NULL, NULL) < 0)
-			continue;
-		for (size_t i = 0; ic->rootfs.diff_ids && ic->rootfs.diff_ids[i]; i++)
-			if (hull_strv_push(&keep_layers, hull_digest_hex(ic->rootfs.diff_ids[i])) <
-			    0)
-				return -ENOMEM;
-	}
-	r = hull_blob_store_list(b, &blobs, reterr);
-	if (r < 0)
-		return r;
-	hull_strv_foreach (dg, blobs) {
-		uint64_t sz = 0;
-
-		if (hull_strv_contains(keep_blobs, dg))
-			continue;
-		(void)hull_blob_store_size(b, dg, &sz, NULL);
-		r = hull_blob_store_remove(b, dg, reterr);
-		if (r < 0)
-			return r;
-		freed += sz;
-	}
-	layers_fd = openat(s->fd, LAYERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (layers_fd >= 0 && hull_opendir_dup(layers_fd, &d) >= 0) {
-		_cleanup_strv_free_ char **rm = NULL;
-
-		while ((de = readdir(d)))
-			if (!streq_dots(de->d_name) && !hull_strv_contains(keep_layers, de->d_name))
-				if (hull_strv_push(&rm, de->d_name) < 0) {
-					closedir(d);
-					return -ENOMEM;
-				}
-		closedir(d);
-		hull_strv_foreach (l, rm) {
-			freed += tree_size(layers_fd, l);
-			r = hull_rm_rf_at(layers_fd, l);
-			if (r < 0)
-				return hull_error_errno(reterr, r, "remove layer '%s'", l);
-		}
-	}
-	if (ret_freed)
-		*ret_freed = freed;
-	return 0;
-}
-
-/* ---- rootfs ------------------------------------------------------------------------- */
-
-int hull_oci_image_lowerdir(struct hull_image_store *s, const struct hull_oci_image *img,
-			    char **ret, struct hull_error **reterr)
-{
-	char self[64], base[PATH_MAX];
-	size_t n = hull_strv_length(img->diff_ids), len = 0, blen;
-	ssize_t l;
-	char *out;
-
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", s->fd);
-	l = readlink(self, base, sizeof(base) - 1);
-	if (l < 0)
-		return hull_error_errno(reterr, -errno, "image store path");
-	base[l] = '\0';
-	blen = (size_t)l + strlen("/" LAYERS_DIR "/") + 64 + 1;
-	out = malloc(blen * (n ? n : 1) + 1);
-	if (!out)
-		return -ENOMEM;
-	out[0] = '\0';
-	for (size_t i = n; i-- > 0;) {
-		const char *hex = hull_digest_hex(img->diff_ids[i]);
-
-		len += (size_t)sprintf(out + len, "%s%s/" LAYERS_DIR "/%s", len ? ":" : "", base,
-				       hex);
-	}
-	*ret = out;
-	return 0;
-}
-
-int hull_oci_image_flatten(struct hull_image_store *s, const struct hull_oci_image *img, int dir_fd,
-			   struct hull_error **reterr)
-{
-	_cleanup_(hull_oci_manifest_freep) struct hull_oci_manifest *m = NULL;
-	struct hull_blob_store *b = NULL;
-	int r;
-
-	r = read_manifest(s, img->digest, &m, reterr);
-	if (r < 0)
-		return r;
-	r = hull_image_store_blobs(s, &b, reterr);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < m->n_layers; i++) {
-		_cleanup_close_ int fd = -EBADF;
-		char got[HULL_DIGEST_MAX];
-
-		r = hull_blob_store_open_blob(b, m->layers[i].digest, &fd, reterr);
-		if (r < 0)
-			return r;
-		r = hull_layer_unpack(fd, dir_fd, unpack_flags() | HULL_UNPACK_WHITEOUT_APPLY, got,
-				      reterr);
-		if (r < 0)
-			return hull_error_wrap(reterr, r, "layer %zu ('%s')", i,
-					       m->layers[i].digest);
-		if (i < hull_strv_length(img->diff_ids) && !streq(got, img->diff_ids[i]))
-			return hull_error_set(reterr, -EBADMSG,
-					      "layer %zu ('%s'): diff_id mismatch (got '%s')", i,
-					      m->layers[i].digest, got);
-	}
-	return 0;
+	return oci_images_write(s, o, reterr);
 }

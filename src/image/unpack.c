@@ -21,20 +21,14 @@
 #include <unistd.h>
 
 #include "image/archive-dl.h"
-#include "image/image.h"
 #include "util/crypto-dl.h"
+#include "image/image-internal.h"
 #include "util/digest.h"
 #include "util/file.h"
 #include "util/str.h"
 
 #define RESOLVE_FLAGS \
 	(RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
-
-static void archive_freep(struct archive **a)
-{
-	if (*a)
-		archive_read_free(*a);
-}
 
 static int openat2_dir(int dirfd, const char *path)
 {
@@ -486,13 +480,10 @@ static int unpack_all(struct archive *a, int root_fd, enum hull_unpack_flags fla
 static int tar_unpack(int tar_fd, int root_fd, enum hull_unpack_flags flags,
 		      struct hull_error **reterr)
 {
-	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+	_cleanup_(image_archive_read_freep) struct archive *a = image_tar_reader_new();
 
 	if (!a)
 		return -ENOMEM;
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
 	if (archive_read_open_fd(a, tar_fd, 64 * 1024) != ARCHIVE_OK)
 		return hull_error_set(reterr, -EINVAL, "read archive: %s",
 				      archive_error_string(a) ?: "not a tar archive");
@@ -542,20 +533,16 @@ static la_ssize_t layer_read(struct archive *a, void *userdata, const void **ret
 static int layer_unpack(int blob_fd, int root_fd, enum hull_unpack_flags flags,
 			char ret_diff_id[HULL_DIGEST_MAX], struct hull_error **reterr)
 {
-	_cleanup_(archive_freep) struct archive *raw = archive_read_new();
-	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+	_cleanup_(image_archive_read_freep) struct archive *raw = archive_read_new();
+	_cleanup_(image_archive_read_freep) struct archive *a = archive_read_new();
 	struct layer_stream ls = { .raw = raw };
-	struct archive_entry *e;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	int r;
 
 	if (!raw || !a)
 		return -ENOMEM;
-	archive_read_support_filter_all(raw);
-	archive_read_support_format_raw(raw);
-	if (archive_read_open_fd(raw, blob_fd, 64 * 1024) != ARCHIVE_OK ||
-	    archive_read_next_header(raw, &e) != ARCHIVE_OK)
+	if (image_raw_open_fd(raw, blob_fd) < 0)
 		return hull_error_set(reterr, -EINVAL, "read layer: %s",
 				      archive_error_string(raw) ?: "unreadable");
 	ls.ctx = EVP_MD_CTX_new();
@@ -595,14 +582,6 @@ static int layer_unpack(int blob_fd, int root_fd, enum hull_unpack_flags flags,
 out:
 	EVP_MD_CTX_free(ls.ctx);
 	return r;
-}
-
-int hull_layer_unpack(int blob_fd, int root_fd, enum hull_unpack_flags flags,
-		      char ret_diff_id[HULL_DIGEST_MAX], struct hull_error **reterr)
-{
-	int r = hull_archive_load(reterr);
-
-	return r < 0 ? r : layer_unpack(blob_fd, root_fd, flags, ret_diff_id, reterr);
 }
 
 int hull_sha256_fd(int fd, char ret[HULL_IMAGE_FINGERPRINT_LEN + 1])
@@ -649,4 +628,12 @@ int hull_sha256_fds(const int *fds, size_t n_fds, char ret[HULL_IMAGE_FINGERPRIN
 out:
 	EVP_MD_CTX_free(ctx);
 	return r;
+}
+
+int hull_layer_unpack(int blob_fd, int root_fd, enum hull_unpack_flags flags,
+		      char ret_diff_id[HULL_DIGEST_MAX], struct hull_error **reterr)
+{
+	int r = hull_archive_load(reterr);
+
+	return r < 0 ? r : layer_unpack(blob_fd, root_fd, flags, ret_diff_id, reterr);
 }

@@ -44,15 +44,19 @@ struct hull_blob_writer {
 
 /* ---- the store -------------------------------------------------------- */
 
-/* Removes .tmp-* files a crashed writer left (old enough not to be a live writer's). */
-static void remove_stale_tmp(int algo_fd)
+/*
+ * Removes .tmp-* files a crashed writer left: those older than min_age
+ * seconds (0: all).  Returns the bytes freed.
+ */
+static uint64_t remove_tmp(int algo_fd, time_t min_age)
 {
 	DIR *d = NULL;
 	struct dirent *de;
 	time_t now = time(NULL);
+	uint64_t freed = 0;
 
 	if (hull_opendir_dup(algo_fd, &d) < 0)
-		return;
+		return 0;
 	rewinddir(d); /* the duplicate shares the offset of earlier scans */
 	while ((de = readdir(d))) {
 		struct stat st;
@@ -61,10 +65,17 @@ static void remove_stale_tmp(int algo_fd)
 			continue;
 		if (fstatat(algo_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (now - st.st_mtime > STALE_TMP_SECONDS)
-			(void)unlinkat(algo_fd, de->d_name, 0);
+		if ((min_age == 0 || now - st.st_mtime > min_age) &&
+		    unlinkat(algo_fd, de->d_name, 0) == 0)
+			freed += (uint64_t)st.st_blocks * 512;
 	}
 	closedir(d);
+	return freed;
+}
+
+uint64_t hull_blob_store_remove_partial(struct hull_blob_store *s)
+{
+	return remove_tmp(s->algo_fd, 0);
 }
 
 int hull_blob_store_open_at(int dirfd, const char *dir, struct hull_blob_store **ret,
@@ -85,7 +96,7 @@ int hull_blob_store_open_at(int dirfd, const char *dir, struct hull_blob_store *
 	afd = openat(fd, ALGO_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (afd < 0)
 		return hull_error_errno(reterr, -errno, "open blob store '%s/%s'", dir, ALGO_DIR);
-	remove_stale_tmp(afd);
+	(void)remove_tmp(afd, STALE_TMP_SECONDS);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return hull_error_errno(reterr, -ENOMEM, "open blob store '%s'", dir);

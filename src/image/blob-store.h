@@ -45,6 +45,13 @@ int hull_blob_store_size(struct hull_blob_store *s, const char *digest, uint64_t
 /* Removes a blob (missing is fine).  The caller holds the image store lock. */
 int hull_blob_store_remove(struct hull_blob_store *s, const char *digest,
 			   struct hull_error **reterr);
+/*
+ * Removes every partial blob (a writer's temp file), live or left by a
+ * crash: only for a caller that holds off every writer (prune).  Returns the
+ * bytes freed.
+ */
+uint64_t hull_blob_store_remove_partial(struct hull_blob_store *s);
+
 /* The digests of all stored blobs (NULL-terminated, sorted). */
 int hull_blob_store_list(struct hull_blob_store *s, char ***ret, struct hull_error **reterr);
 /* The store's directory fd (holds sha256/). */

@@ -114,6 +114,8 @@ int hull_oci_image_prune(struct hull_image_store *s, bool dangling, char *const 
 			    0)
 				return -ENOMEM;
 	}
+	/* no pull or import runs (the pin is ours): their temp files are a crash's leftovers */
+	freed += hull_blob_store_remove_partial(b);
 	r = hull_blob_store_list(b, &blobs, reterr);
 	if (r < 0)
 		return r;

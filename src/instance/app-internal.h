@@ -43,3 +43,27 @@ struct app_config_in {
 
 /* The OCI config of an app container; NULL on failure (*reterr set, or ENOMEM). */
 struct json_object *app_oci_config(const struct app_config_in *in, struct hull_error **reterr);
+
+/* ---- stdio, and -t with -d (app-console.c) ---- */
+
+/* Saved stdio of the caller while the container's are in place ({-EBADF} x 3 at first). */
+struct app_stdio {
+	int fd[3];
+};
+/* Puts the saved stdio back. */
+void app_stdio_restore(struct app_stdio *s);
+/* Saves stdio fd i and puts fd in its place. */
+int app_stdio_replace(struct app_stdio *s, int i, int fd);
+
+/*
+ * Listens on console.sock in the container's directory adir; its path (as the
+ * runtime's --console-socket) in ret_path.  Returns the listening fd.
+ */
+int app_console_listen(int adir, char *ret_path, size_t size, struct hull_error **reterr);
+void app_console_unlink(int adir);
+/*
+ * Takes the pty master the runtime sent to the socket (waiting at most 10 s)
+ * and hands it to a keeper process that outlives hull: it appends the
+ * terminal's output to logfd until the container's last process has gone.
+ */
+int app_console_keep(int sock, int logfd, struct hull_error **reterr);

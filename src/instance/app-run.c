@@ -229,28 +229,6 @@ static int lock_apps(int apps_fd)
 	return fd;
 }
 
-/* Saved stdio of the caller while the container's are in place. */
-struct stdio_save {
-	int fd[3];
-};
-
-static void stdio_restore(struct stdio_save *s)
-{
-	for (int i = 0; i < 3; i++)
-		if (s->fd[i] >= 0) {
-			dup2(s->fd[i], i);
-			s->fd[i] = safe_close(s->fd[i]);
-		}
-}
-
-static int stdio_replace(struct stdio_save *s, int i, int fd)
-{
-	s->fd[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
-	if (s->fd[i] < 0 || dup2(fd, i) < 0)
-		return -errno;
-	return 0;
-}
-
 /* Everything the container needs prepared in adir; the config written. */
 static int app_prepare(struct hull_home *h, const struct hull_app_opts *o,
 		       const struct hull_oci_image *img, const struct hull_oci_image_config *ic,
@@ -407,16 +385,15 @@ int hull_app_run(struct hull_home *h, const struct hull_app_opts *o, int *ret_ex
 	_cleanup_(hull_oci_image_config_freep) struct hull_oci_image_config *ic = NULL;
 	_cleanup_free_ char *name = NULL, *id = NULL, *app_path = NULL;
 	_cleanup_close_ int apps_fd = -EBADF, adir = -EBADF, lock = -EBADF, logfd = -EBADF,
-			    null = -EBADF;
-	struct stdio_save saved = { { -EBADF, -EBADF, -EBADF } };
+			    null = -EBADF, csock = -EBADF;
+	char csock_path[108];
+	struct app_stdio saved = { { -EBADF, -EBADF, -EBADF } };
 	struct app_meta meta = {};
 	char created[32];
 	time_t now = time(NULL);
 	struct tm tm;
 	int r, code = 0;
 
-	if (o->detach && o->tty)
-		return hull_error_set(reterr, -EOPNOTSUPP, "-t with -d is not supported yet");
 	if (o->vm && (o->detach || o->tty || (o->volumes && *o->volumes)))
 		return hull_error_set(reterr, -EOPNOTSUPP, "--vm with %s is not supported yet",
 				      o->detach ? "-d"
@@ -477,7 +454,7 @@ int hull_app_run(struct hull_home *h, const struct hull_app_opts *o, int *ret_ex
 
 	if (!o->interactive || o->detach) {
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null < 0 || stdio_replace(&saved, 0, null) < 0) {
+		if (null < 0 || app_stdio_replace(&saved, 0, null) < 0) {
 			r = hull_error_errno(reterr, -errno, "stdin");
 			goto fail;
 		}
@@ -485,19 +462,36 @@ int hull_app_run(struct hull_home *h, const struct hull_app_opts *o, int *ret_ex
 	if (o->detach) {
 		logfd = openat(adir, "console.log",
 			       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (logfd < 0 || stdio_replace(&saved, 1, logfd) < 0 ||
-		    stdio_replace(&saved, 2, logfd) < 0) {
+		if (logfd < 0 || app_stdio_replace(&saved, 1, logfd) < 0 ||
+		    app_stdio_replace(&saved, 2, logfd) < 0) {
 			r = hull_error_errno(reterr, -errno, "console.log");
-			stdio_restore(&saved);
+			app_stdio_restore(&saved);
+			goto fail;
+		}
+	}
+	if (o->detach && o->tty) {
+		/* the terminal outlives hull run: the runtime sends its master to console.sock */
+		csock = app_console_listen(adir, csock_path, sizeof(csock_path), reterr);
+		if (csock < 0) {
+			r = csock;
+			app_stdio_restore(&saved);
 			goto fail;
 		}
 	}
 	if (o->vm)
 		r = app_run_vm(h, o, img, id, adir, app_path, &code, reterr);
 	else
-		r = hull_container_run(&h->rt, id, &(struct hull_create_opts){ .bundle = app_path },
+		r = hull_container_run(&h->rt, id,
+				       &(struct hull_create_opts){
+					       .bundle = app_path,
+					       .console_socket = csock >= 0 ? csock_path : NULL },
 				       o->detach, false, &code, reterr);
-	stdio_restore(&saved);
+	app_stdio_restore(&saved);
+	if (csock >= 0) {
+		if (r >= 0)
+			r = app_console_keep(csock, logfd, reterr);
+		app_console_unlink(adir);
+	}
 	if (r < 0) {
 		hull_error_wrap(reterr, r, "run '%s'", name);
 		goto fail;

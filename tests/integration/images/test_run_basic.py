@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -174,7 +175,36 @@ def test_tty(hs, bb):
     p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
                        env=hs.env, timeout=60)
     assert p.returncode == 5 and p.stdout.replace("\r", "").split("\n")[0] == "xterm", p
-    assert "-t with -d is not supported yet" in hs.error("run", "-d", "-t", "busybox")
+    hs.assert_clean()
+
+
+def holders(path):
+    """Pids of processes with a file under path open."""
+    out = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(f).startswith(str(path) + "/") for f in fd_dir.iterdir()):
+                out.append(int(fd_dir.parent.name))
+        except OSError:
+            pass
+    return out
+
+
+def test_tty_detached(hs, bb):
+    """-d -t: the container gets a terminal that outlives hull run; what it writes reaches
+    `hull logs` (with a terminal's line endings, as podman logs shows them), and the process
+    keeping the terminal goes with the container."""
+    hs("image", "import", bb["docker"])
+    n = name("dt")
+    assert hs("run", "-d", "-t", "--name", n, "busybox", "sh", "-c",
+              "test -t 0 && test -t 1 && echo tty:$TERM; sleep 300").stdout.strip() == n
+    wait_for(lambda: "tty:xterm\n" in hs("logs", n).stdout, what="the terminal's output")
+    assert b"tty:xterm\r\n" in (hs.path / "apps" / n / "console.log").read_bytes()
+    rows = [r for r in json.loads(hs("list", "--format", "json").stdout) if r["name"] == n]
+    assert rows[0]["status"] == "running"
+    assert holders(hs.path / "apps" / n), "no process keeps the terminal's log"
+    hs("delete", "--force", n)
+    wait_for(lambda: holders(hs.path) == [], what="the terminal's keeper to exit")
     hs.assert_clean()
 
 

@@ -1,7 +1,10 @@
 """hull run against podman run (with runc): the same oci-archive loaded into both, the same
 commands, the same output and exit status; and the image tree as each one unpacks it."""
 
+import os
 import shutil
+import stat
+import subprocess
 import sys
 
 import pytest
@@ -37,7 +40,9 @@ CONFIG = {
 LAYERS = [
     ([D("srv"), F("srv/data", "payload\n"), D("opt"), F("opt/old", "o\n"), L("opt/ln", "old"),
       H("opt/hard", "opt/old")], "gzip"),
-    ([F("opt/.wh.old"), F("opt/new", "n\n", mode=0o4750, uid=12, gid=34)], "zstd"),
+    ([F("opt/.wh.old"), F("opt/new", "n\n", mode=0o4750, uid=12, gid=34),
+      F("opt/attr", "a\n", mode=0o2755, uid=5, gid=6, xattrs={"user.hull": "yes"}),
+      D("opt/sticky", mode=0o1777)], "zstd"),
 ]
 COMMANDS = [
     [],
@@ -78,3 +83,84 @@ def test_same_output_as_podman(podman_ref, hs, cmd):
                   prefix=())
     ours = hs("run", "--rm", "--network", "none", "diff:1", *cmd, check=False)
     assert (ours.returncode, ours.stdout) == (ref.returncode, ref.stdout), ours.stderr + ref.stderr
+
+
+def tree(root):
+    """Every path of a tree: type, mode (with setuid/setgid bits), owner, size, link target,
+    hard-link count and the xattrs images carry (user.*, security.capability)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            st = os.lstat(p)
+            xattrs = sorted((k, os.getxattr(p, k, follow_symlinks=False))
+                            for k in os.listxattr(p, follow_symlinks=False)
+                            if k.startswith("user.") or k == "security.capability")
+            out[os.path.relpath(p, root)] = (
+                stat.S_IFMT(st.st_mode), oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid,
+                st.st_size if stat.S_ISREG(st.st_mode) else None,
+                os.readlink(p) if stat.S_ISLNK(st.st_mode) else None,
+                st.st_nlink if stat.S_ISREG(st.st_mode) else None, xattrs)
+    return out
+
+
+def test_unpacked_tree_as_podman(podman_ref, hs, tmp_path):
+    """The image's file tree as hull stacks its layers (overlayfs over layers/, read-only)
+    and as podman mounts the same image: the same paths, modes with setuid bits, owners,
+    sizes, links and xattrs."""
+    eng, archive = podman_ref
+    hs("image", "import", archive)
+    img = [i for i in hs.images() if "localhost/diff:1" in i["names"]][0]
+    layers = hs.path / "images" / "layers"
+    lower = ":".join(str(layers / d.split(":")[1]) for d in reversed(img["layers"]))
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", f"ro,lowerdir={lower}", ours],
+                   check=True)
+    try:
+        mine = tree(ours)
+    finally:
+        subprocess.run(["umount", ours], check=True)
+    p = eng("image", "mount", "localhost/diff:1")
+    try:
+        theirs = tree(p.stdout.strip())
+    finally:
+        eng("image", "unmount", "localhost/diff:1", check=False)
+    assert mine["opt/new"][1] == "0o4750" and mine["opt/attr"][7] == [("user.hull", b"yes")]
+    diff = {k: (mine.get(k), theirs.get(k)) for k in set(mine) | set(theirs)
+            if mine.get(k) != theirs.get(k)}
+    assert diff == {}
+
+
+VOLUME_COMMANDS = [
+    ["cat /ro/f /rw/f; ls -ln /ro | sed 1d | awk '{print $1, $3, $4, $9}'"],
+    ["touch /ro/x 2>&1 | sed 's/^.*: //'; echo ro=$?; touch /rw/y && echo rw-ok"],
+    ["stat -c '%a %u %g %n' /new /new/deeper; ls /new/deeper"],
+    ["awk '$5 == \"/ro\" || $5 == \"/rw\" {print $5, substr($6, 1, 2)}' /proc/self/mountinfo"],
+]
+
+
+@pytest.mark.parametrize("cmd", VOLUME_COMMANDS, ids=range(len(VOLUME_COMMANDS)))
+def test_volumes_as_podman(podman_ref, hs, tmp_path, cmd):
+    """-v SRC:DST[:ro] as podman binds it: contents, read-only or not, a target the image
+    lacks made on the way, what a write leaves on the host."""
+    eng, archive = podman_ref
+    hs("image", "import", archive)
+    outs = []
+    for who in ("podman", "hull"):
+        src = tmp_path / who
+        (src / "ro").mkdir(parents=True)
+        (src / "rw").mkdir()
+        (src / "new").mkdir()
+        (src / "ro" / "f").write_text("from the host\n")
+        os.chown(src / "ro" / "f", 7, 8)
+        (src / "rw" / "f").write_text("rw\n")
+        vols = ["-v", f"{src / 'ro'}:/ro:ro", "-v", f"{src / 'rw'}:/rw",
+                "-v", f"{src / 'new'}:/new/deeper", "-u", "0:0"]
+        if who == "podman":
+            p = eng.run("run", "--rm", *eng.run_opts(), *vols, "localhost/diff:1", *cmd,
+                        check=False, prefix=())
+        else:
+            p = hs("run", "--rm", "--network", "none", *vols, "diff:1", *cmd, check=False)
+        outs.append((p.returncode, p.stdout, sorted(os.listdir(src / "rw"))))
+    assert outs[1] == outs[0]

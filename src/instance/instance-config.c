@@ -393,12 +393,11 @@ int hull_instance_key_check(const char *key, const char *value, struct hull_erro
 					      value);
 		return 0;
 	}
-	if (streq(key, "security.privileged")) {
+	if (streq(key, "security.privileged") || streq(key, "security.nesting")) {
 		if (streq(value, "false") || streq(value, "true"))
 			return 0;
-		return hull_error_set(reterr, -EINVAL,
-				      "security.privileged: expected 'true' or 'false', got '%s'",
-				      value);
+		return hull_error_set(reterr, -EINVAL, "%s: expected 'true' or 'false', got '%s'",
+				      key, value);
 	}
 	if (streq(key, "boot.autostart")) {
 		if (streq(value, "true") || streq(value, "false"))
@@ -432,15 +431,17 @@ int hull_instance_key_check(const char *key, const char *value, struct hull_erro
 	return hull_error_set(reterr, -EINVAL,
 			      "unknown config key '%s' (known: boot.autostart, "
 			      "boot.autostart.delay, boot.autostart.priority, limits.cpu, "
-			      "limits.memory, limits.processes, security.privileged, user.*)",
+			      "limits.memory, limits.processes, security.nesting, "
+			      "security.privileged, user.*)",
 			      key);
 }
 
 bool hull_instance_key_known(const char *key)
 {
 	static const char *const keys[] = {
-		"boot.autostart", "boot.autostart.delay", "boot.autostart.priority", "limits.cpu",
-		"limits.memory",  "limits.processes",	  "security.privileged",
+		"boot.autostart",   "boot.autostart.delay", "boot.autostart.priority",
+		"limits.cpu",	    "limits.memory",	    "limits.processes",
+		"security.nesting", "security.privileged",
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++)

@@ -75,6 +75,13 @@ static void add_mount(struct json_object *mounts, const char *dest, const char *
 		add_mount(mounts, dest, type, src, o_, ELEMENTSOF(o_)); \
 	} while (0)
 
+static bool instance_nesting(const struct hull_instance_config *c)
+{
+	const char *v = hull_instance_config_get(c, "security.nesting");
+
+	return v && streq(v, "true");
+}
+
 static struct json_object *idmap_json(uint32_t base, uint32_t count)
 {
 	struct json_object *a = json_object_new_array(), *m = json_object_new_object();
@@ -152,6 +159,20 @@ struct json_object *instance_oci_config(const struct hull_instance_config *c)
 	MOUNT("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev");
 	MOUNT("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro");
 	MOUNT("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "noexec", "nodev", "relatime", "rw");
+	if (instance_nesting(c)) {
+		/*
+		 * security.nesting: a proc and a sysfs with nothing mounted
+		 * over them, where only the instance's root can reach them.
+		 * The kernel lets a user namespace made inside the instance
+		 * mount proc or sysfs only when one such view is already
+		 * visible; the masked /proc and /sys are not.  LXC's
+		 * /dev/.lxc/{proc,sys} do the same (docs/nesting.md).
+		 */
+		MOUNT("/dev/.hull", "tmpfs", "tmpfs", "nosuid", "nodev", "noexec", "mode=700",
+		      "size=64k");
+		MOUNT("/dev/.hull/proc", "proc", "proc", "nosuid", "noexec", "nodev");
+		MOUNT("/dev/.hull/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro");
+	}
 	MOUNT("/run", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=755", "size=20%");
 	MOUNT("/run/lock", "tmpfs", "tmpfs", "nosuid", "nodev", "noexec", "mode=1777", "size=5m");
 	json_object_object_add(o, "mounts", mounts);

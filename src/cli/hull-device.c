@@ -19,6 +19,7 @@ static const struct hull_cli_verb v_device = {
 		 "       add NAME DEV gpu [vendorid=XXXX] [productid=XXXX] [pci=ADDR] [uid gid "
 		 "mode] |\n"
 		 "       add NAME DEV usb vendorid=XXXX [productid=XXXX] [uid gid mode] |\n"
+		 "       add NAME DEV proxy listen=tcp:ADDR:PORT connect=tcp:ADDR:PORT |\n"
 		 "       remove NAME DEV | list NAME | show NAME",
 };
 

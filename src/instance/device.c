@@ -117,6 +117,51 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 	return r;
 }
 
+/* Checks a proxy's listen= and connect= (both tcp:ADDR:PORT); appends them to *kv. */
+static int proxy_settings(const char *dev, char *const *settings, char ***kv,
+			  struct hull_error **reterr)
+{
+	const char *listen_on = NULL, *connect_to = NULL;
+	struct sockaddr_storage sa;
+	socklen_t sl;
+	int r;
+
+	hull_strv_foreach (s, settings) {
+		const char *v = strchr(s, '=');
+
+		if (startswith(s, "listen="))
+			listen_on = v + 1;
+		else if (startswith(s, "connect="))
+			connect_to = v + 1;
+		else
+			return hull_error_set(
+				reterr, -EINVAL,
+				"proxy: unknown setting '%s' (known: listen, connect)", s);
+	}
+	if (!listen_on || !connect_to)
+		return hull_error_set(reterr, -EINVAL, "proxy: missing %s=tcp:ADDR:PORT",
+				      listen_on ? "connect" : "listen");
+	for (int i = 0; i < 2; i++) {
+		const char *what = i ? "connect" : "listen", *v = i ? connect_to : listen_on;
+
+		r = instance_proxy_parse(v, &sa, &sl);
+		if (r == -EPROTONOSUPPORT)
+			return hull_error_set(
+				reterr, -EINVAL,
+				"proxy: %s: only tcp:ADDR:PORT is supported, got '%s'", what, v);
+		if (r < 0)
+			return hull_error_set(reterr, -EINVAL,
+					      "proxy: %s: expected tcp:ADDR:PORT, got '%s'", what,
+					      v);
+	}
+	r = set_pair(kv, dev, "type", "proxy");
+	if (r >= 0)
+		r = set_pair(kv, dev, "listen", listen_on);
+	if (r >= 0)
+		r = set_pair(kv, dev, "connect", connect_to);
+	return r;
+}
+
 /*
  * Opens, locks and loads an instance for a device change; *ret_running says
  * whether it runs (nics change on stopped instances only).
@@ -171,19 +216,24 @@ int hull_instance_device_add(struct hull_home *h, const char *name, const char *
 	_cleanup_close_ int dfd = -EBADF, lock = -EBADF;
 	_cleanup_(hull_instance_config_freep) struct hull_instance_config *old = NULL;
 	_cleanup_strv_free_ char **kv = NULL;
-	bool nic = streq(type, "nic"), running = false;
+	bool nic = streq(type, "nic"), proxy = streq(type, "proxy"), running = false;
 	const char *ifname;
 	int r;
 
 	r = device_name_check(dev, reterr);
 	if (r < 0)
 		return r;
-	if (!nic && !instance_device_type_known(type))
-		return hull_error_set(reterr, -EOPNOTSUPP,
-				      "unknown device type '%s' (known: nic, disk, unix-char, "
-				      "unix-block, gpu, usb)",
-				      type);
+	if (!nic && !proxy && !instance_device_type_known(type))
+		return hull_error_set(
+			reterr, -EOPNOTSUPP,
+			"unknown device type '%s' (known: nic, proxy, disk, unix-char, "
+			"unix-block, gpu, usb)",
+			type);
 	r = open_locked(h, name, nic, &dfd, &lock, &running, &c, reterr);
+	if (r >= 0 && running && proxy)
+		return hull_error_set(
+			reterr, -EBUSY,
+			"instance '%s' is running: stop it to change its proxy devices", name);
 	if (r < 0)
 		return r;
 	if (hull_instance_device_get(c, dev, "type"))
@@ -192,6 +242,14 @@ int hull_instance_device_add(struct hull_home *h, const char *name, const char *
 	kv = hull_strv_copy(c->devices ? c->devices : (char *[]){ NULL });
 	if (!kv)
 		return -ENOMEM;
+	if (proxy) {
+		r = proxy_settings(dev, settings, &kv, reterr);
+		if (r < 0)
+			return r;
+		hull_strv_free(c->devices);
+		c->devices = TAKE_PTR(kv);
+		return instance_config_save(dfd, c, reterr);
+	}
 	if (!nic) {
 		r = other_settings(c, dev, type, settings, &kv, reterr);
 		if (r < 0)
@@ -252,9 +310,10 @@ int hull_instance_device_remove(struct hull_home *h, const char *name, const cha
 	if (!type)
 		return hull_error_set(reterr, -ENOENT, "instance '%s' has no device '%s'", name,
 				      dev);
-	if (running && streq(type, "nic"))
+	if (running && (streq(type, "nic") || streq(type, "proxy")))
 		return hull_error_set(reterr, -EBUSY,
-				      "instance '%s' is running: stop it to change its nics", name);
+				      "instance '%s' is running: stop it to change its %s", name,
+				      streq(type, "nic") ? "nics" : "proxy devices");
 	old = instance_config_dup(c);
 	if (!old)
 		return -ENOMEM;

@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "instance/instance.h"
 
@@ -152,3 +153,19 @@ int instance_nics_write_config(int dfd, const struct hull_instance_config *c, bo
 /* A createRuntime hook's state (stdin): the container's pid and (when asked) its bundle. */
 int instance_hook_state(const char *state_json, size_t len, int *ret_pid, char **ret_bundle,
 			struct hull_error **reterr);
+
+/*
+ * proxy.c: the proxy devices of a running instance, served by its monitor:
+ * each listens in the monitor's network namespace and connects inside the
+ * one of init_pid.  No proxy device: *ret is NULL and 0 is returned.
+ */
+struct instance_proxy;
+int instance_proxy_start(const struct hull_instance_config *c, pid_t init_pid,
+			 struct instance_proxy **ret, struct hull_error **reterr);
+void instance_proxy_free(struct instance_proxy *px);
+/* The fd to poll for POLLIN (-EBADF without proxies), then call dispatch. */
+int instance_proxy_fd(const struct instance_proxy *px);
+void instance_proxy_dispatch(struct instance_proxy *px);
+/* Parses "tcp:ADDR:PORT" ("tcp:[V6]:PORT"); -EPROTONOSUPPORT for other protocols. */
+struct sockaddr_storage;
+int instance_proxy_parse(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len);

@@ -236,22 +236,26 @@ static int boot(struct hull_home *h, int dfd, const char *name, const char *bund
  * Serves the console until init exits; returns its wait status (-1 when
  * the monitor's own poll failed).
  */
-static int serve(int sfd, struct boot *b, int logfd, int attach, int *client, struct winsize *ws)
+static int serve(int sfd, struct boot *b, int logfd, int attach, int *client, struct winsize *ws,
+		 struct instance_proxy *px)
 {
 	/* the size the client asked for outlives a reboot */
 	if (ws->ws_row && b->master >= 0)
 		ioctl(b->master, TIOCSWINSZ, ws);
 	for (;;) {
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = b->master, .events = POLLIN },
 			{ .fd = attach, .events = POLLIN },
 			{ .fd = *client, .events = POLLIN },
+			{ .fd = instance_proxy_fd(px), .events = POLLIN },
 		};
 
 		/* negative fds are ignored by poll */
-		if (RETRY_EINTR(poll(p, 4, -1)) < 0)
+		if (RETRY_EINTR(poll(p, 5, -1)) < 0)
 			return -1;
+		if (p[4].revents & POLLIN)
+			instance_proxy_dispatch(px);
 		if (p[2].revents & POLLIN)
 			attach_accept(attach, client);
 		if (*client >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -275,6 +279,18 @@ static int serve(int sfd, struct boot *b, int logfd, int attach, int *client, st
 					return status;
 		}
 	}
+}
+
+/* The instance's proxy devices, for the boot whose init is `pid`. */
+static int proxies_start(int dfd, pid_t pid, struct instance_proxy **ret,
+			 struct hull_error **reterr)
+{
+	_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+	int r = instance_config_load(dfd, &c, reterr);
+
+	if (r < 0)
+		return r;
+	return instance_proxy_start(c, pid, ret, reterr);
 }
 
 #define REBOOT_LOCK_WAIT_SEC 60 /* how long a reboot waits for the instance's lock */
@@ -337,6 +353,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 			    null = -EBADF, mlog = -EBADF, attach = -EBADF, client = -EBADF;
 	_cleanup_free_ char *bundle = NULL;
 	struct boot b = { .master = -EBADF, .peer = -EBADF };
+	struct instance_proxy *px = NULL;
 	struct winsize ws = {};
 	char started[32], msg[1100];
 	int r, status, last_exit = -1;
@@ -387,6 +404,8 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 		hull_warn("console: no console.attach socket (%s): `hull console` will not work",
 			  strerror(-attach));
 	r = boot(h, dfd, name, bundle, &b, &err);
+	if (r >= 0)
+		r = proxies_start(dfd, b.init_pid, &px, &err);
 	if (r < 0)
 		goto fail;
 	instance_state_write(dfd, "running", b.init_pid, getpid(), started, -1);
@@ -396,7 +415,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 	for (;;) {
 		_cleanup_close_ int lock = -EBADF;
 
-		status = serve(sfd, &b, logfd, attach, &client, &ws);
+		status = serve(sfd, &b, logfd, attach, &client, &ws, px);
 		last_exit = exit_code(status);
 		boot_done(&b);
 		hull_info("instance '%s': init exited (%d)", name, last_exit);
@@ -416,9 +435,13 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 		hull_info("instance '%s': rebooting", name);
 		hull_error_free(err);
 		err = NULL;
+		instance_proxy_free(px);
+		px = NULL;
 		r = reboot_prepare(h, dfd, name, &err);
 		if (r >= 0)
 			r = boot(h, dfd, name, bundle, &b, &err);
+		if (r >= 0)
+			r = proxies_start(dfd, b.init_pid, &px, &err);
 		if (r < 0) {
 			hull_err("instance '%s': reboot failed: %s", name,
 				 err && err->msg ? err->msg : strerror(-r));
@@ -429,6 +452,8 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 		instance_state_write(dfd, "running", b.init_pid, getpid(), started, -1);
 		hull_info("instance '%s' running again: init pid %d", name, (int)b.init_pid);
 	}
+	instance_proxy_free(px);
+	px = NULL;
 	client = safe_close(client);
 	attach = safe_close(attach);
 	unlinkat(dfd, "console.attach", 0);
@@ -442,6 +467,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 fail:
 	snprintf(msg, sizeof(msg), "%s\n", err && err->msg ? err->msg : strerror(-r));
 	hull_err("%s", msg);
+	instance_proxy_free(px);
 	boot_done(&b);
 	{
 		_cleanup_error_ struct hull_error *e2 = NULL;

@@ -407,14 +407,61 @@ static int network_detach(struct hull_cli *cli, int argc, char **argv, struct hu
 	return hull_instance_device_remove(cli->home, argv[optind + 1], dev, reterr);
 }
 
+static const struct hull_cli_verb v_forward = {
+	.name = "network forward",
+	.summary = "send a port of a host address on to an address on the network (DNAT)",
+	.usage = "add NETWORK LISTEN_IPV4:PORT TARGET_IPV4:PORT [--protocol tcp|udp] |\n"
+		 "       remove NETWORK LISTEN_IPV4:PORT [--protocol tcp|udp] | list NETWORK",
+};
+
+static int network_forward(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
+{
+	static const struct option opts[] = {
+		{ "protocol", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_strv_free_ char **lines = NULL;
+	const char *proto = "tcp", *sub;
+	int c, r, n;
+
+	while ((r = hull_cli_getopt(&v_forward, argc, argv, "p:", opts, &c, reterr)) == 0 &&
+	       c != -1)
+		proto = optarg;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = hull_cli_want_args(&v_forward, argc, argv, 2, 4, "add|remove|list and the network",
+			       reterr);
+	if (r >= 0)
+		r = hull_cli_home(cli, reterr);
+	if (r < 0)
+		return r;
+	sub = argv[optind];
+	n = argc - optind;
+	if (streq(sub, "add") && n == 4)
+		return hull_network_forward_add(cli->home->fd, argv[optind + 1], proto,
+						argv[optind + 2], argv[optind + 3], reterr);
+	if (streq(sub, "remove") && n == 3)
+		return hull_network_forward_remove(cli->home->fd, argv[optind + 1], proto,
+						   argv[optind + 2], reterr);
+	if (streq(sub, "list") && n == 2) {
+		r = hull_network_forward_list(cli->home->fd, argv[optind + 1], &lines, reterr);
+		hull_strv_foreach (l, r >= 0 ? lines : NULL)
+			printf("%s\n", l);
+		return r;
+	}
+	return hull_error_set(reterr, -EINVAL, "network forward: expected %s",
+			      "add NETWORK LISTEN TARGET, remove NETWORK LISTEN or list NETWORK");
+}
+
 static const struct {
 	const char *name;
 	int (*run)(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr);
 } subs[] = {
-	{ "create", network_create }, { "list", network_list },	    { "show", network_show },
-	{ "get", network_get },	      { "set", network_set },	    { "unset", network_unset },
-	{ "rename", network_rename }, { "delete", network_delete }, { "attach", network_attach },
-	{ "detach", network_detach },
+	{ "create", network_create }, { "list", network_list },	      { "show", network_show },
+	{ "get", network_get },	      { "set", network_set },	      { "unset", network_unset },
+	{ "rename", network_rename }, { "delete", network_delete },   { "attach", network_attach },
+	{ "detach", network_detach }, { "forward", network_forward },
 };
 
 static int network_run(struct hull_cli *cli, int argc, char **argv, struct hull_error **reterr)
@@ -431,13 +478,14 @@ static int network_run(struct hull_cli *cli, int argc, char **argv, struct hull_
 		}
 	return hull_error_set(reterr, -EINVAL,
 			      "network: unknown subcommand '%s' (create, list, show, get, set, "
-			      "unset, rename, delete, attach, detach)",
+			      "unset, rename, delete, attach, detach, forward)",
 			      argv[1]);
 }
 
 const struct hull_cli_verb hull_verb_network = {
 	.name = "network",
-	.summary = "manage networks: create, list, show, get, set, unset, rename, delete, attach",
-	.usage = "create|list|show|get|set|unset|rename|delete|attach|detach ...",
+	.summary = "manage networks: create, list, show, get, set, unset, rename, delete, attach, "
+		   "forward",
+	.usage = "create|list|show|get|set|unset|rename|delete|attach|detach|forward ...",
 	.run = network_run,
 };

@@ -25,3 +25,6 @@ pid_t net_dnsmasq_pid(int state_fd, const char *name);
 
 /* sha256 of (what, a, b): the source of stable MACs and interface names. */
 void net_hash(const char *what, const char *a, const char *b, unsigned char ret[32]);
+
+/* forward.c: the nft DNAT rules of the network's forwards (a strv, maybe empty). */
+int net_forward_rules(int state_fd, const char *name, char ***ret);

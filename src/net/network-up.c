@@ -52,6 +52,7 @@ static int write_sysctl(const char *path, const char *value, struct hull_error *
 int hull_network_up(int state_fd, const struct hull_network *n, struct hull_error **reterr)
 {
 	_cleanup_nl_ struct hull_nl *nl = NULL;
+	_cleanup_strv_free_ char **dnat = NULL;
 	struct hull_nft_network fw = {
 		.name = n->name,
 		.bridge = n->name,
@@ -104,6 +105,10 @@ int hull_network_up(int state_fd, const struct hull_network *n, struct hull_erro
 			fw.prefix6 = n->prefix6;
 		}
 	}
+	r = net_forward_rules(state_fd, n->name, &dnat);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "network '%s': forwards", n->name);
+	fw.dnat_rules = dnat;
 	r = hull_nft_network_apply(&fw, reterr);
 	if (r >= 0)
 		r = net_dnsmasq_start(state_fd, n, reterr);

@@ -103,3 +103,17 @@ int hull_network_nic_attach(int state_fd, const char *network, int netns_fd,
 
 /* A host-side interface name for (instance, device): "hv" + 12 hex digits. */
 void hull_network_host_ifname(const char *instance, const char *device, char ret[16]);
+
+/*
+ * Forwards (DNAT in hull's table): `listen` "IPV4:PORT" of the host to `target`
+ * "IPV4:PORT" on the network, for proto "tcp" or "udp".  Stored with the
+ * network and applied at once when it is up; a refused change leaves the
+ * stored forwards and the rules as they were.
+ */
+int hull_network_forward_add(int state_fd, const char *name, const char *proto,
+			     const char *listen_on, const char *target, struct hull_error **reterr);
+int hull_network_forward_remove(int state_fd, const char *name, const char *proto,
+				const char *listen_on, struct hull_error **reterr);
+/* "tcp 10.0.0.1:8080 -> 10.78.4.20:80" lines. */
+int hull_network_forward_list(int state_fd, const char *name, char ***ret,
+			      struct hull_error **reterr);

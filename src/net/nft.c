@@ -16,7 +16,7 @@
 
 #define TABLE "inet hull"
 
-static const char *const chain_roles[] = { "pstrt", "fwd", "in" };
+static const char *const chain_roles[] = { "pstrt", "fwd", "in", "dnat", "dnato" };
 
 struct nft {
 	struct nft_ctx *ctx;
@@ -144,6 +144,28 @@ int hull_nft_network_apply(const struct hull_nft_network *nw, struct hull_error 
 		nw->name, nw->bridge, nw->name, nw->name, nw->bridge, nw->name, nw->bridge);
 	if (!all)
 		return -ENOMEM;
+	if (nw->dnat_rules && nw->dnat_rules[0]) {
+		/* forwards: from outside (prerouting) and from the host itself (output) */
+		char *more = hull_strdup_printf(
+			"%sadd chain " TABLE " dnat.%s { type nat hook prerouting priority -100; "
+			"policy accept; }\n"
+			"add chain " TABLE " dnato.%s { type nat hook output priority -100; "
+			"policy accept; }\n",
+			all, nw->name, nw->name);
+
+		free(all);
+		all = more;
+		for (size_t i = 0; all && nw->dnat_rules[i]; i++) {
+			more = hull_strdup_printf("%sadd rule " TABLE " dnat.%s %s\n"
+						  "add rule " TABLE " dnato.%s %s\n",
+						  all, nw->name, nw->dnat_rules[i], nw->name,
+						  nw->dnat_rules[i]);
+			free(all);
+			all = more;
+		}
+		if (!all)
+			return -ENOMEM;
+	}
 	return nft_run(&n, all, nw->name, reterr);
 }
 

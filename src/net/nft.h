@@ -2,9 +2,9 @@
 /*
  * hull's firewall rules, through libnftables, all in hull's own table
  * `inet hull`: per network, a NAT chain (masquerade of the network's
- * subnet, when nat is on) and chains that let DHCP/DNS from the bridge in
- * and its traffic through.  Nothing outside that table is touched; the table
- * goes when its last chain does.
+ * subnet, when nat is on), chains that let DHCP/DNS from the bridge in
+ * and its traffic through, and the DNAT chains of its forwards.  Nothing outside that table is
+ * touched; the table goes when its last chain does.
  */
 #pragma once
 
@@ -21,6 +21,9 @@ struct hull_nft_network {
 	const struct hull_ip *subnet6; /* NULL: no IPv6 */
 	unsigned prefix6;
 	bool nat;
+	/* DNAT rules of the network's forwards ("ip daddr A tcp dport P dnat ip to B:Q"),
+	 * put in its chains on prerouting and output; NULL or empty: none */
+	char *const *dnat_rules;
 };
 
 /* Replaces the network's chains (if any) with the ones its settings ask for. */

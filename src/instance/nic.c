@@ -84,8 +84,13 @@ int instance_nics_write_config(int dfd, const struct hull_instance_config *c, bo
 		free(text);
 		text = more;
 	}
-	fd = openat(dir, ".hull-nics.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		    0644);
+	/* the directory is the instance's: whatever it left at the temporary name (a
+	 * FIFO would block the open, a symlink would redirect it) is removed and the
+	 * file made afresh */
+	if (unlinkat(dir, ".hull-nics.tmp", 0) < 0 && errno != ENOENT && errno != EISDIR)
+		return hull_error_errno(reterr, -errno, "write the nic configuration");
+	fd = openat(dir, ".hull-nics.tmp",
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return hull_error_errno(reterr, -errno, "write the nic configuration");
 	r = hull_write_all(fd, text, strlen(text));

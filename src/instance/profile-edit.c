@@ -230,31 +230,43 @@ int hull_profile_delete(struct hull_home *h, const char *name, struct hull_error
 	return 0;
 }
 
-int hull_profile_copy(struct hull_home *h, const char *name, const char *new_name,
-		      struct hull_error **reterr)
+/* For copy and rename: profile `name` loaded as *ret (renamed `new_name`), with the
+ * profiles' lock and directory held, once `new_name` is known free. */
+static int profile_load_as(struct hull_home *h, const char *name, const char *new_name, int *lock,
+			   int *dfd, struct hull_profile **ret, struct hull_error **reterr)
 {
 	_cleanup_(hull_profile_freep) struct hull_profile *p = NULL;
-	_cleanup_close_ int lock = -EBADF, dfd = -EBADF;
 	int r = hull_profile_name_check(new_name, reterr);
 
 	if (r < 0)
 		return r;
-	lock = profile_lock(h, reterr);
-	if (lock < 0)
-		return lock;
-	dfd = profiles_dirfd(h, reterr);
-	if (dfd < 0)
-		return dfd;
+	*lock = profile_lock(h, reterr);
+	if (*lock < 0)
+		return *lock;
+	*dfd = profiles_dirfd(h, reterr);
+	if (*dfd < 0)
+		return *dfd;
 	r = hull_profile_get(h, name, &p, reterr);
 	if (r < 0)
 		return r;
-	if (profile_exists(dfd, new_name))
+	if (profile_exists(*dfd, new_name))
 		return hull_error_set(reterr, -EEXIST, "profile '%s' already exists", new_name);
 	free(p->name);
 	p->name = strdup(new_name);
 	if (!p->name)
 		return -ENOMEM;
-	return profile_write(dfd, p, reterr);
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+int hull_profile_copy(struct hull_home *h, const char *name, const char *new_name,
+		      struct hull_error **reterr)
+{
+	_cleanup_(hull_profile_freep) struct hull_profile *p = NULL;
+	_cleanup_close_ int lock = -EBADF, dfd = -EBADF;
+	int r = profile_load_as(h, name, new_name, &lock, &dfd, &p, reterr);
+
+	return r < 0 ? r : profile_write(dfd, p, reterr);
 }
 
 /* In instance `iname`'s list, `from` becomes `to` (its lock taken meanwhile). */
@@ -291,32 +303,18 @@ int hull_profile_rename(struct hull_home *h, const char *name, const char *new_n
 	_cleanup_close_ int lock = -EBADF, dfd = -EBADF;
 	_cleanup_strv_free_ char **users = NULL;
 	char file[80];
-	int r = hull_profile_name_check(new_name, reterr);
+	int r;
 
-	if (r < 0)
-		return r;
 	if (streq(name, "default"))
 		return hull_error_set(reterr, -EPERM, "the 'default' profile cannot be renamed");
-	lock = profile_lock(h, reterr);
-	if (lock < 0)
-		return lock;
-	dfd = profiles_dirfd(h, reterr);
-	if (dfd < 0)
-		return dfd;
-	r = hull_profile_get(h, name, &p, reterr);
+	r = profile_load_as(h, name, new_name, &lock, &dfd, &p, reterr);
 	if (r < 0)
 		return r;
-	if (profile_exists(dfd, new_name))
-		return hull_error_set(reterr, -EEXIST, "profile '%s' already exists", new_name);
 	r = hull_profile_used_by(h, name, &users, reterr);
 	if (r < 0)
 		return r;
 	/* the new name first, the references, the old name last: a crash leaves
 	 * both names with the same keys, every instance on one of them */
-	free(p->name);
-	p->name = strdup(new_name);
-	if (!p->name)
-		return -ENOMEM;
 	r = profile_write(dfd, p, reterr);
 	if (r < 0)
 		return r;

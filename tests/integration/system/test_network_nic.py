@@ -160,3 +160,30 @@ def test_bad_nic_config(nethull):
     state, failed = wait_running(h, name)
     assert state == "running", failed
     assert str(ipv4_of(h, name).ip) == "10.78.5.50"
+
+
+def test_hostile_rootfs_nic_config(nethull, tmp_path):
+    """hull writes etc/network/interfaces.d/hull-nics into the instance's rootfs at each
+    start, as root. The instance prepares that path while it runs: a FIFO at the
+    temporary name (the open would block the start for ever), then the directory
+    swapped for a symlink to a host directory. The start neither hangs nor writes
+    on the host."""
+    h = nethull
+    h("network", "create", "lan0", "--ipv4", "10.78.6.1/24")
+    name = new_name("hostile")
+    h("launch", "debian/12", name, timeout=120)
+    h("exec", name, "--", "mkfifo", "/etc/network/interfaces.d/.hull-nics.tmp")
+    h("stop", name, "--force")
+    h("network", "attach", "lan0", name)
+    h("start", name, timeout=60)  # bounded: a blocked open fails the test, it does not hang it
+    out = h("exec", name, "--", "sh", "-c",
+            "ls -A /etc/network/interfaces.d; cat /etc/network/interfaces.d/hull-nics").stdout
+    assert ".hull-nics.tmp" not in out and "iface eth0 inet dhcp" in out, out
+
+    host_dir = tmp_path / "host-interfaces.d"
+    host_dir.mkdir()
+    h("exec", name, "--", "sh", "-c",
+      f"rm -rf /etc/network/interfaces.d && ln -s {host_dir} /etc/network/interfaces.d")
+    h("stop", name, "--force")
+    h("start", name, timeout=60)
+    assert list(host_dir.iterdir()) == []  # resolved inside the rootfs, never on the host

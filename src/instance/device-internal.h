@@ -49,6 +49,10 @@ struct device_node {
 	mode_t mode;
 };
 
+/* uid/gid/mode of device dev of c (defaults 0, 0, 0660) into n. */
+void instance_device_node_owner(const struct hull_instance_config *c, const char *dev,
+				struct device_node *n);
+
 /*
  * The nodes device `dev` of c stands for now (unix-char/unix-block: one;
  * gpu: the matching /dev/dri nodes and NVIDIA's; usb: the matching devices
@@ -105,3 +109,24 @@ int instance_device_live_remove(struct hull_home *h, const char *name,
 				const struct hull_instance_config *old,
 				const struct hull_instance_config *new, const char *dev,
 				struct hull_error **reterr);
+
+/* True when pid lives in a user namespace of its own (not a privileged instance). */
+bool instance_own_userns(pid_t pid);
+
+/*
+ * Sets the device cgroup rules of the running container `name` to what c's
+ * devices need (and `extra`, a node sysfs may not show yet; may be NULL).
+ */
+int instance_device_set_rules(struct hull_home *h, const char *name,
+			      const struct hull_instance_config *c, const struct device_node *extra,
+			      struct hull_error **reterr);
+
+/*
+ * usb hot-plug (device-usb.c): the monitor's uevent socket (netlink
+ * NETLINK_KOBJECT_UEVENT, the kernel's group), and what it does with the
+ * uevents waiting there: a USB device matching one of the instance's usb
+ * devices is passed in on "add" (cgroup rule, then node) and taken out on
+ * "remove".
+ */
+int instance_uevent_open(void);
+void instance_uevent_handle(struct hull_home *h, int dfd, const char *name, pid_t pid, int fd);

@@ -105,8 +105,8 @@ static int node_push(struct node_list *l, const struct device_node *n)
 	return 0;
 }
 
-/* uid/gid/mode of device dev (defaults 0, 0, 0660) into n */
-static void node_owner(const struct hull_instance_config *c, const char *dev, struct device_node *n)
+void instance_device_node_owner(const struct hull_instance_config *c, const char *dev,
+				struct device_node *n)
 {
 	const char *uid = hull_instance_device_get(c, dev, "uid");
 	const char *gid = hull_instance_device_get(c, dev, "gid");
@@ -131,7 +131,7 @@ static int unix_nodes(const struct hull_instance_config *c, const char *dev, boo
 	struct device_node n = { .type = block ? 'b' : 'c' };
 	struct stat st;
 
-	node_owner(c, dev, &n);
+	instance_device_node_owner(c, dev, &n);
 	if (source) {
 		if (stat(source, &st) < 0)
 			return hull_error_errno(reterr, -errno, "source '%s'", source);
@@ -169,7 +169,7 @@ static int nvidia_nodes(const struct hull_instance_config *c, const char *dev, s
 		    snprintf(n.path, sizeof(n.path), "/dev/%s", e->d_name) >= (int)sizeof(n.path) ||
 		    stat(path, &st) < 0 || !S_ISCHR(st.st_mode))
 			continue;
-		node_owner(c, dev, &n);
+		instance_device_node_owner(c, dev, &n);
 		n.major = major(st.st_rdev);
 		n.minor = minor(st.st_rdev);
 		r = node_push(l, &n);
@@ -215,7 +215,7 @@ static int gpu_nodes(const struct hull_instance_config *c, const char *dev, stru
 			continue;
 		if (read_devnum(dir, &n.major, &n.minor) < 0)
 			continue;
-		node_owner(c, dev, &n);
+		instance_device_node_owner(c, dev, &n);
 		r = node_push(l, &n);
 		if (r < 0)
 			return r;
@@ -259,7 +259,7 @@ static int usb_nodes(const struct hull_instance_config *c, const char *dev, stru
 		    hull_parse_u32(b, &busnum) < 0 || hull_parse_u32(dn, &devnum) < 0 ||
 		    read_devnum(dir, &n.major, &n.minor) < 0)
 			continue;
-		node_owner(c, dev, &n);
+		instance_device_node_owner(c, dev, &n);
 		snprintf(n.path, sizeof(n.path), "/dev/bus/usb/%03u/%03u", busnum, devnum);
 		r = node_push(l, &n);
 		if (r < 0)

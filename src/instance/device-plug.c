@@ -162,8 +162,7 @@ static int in_mntns(pid_t pid, uid_t uid, gid_t gid, struct mntns_op *op,
 	return 0;
 }
 
-/* True when pid lives in a user namespace of its own (not a privileged instance). */
-static bool own_userns(pid_t pid)
+bool instance_own_userns(pid_t pid)
 {
 	char path[64];
 	struct stat a, b;
@@ -179,7 +178,7 @@ static int plug_disk(const struct hull_instance_config *c, const char *dev, pid_
 	const char *path = hull_instance_device_get(c, dev, "path");
 	const char *ro = hull_instance_device_get(c, dev, "readonly");
 	_cleanup_close_ int mnt = -EBADF, userns = -EBADF;
-	bool mapped = own_userns(pid);
+	bool mapped = instance_own_userns(pid);
 	struct mntns_op op = { .path = path };
 	uint64_t attrs = MOUNT_ATTR_NODEV | (ro && streq(ro, "true") ? MOUNT_ATTR_RDONLY : 0);
 	struct stat st;
@@ -251,7 +250,7 @@ int instance_device_plug(const struct hull_instance_config *c, const char *dev, 
 {
 	const char *type = hull_instance_device_get(c, dev, "type");
 	_cleanup_free_ struct device_node *nodes = NULL;
-	bool mapped = own_userns(pid);
+	bool mapped = instance_own_userns(pid);
 	size_t n = 0;
 	int r;
 
@@ -318,17 +317,27 @@ int instance_devices_plug_all(const struct hull_instance_config *c, pid_t pid,
 	return 0;
 }
 
-static int set_rules(struct hull_home *h, const char *name, const struct hull_instance_config *c,
-		     struct hull_error **reterr)
+int instance_device_set_rules(struct hull_home *h, const char *name,
+			      const struct hull_instance_config *c, const struct device_node *extra,
+			      struct hull_error **reterr)
 {
 	_cleanup_free_ struct hull_oci_device_rule *rules = NULL;
 	size_t n = 0;
 	int r;
 
 	r = instance_device_rules(c, &rules, &n, reterr);
-	if (r >= 0)
-		r = hull_container_update_devices(&h->rt, name, rules, n, reterr);
-	return r;
+	if (r < 0)
+		return r;
+	if (extra) {
+		struct hull_oci_device_rule *more = realloc(rules, (n + 1) * sizeof(*rules));
+
+		if (!more)
+			return hull_error_errno(reterr, -ENOMEM, "device rules");
+		rules = more;
+		rules[n++] = (struct hull_oci_device_rule){ true, extra->type, extra->major,
+							    extra->minor, "rwm" };
+	}
+	return hull_container_update_devices(&h->rt, name, rules, n, reterr);
 }
 
 static int running_pid(struct hull_home *h, const char *name, pid_t *ret,
@@ -364,13 +373,13 @@ int instance_device_live_add(struct hull_home *h, const char *name,
 	if (r < 0)
 		return r;
 	if (needs_rules(new, dev)) {
-		r = set_rules(h, name, new, reterr);
+		r = instance_device_set_rules(h, name, new, NULL, reterr);
 		if (r < 0)
 			return hull_error_wrap(reterr, r, "device '%s'", dev);
 	}
 	r = instance_device_plug(new, dev, pid, reterr);
 	if (r < 0 && needs_rules(new, dev))
-		(void)set_rules(h, name, old, NULL);
+		(void)instance_device_set_rules(h, name, old, NULL, NULL);
 	return r;
 }
 
@@ -389,7 +398,7 @@ int instance_device_live_remove(struct hull_home *h, const char *name,
 	if (r < 0)
 		return r;
 	if (needs_rules(old, dev)) {
-		r = set_rules(h, name, new, reterr);
+		r = instance_device_set_rules(h, name, new, NULL, reterr);
 		if (r < 0)
 			return hull_error_wrap(reterr, r, "device '%s'", dev);
 	}

@@ -236,26 +236,37 @@ static int boot(struct hull_home *h, int dfd, const char *name, const char *bund
  * Serves the console until init exits; returns its wait status (-1 when
  * the monitor's own poll failed).
  */
+/* What serve() watches besides the console: uevents for usb hot-plug. */
+struct serve_devices {
+	struct hull_home *h;
+	int dfd;
+	const char *name;
+	int uevent;
+};
+
 static int serve(int sfd, struct boot *b, int logfd, int attach, int *client, struct winsize *ws,
-		 struct instance_proxy *px)
+		 struct instance_proxy *px, const struct serve_devices *d)
 {
 	/* the size the client asked for outlives a reboot */
 	if (ws->ws_row && b->master >= 0)
 		ioctl(b->master, TIOCSWINSZ, ws);
 	for (;;) {
-		struct pollfd p[5] = {
+		struct pollfd p[6] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = b->master, .events = POLLIN },
 			{ .fd = attach, .events = POLLIN },
 			{ .fd = *client, .events = POLLIN },
 			{ .fd = instance_proxy_fd(px), .events = POLLIN },
+			{ .fd = d->uevent, .events = POLLIN },
 		};
 
 		/* negative fds are ignored by poll */
-		if (RETRY_EINTR(poll(p, 5, -1)) < 0)
+		if (RETRY_EINTR(poll(p, 6, -1)) < 0)
 			return -1;
 		if (p[4].revents & POLLIN)
 			instance_proxy_dispatch(px);
+		if (p[5].revents & POLLIN)
+			instance_uevent_handle(d->h, d->dfd, d->name, b->init_pid, d->uevent);
 		if (p[2].revents & POLLIN)
 			attach_accept(attach, client);
 		if (*client >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -354,6 +365,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 	_cleanup_free_ char *bundle = NULL;
 	struct boot b = { .master = -EBADF, .peer = -EBADF };
 	struct instance_proxy *px = NULL;
+	struct serve_devices devs = { .uevent = -EBADF };
 	struct winsize ws = {};
 	char started[32], msg[1100];
 	int r, status, last_exit = -1;
@@ -408,6 +420,10 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 		r = proxies_start(dfd, b.init_pid, &px, &err);
 	if (r < 0)
 		goto fail;
+	/* opened after the container's init was cloned: it never holds it */
+	devs = (struct serve_devices){ h, dfd, name, instance_uevent_open() };
+	if (devs.uevent < 0)
+		hull_warn("usb hot-plug: no uevent socket: %s", strerror(-devs.uevent));
 	instance_state_write(dfd, "running", b.init_pid, getpid(), started, -1);
 	hull_info("instance '%s' running: init pid %d", name, (int)b.init_pid);
 	notify(&notify_fd, "ok\n");
@@ -415,7 +431,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 	for (;;) {
 		_cleanup_close_ int lock = -EBADF;
 
-		status = serve(sfd, &b, logfd, attach, &client, &ws, px);
+		status = serve(sfd, &b, logfd, attach, &client, &ws, px, &devs);
 		last_exit = exit_code(status);
 		boot_done(&b);
 		hull_info("instance '%s': init exited (%d)", name, last_exit);

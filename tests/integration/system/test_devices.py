@@ -5,16 +5,17 @@ running instance (hot-plug) and taken out again; the busybox image keeps it quic
 """
 
 import os
-import socket
-import stat
+import shutil
 import subprocess
+import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 import helpers
-from sysharness import inside, leftovers, new_name, one_line_error
+from sysharness import Hull, inside, new_name, one_line_error
 
 
 @pytest.fixture
@@ -150,7 +151,7 @@ def add_usb(root, name, vendor, product, busnum, devnum, dev):
     for f, v in (("idVendor", vendor), ("idProduct", product), ("busnum", busnum),
                  ("devnum", devnum), ("dev", dev)):
         (d / f).write_text(f"{v}\n")
-    (root / "bus" / "usb" / "devices" / f"{name}:1.0").mkdir()  # an interface
+    (root / "bus" / "usb" / "devices" / f"{name}:1.0").mkdir(exist_ok=True)  # an interface
 
 
 def test_gpu_matching_in_a_fake_sysfs(bb, tmp_path):
@@ -227,3 +228,92 @@ def test_bad_device_config_is_one_line_and_changes_nothing(bb, tmp_path):
     assert h("config", "device", "show", name).stdout == before
     one_line_error(h("config", "device", "remove", name, "x", check=False),
                    "has no device 'x'")
+
+
+class NsHull(Hull):
+    """hull (and so each instance's monitor) in the network namespace `netns`."""
+
+    def __init__(self, base, netns):
+        super().__init__(base.state_dir)
+        self.env = dict(base.env)
+        self.netns = netns
+
+    def argv(self, *args):
+        return ["nsenter", f"--net=/run/netns/{self.netns}", *super().argv(*args)]
+
+
+@pytest.fixture
+def nshull(bb):
+    """The monitor's uevent socket in a netns of the test's: the uevents the test
+    multicasts there (NETLINK_KOBJECT_UEVENT, group 1, as the kernel sends them)
+    reach no other listener (udevd lives in the host's namespace)."""
+    ns = f"hull-test-{helpers.SESSION}-{uuid.uuid4().hex[:6]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    h = NsHull(bb, ns)
+    try:
+        yield h
+    finally:
+        for d in (bb.state_dir / "instances").iterdir():
+            if not d.name.startswith("."):
+                h("delete", "--force", d.name, check=False)
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def send_uevent(h, action, devpath, **env):
+    msg = f"{action}@{devpath}\0ACTION={action}\0DEVPATH={devpath}\0"
+    msg += "".join(f"{k}={v}\0" for k, v in env.items())
+    code = ("import socket, sys\n"
+            "s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 15)\n"
+            "s.bind((0, 0))\n"
+            "s.sendto(sys.stdin.buffer.read(), (0, 1))\n")
+    subprocess.run(["nsenter", f"--net=/run/netns/{h.netns}", sys.executable, "-c", code],
+                   input=msg.encode(), check=True)
+
+
+def wait_inside(h, name, script, want, timeout=30):
+    """Runs script until it prints `want` (bounded; the monitor works asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = inside(h, name, script)
+        if out == want or time.monotonic() > deadline:
+            return out
+        time.sleep(0.2)
+
+
+def usb_uevent(vendor, product, busnum, devnum, major, minor):
+    return dict(SUBSYSTEM="usb", DEVTYPE="usb_device", PRODUCT=f"{vendor}/{product}/100",
+                BUSNUM=f"{busnum:03}", DEVNUM=f"{devnum:03}", MAJOR=major, MINOR=minor)
+
+
+def test_usb_hotplug_by_uevents(nshull, tmp_path):
+    h = nshull
+    sysfs = tmp_path / "sys"
+    (sysfs / "bus" / "usb" / "devices").mkdir(parents=True)
+    env = {"HULL_SYSFS_ROOT": str(sysfs)}
+    h.env.update(env)
+    name = new_name("usbhp")
+    h("launch", "bb", name, timeout=60)
+    h("config", "device", "add", name, "key", "usb", "vendorid=046d", "productid=c52b",
+      "uid=1000", "mode=0600")
+    ls = "ls /dev/bus/usb/001 2>/dev/null || true"
+    assert inside(h, name, ls) == ""
+    # another device first: not this instance's
+    add_usb(sysfs, "1-2", "1234", "0001", 1, 4, "1:3")
+    send_uevent(h, "add", "/devices/pci0000:00/usb1/1-2", **usb_uevent("1234", "1", 1, 4, 1, 3))
+    add_usb(sysfs, "1-1", "046d", "c52b", 1, 5, "1:5")
+    send_uevent(h, "add", "/devices/pci0000:00/usb1/1-1",
+                **usb_uevent("46d", "c52b", 1, 5, 1, 5))
+    assert wait_inside(h, name, ls, "005\n") == "005\n"
+    out = inside(h, name, "stat -c '%u %a %t:%T' /dev/bus/usb/001/005; "
+                          "head -c 1 /dev/bus/usb/001/005 | od -An -tx1")
+    assert out.split() == ["1000", "600", "1:5", "00"]
+    # unplugged from the host: gone from the instance
+    shutil.rmtree(sysfs / "bus" / "usb" / "devices" / "1-1")
+    send_uevent(h, "remove", "/devices/pci0000:00/usb1/1-1",
+                **usb_uevent("46d", "c52b", 1, 5, 1, 5))
+    assert wait_inside(h, name, ls, "") == ""
+    # and plugged again (another devnum, as the kernel numbers it)
+    add_usb(sysfs, "1-1", "046d", "c52b", 1, 6, "1:5")
+    send_uevent(h, "add", "/devices/pci0000:00/usb1/1-1",
+                **usb_uevent("46d", "c52b", 1, 6, 1, 5))
+    assert wait_inside(h, name, ls, "006\n") == "006\n"

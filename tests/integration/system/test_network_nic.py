@@ -139,7 +139,7 @@ def test_bad_nic_config(nethull):
     h("network", "create", "lan0", "--ipv4", "10.78.5.1/24")
     h("init", "debian/12", name)
     for args, words in [
-        (("eth0", "disk", "source=/"), "device type 'disk' is not supported"),
+        (("eth0", "floppy", "source=/"), "unknown device type 'floppy'"),
         (("eth0", "nic"), "missing network="),
         (("eth0", "nic", "network=lan0", "color=red"), "unknown key 'color'"),
         (("eth0", "nic", "network=lan0", "hwaddr=zz"), "hwaddr"),

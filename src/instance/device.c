@@ -17,7 +17,12 @@
 #include "net/network.h"
 #include "util/str.h"
 
-static const char *const nic_keys[] = { "network", "name", "hwaddr", "ipv4.address" };
+static const char *const nic_keys[] = { "network",
+					"name",
+					"hwaddr",
+					"ipv4.address",
+					"security.mac_filtering",
+					"security.ipv4_filtering" };
 
 const char *hull_instance_device_get(const struct hull_instance_config *c, const char *dev,
 				     const char *key)
@@ -59,6 +64,7 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 			char *const *settings, char ***kv, struct hull_error **reterr)
 {
 	const char *network = NULL, *ifname = dev, *hwaddr = NULL, *ipv4 = NULL;
+	const char *filter[2] = {}; /* security.mac_filtering, security.ipv4_filtering */
 	_cleanup_(hull_network_freep) struct hull_network *n = NULL;
 	char mac[18];
 	uint8_t m[HULL_MAC_LEN];
@@ -78,7 +84,8 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 		if (!known)
 			return hull_error_set(reterr, -EINVAL,
 					      "nic: unknown key '%.*s' (known: network, name, "
-					      "hwaddr, ipv4.address)",
+					      "hwaddr, ipv4.address, security.mac_filtering, "
+					      "security.ipv4_filtering)",
 					      (int)(eq - s), s);
 		if (startswith(s, "network="))
 			network = eq + 1;
@@ -86,9 +93,21 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 			ifname = eq + 1;
 		else if (startswith(s, "hwaddr="))
 			hwaddr = eq + 1;
+		else if (startswith(s, "security."))
+			filter[startswith(s, "security.ipv4") ? 1 : 0] = eq + 1;
 		else
 			ipv4 = eq + 1;
 	}
+	for (int i = 0; i < 2; i++)
+		if (filter[i] && !streq(filter[i], "true") && !streq(filter[i], "false"))
+			return hull_error_set(reterr, -EINVAL,
+					      "nic: security.%s_filtering: expected 'true' or "
+					      "'false', got '%s'",
+					      i ? "ipv4" : "mac", filter[i]);
+	if (filter[1] && streq(filter[1], "true") && !ipv4)
+		return hull_error_set(reterr, -EINVAL,
+				      "nic: security.ipv4_filtering needs ipv4.address (the one "
+				      "address the nic may use)");
 	if (!network)
 		return hull_error_set(reterr, -EINVAL, "nic: missing network=NETWORK");
 	r = hull_network_load(h->fd, network, &n, reterr);
@@ -114,6 +133,10 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 		r = set_pair(kv, dev, "hwaddr", hwaddr);
 	if (r >= 0 && ipv4)
 		r = set_pair(kv, dev, "ipv4.address", ipv4);
+	if (r >= 0 && filter[0])
+		r = set_pair(kv, dev, "security.mac_filtering", filter[0]);
+	if (r >= 0 && filter[1])
+		r = set_pair(kv, dev, "security.ipv4_filtering", filter[1]);
 	return r;
 }
 

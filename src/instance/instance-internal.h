@@ -147,6 +147,8 @@ int instance_list_names(struct hull_home *h, char ***ret, struct hull_error **re
 
 /* nic.c: whether c has nics; their ifupdown stanzas written into <dfd>/rootfs. */
 bool instance_has_nics(const struct hull_instance_config *c);
+/* After a stop: the nics' filters go (their host ends went with the namespace). */
+void instance_nics_stopped(const struct hull_instance_config *c);
 int instance_nics_write_config(int dfd, const struct hull_instance_config *c, bool privileged,
 			       struct hull_error **reterr);
 

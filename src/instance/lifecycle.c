@@ -357,6 +357,12 @@ int instance_cleanup(struct hull_home *h, int dirfd, const char *name, int last_
 	r = hull_storage_umount(dirfd, reterr);
 	if (r < 0)
 		return hull_error_wrap(reterr, r, "'%s'", name);
+	{
+		_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+
+		if (instance_config_load(dirfd, &c, NULL) >= 0)
+			instance_nics_stopped(c);
+	}
 	r = instance_state_write(dirfd, "stopped", 0, 0, NULL, last_exit);
 	if (r < 0)
 		return hull_error_errno(reterr, r, "write the state of '%s'", name);

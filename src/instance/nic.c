@@ -17,6 +17,7 @@
 #include "instance/instance-internal.h"
 #include "linux/rootfs.h"
 #include "net/network.h"
+#include "net/nft.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/str.h"
@@ -105,6 +106,39 @@ int instance_nics_write_config(int dfd, const struct hull_instance_config *c, bo
 	return 0;
 }
 
+static bool key_true(const struct hull_instance_config *c, const char *dev, const char *key)
+{
+	const char *v = hull_instance_device_get(c, dev, key);
+
+	return v && streq(v, "true");
+}
+
+/* The nic's anti-spoofing filters (security.mac_filtering, security.ipv4_filtering). */
+static int nic_filter(const struct hull_instance_config *c, const char *dev, const char *host,
+		      const char *hwaddr, struct hull_error **reterr)
+{
+	bool mac = key_true(c, dev, "security.mac_filtering");
+	bool ip4 = key_true(c, dev, "security.ipv4_filtering");
+
+	if (!mac && !ip4)
+		return hull_nft_nic_filter_remove(host, reterr);
+	return hull_nft_nic_filter_apply(
+		host, mac ? hwaddr : NULL,
+		ip4 ? hull_instance_device_get(c, dev, "ipv4.address") : NULL, reterr);
+}
+
+void instance_nics_stopped(const struct hull_instance_config *c)
+{
+	_cleanup_strv_free_ char **devs = nic_devices(c);
+
+	hull_strv_foreach (dev, devs) {
+		char host[16];
+
+		hull_network_host_ifname(c->name, dev, host);
+		(void)hull_nft_nic_filter_remove(host, NULL);
+	}
+}
+
 int hull_instance_nic_hook(const char *state_json, size_t len, struct hull_error **reterr)
 {
 	_cleanup_(hull_home_freep) struct hull_home *h = NULL;
@@ -158,6 +192,8 @@ int hull_instance_nic_hook(const char *state_json, size_t len, struct hull_error
 		if (r >= 0)
 			r = hull_network_nic_attach(h->fd, network, netns, host,
 						    ifname ? ifname : dev, hwaddr, reterr);
+		if (r >= 0)
+			r = nic_filter(c, dev, host, hwaddr, reterr);
 		if (r < 0)
 			return hull_error_wrap(reterr, r, "device '%s'", dev);
 	}

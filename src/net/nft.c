@@ -211,3 +211,84 @@ int hull_nft_network_has_nat(const char *name)
 	listing = chain_listing(&n, "pstrt", name);
 	return listing && strstr(listing, "masquerade") ? 1 : 0;
 }
+
+/* A nic's anti-spoofing chain, in hull's own bridge-family table. */
+#define BRIDGE_TABLE "bridge hull"
+
+int hull_nft_nic_filter_apply(const char *host_ifname, const char *mac, const char *ipv4,
+			      struct hull_error **reterr)
+{
+	_cleanup_(nft_done) struct nft n = {};
+	_cleanup_free_ char *cmds = NULL, *macr = NULL, *ipr = NULL;
+	uint8_t m[HULL_MAC_LEN];
+	struct hull_ip ip;
+	int r;
+
+	if (network_name_ok(host_ifname) < 0 || (mac && hull_mac_parse(mac, m) < 0) ||
+	    (ipv4 && (hull_ip_parse(ipv4, &ip) < 0 || ip.family != AF_INET)))
+		return hull_error_set(reterr, -EINVAL, "nic filter for '%s': bad settings",
+				      host_ifname);
+	r = nft_init(&n, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "nftables");
+	if (mac)
+		macr = hull_strdup_printf(
+			"add rule " BRIDGE_TABLE " nicf.%s iifname \"%s\" ether saddr != %s drop\n"
+			"add rule " BRIDGE_TABLE " nicf.%s iifname \"%s\" arp saddr ether != %s "
+			"drop\n",
+			host_ifname, host_ifname, mac, host_ifname, host_ifname, mac);
+	/* DHCP's discover and ARP's address probe come from 0.0.0.0 */
+	if (ipv4)
+		ipr = hull_strdup_printf(
+			"add rule " BRIDGE_TABLE " nicf.%s iifname \"%s\" ip saddr 0.0.0.0 "
+			"udp dport 67 accept\n"
+			"add rule " BRIDGE_TABLE " nicf.%s iifname \"%s\" arp saddr ip 0.0.0.0 "
+			"accept\n"
+			"add rule " BRIDGE_TABLE " nicf.%s iifname \"%s\" ip saddr != %s drop\n"
+			"add rule " BRIDGE_TABLE
+			" nicf.%s iifname \"%s\" arp saddr ip != %s drop\n",
+			host_ifname, host_ifname, host_ifname, host_ifname, host_ifname,
+			host_ifname, ipv4, host_ifname, host_ifname, ipv4);
+	cmds = hull_strdup_printf("add table " BRIDGE_TABLE "\n"
+				  "add chain " BRIDGE_TABLE " nicf.%s { type filter hook "
+				  "prerouting priority 0; policy accept; }\n"
+				  "flush chain " BRIDGE_TABLE " nicf.%s\n%s%s",
+				  host_ifname, host_ifname, macr ? macr : "", ipr ? ipr : "");
+	if (!cmds)
+		return -ENOMEM;
+	return nft_run(&n, cmds, host_ifname, reterr);
+}
+
+int hull_nft_nic_filter_remove(const char *host_ifname, struct hull_error **reterr)
+{
+	_cleanup_(nft_done) struct nft n = {};
+	_cleanup_free_ char *cmd = NULL;
+	const char *out;
+	int r;
+
+	if (network_name_ok(host_ifname) < 0)
+		return hull_error_set(reterr, -EINVAL, "bad interface name '%s'", host_ifname);
+	r = nft_init(&n, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "nftables");
+	cmd = hull_strdup_printf("list chain " BRIDGE_TABLE " nicf.%s", host_ifname);
+	if (!cmd)
+		return -ENOMEM;
+	if (nft_run_cmd_from_buffer(n.ctx, cmd) != 0)
+		return 0;			/* none */
+	(void)nft_ctx_get_output_buffer(n.ctx); /* drained: the table's listing comes next */
+	free(cmd);
+	cmd = hull_strdup_printf("delete chain " BRIDGE_TABLE " nicf.%s\n", host_ifname);
+	if (!cmd)
+		return -ENOMEM;
+	r = nft_run(&n, cmd, host_ifname, reterr);
+	if (r < 0)
+		return r;
+	/* the table goes with its last chain */
+	if (nft_run_cmd_from_buffer(n.ctx, "list table " BRIDGE_TABLE) != 0)
+		return 0;
+	out = nft_ctx_get_output_buffer(n.ctx);
+	if (out && !strstr(out, "chain "))
+		return nft_run(&n, "delete table " BRIDGE_TABLE "\n", host_ifname, reterr);
+	return 0;
+}

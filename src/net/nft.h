@@ -34,3 +34,15 @@ int hull_nft_network_remove(const char *name, struct hull_error **reterr);
 
 /* Whether the network has a masquerade rule now (for `show` and tests). */
 int hull_nft_network_has_nat(const char *name);
+
+/*
+ * A nic's filters in hull's table `bridge hull` (chain nicf.<host_ifname>,
+ * on the bridge's prerouting): frames from the nic's host end whose source
+ * MAC is not `mac` (NULL: no MAC filter), and IPv4/ARP whose source address
+ * is not `ipv4` (NULL: none; DHCP and ARP probes from 0.0.0.0 pass), are
+ * dropped.  Replaces the nic's chain if there is one.
+ */
+int hull_nft_nic_filter_apply(const char *host_ifname, const char *mac, const char *ipv4,
+			      struct hull_error **reterr);
+/* Removes it (none is fine), and the table with its last chain. */
+int hull_nft_nic_filter_remove(const char *host_ifname, struct hull_error **reterr);

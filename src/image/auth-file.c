@@ -127,6 +127,38 @@ static int decode_auth(const char *b64, const char *file, const char *key, char 
 	return 0;
 }
 
+/*
+ * The credential helper a file names for `registry` (credHelpers, else
+ * credsStore), asked: 1 found, 0 none named or nothing stored.
+ */
+static int lookup_helper(struct json_object *o, const char *path, const char *registry,
+			 char **ret_user, char **ret_password, struct hull_error **reterr)
+{
+	struct json_object *helpers = NULL, *store = NULL;
+	const char *name = NULL;
+	int r;
+
+	if (json_object_object_get_ex(o, "credHelpers", &helpers) &&
+	    json_object_is_type(helpers, json_type_object)) {
+		json_object_object_foreach(helpers, key, val)
+		{
+			_cleanup_free_ char *norm = normalize_key(key);
+
+			if (!norm)
+				return -ENOMEM;
+			if (streq(norm, registry) && json_object_is_type(val, json_type_string))
+				name = json_object_get_string(val);
+		}
+	}
+	if (!name && json_object_object_get_ex(o, "credsStore", &store) &&
+	    json_object_is_type(store, json_type_string) && *json_object_get_string(store))
+		name = json_object_get_string(store);
+	if (!name)
+		return 0;
+	r = hull_auth_helper_get(name, registry, ret_user, ret_password, reterr);
+	return r < 0 ? hull_error_wrap(reterr, r, "%s", path) : r;
+}
+
 /* Looks `keys` up (most specific first) in one file: 1 found, 0 not. */
 static int lookup_file(const char *path, char *const *keys, char **ret_user, char **ret_password,
 		       struct hull_error **reterr)
@@ -137,6 +169,11 @@ static int lookup_file(const char *path, char *const *keys, char **ret_user, cha
 
 	r = auth_read(path, &o, reterr);
 	if (r < 0 || !o)
+		return r;
+	/* a helper named for the registry comes first, as with docker and podman */
+	r = lookup_helper(o, path, keys[hull_strv_length(keys) - 1], ret_user, ret_password,
+			  reterr);
+	if (r != 0)
 		return r;
 	if (!json_object_object_get_ex(o, "auths", &auths) ||
 	    !json_object_is_type(auths, json_type_object))

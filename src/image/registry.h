@@ -52,6 +52,15 @@ char *hull_auth_file_default(void);
  */
 int hull_auth_lookup(const char *auth_file, const char *registry, const char *path, char **ret_user,
 		     char **ret_password, struct hull_error **reterr);
+/*
+ * Asks the docker credential helper docker-credential-<helper> (from $PATH,
+ * bounded: 30 s) for the credentials of `registry`: 1 found, 0 when it has
+ * none ("credentials not found"), <0 when it fails or is missing.  Config
+ * files name helpers in "credHelpers" (per registry, first) and
+ * "credsStore"; hull_auth_lookup() asks them before the file's "auths".
+ */
+int hull_auth_helper_get(const char *helper, const char *registry, char **ret_user,
+			 char **ret_password, struct hull_error **reterr);
 /* Writes (creating, 0600 in a 0700 directory) the entry for `registry`, keeping the rest. */
 int hull_auth_store(const char *auth_file, const char *registry, const char *user,
 		    const char *password, struct hull_error **reterr);

@@ -177,3 +177,78 @@ def test_client_certificate_from_certs_d(henv, busybox_layout, test_ca):
         assert henv.has_blob(henv.pulled_digest(p))
     finally:
         reg.cleanup()
+
+
+def helper_env(henv, reg, config):
+    """hull without an auth file of its own, a DOCKER_CONFIG with `config`, and on PATH a
+    docker-credential-hulltest that knows the registry (and logs what it is asked)."""
+    bindir, dc = henv.tmp / "bin", henv.tmp / "docker"
+    bindir.mkdir(exist_ok=True)
+    dc.mkdir(exist_ok=True)
+    log = henv.tmp / "helper.log"
+    helper = bindir / "docker-credential-hulltest"
+    helper.write_text(f"""#!/bin/sh
+read server
+echo "$1 $server" >> {log}
+if [ "$1" = get ] && [ "$server" = "{reg.addr}" ]; then
+    printf '{{"ServerURL":"%s","Username":"{USER}","Secret":"{PASSWORD}"}}' "$server"
+else
+    echo "credentials not found in native keychain"; exit 1
+fi
+""")
+    helper.chmod(0o755)
+    (dc / "config.json").write_text(json.dumps(config))
+    env = dict(henv.env, DOCKER_CONFIG=str(dc), XDG_RUNTIME_DIR=str(henv.tmp / "xdg"),
+               HOME=str(henv.tmp / "home"), PATH=f"{bindir}:{os.environ['PATH']}")
+    del env["REGISTRY_AUTH_FILE"]
+    return env, log
+
+
+@pytest.mark.parametrize("key", ["credHelpers", "credsStore"])
+def test_docker_credential_helper(henv, tls_auth_registry, key):
+    """credHelpers (per registry) and credsStore of config.json: the helper is asked with the
+    registry's address on stdin, as docker and podman ask it."""
+    reg = tls_auth_registry
+    henv.trust(reg)
+    cfg = {"credHelpers": {reg.addr: "hulltest"}} if key == "credHelpers" else \
+        {"credsStore": "hulltest"}
+    env, log = helper_env(henv, reg, cfg)
+    p = run([HULL, "image", "pull", "-q", f"{reg.addr}/busybox"], env=env)
+    assert p.returncode == 0, p.stderr
+    assert f"get {reg.addr}" in log.read_text().splitlines()
+
+
+def test_docker_credential_helper_errors(henv, tls_auth_registry):
+    reg = tls_auth_registry
+    henv.trust(reg)
+    # a helper that has nothing for the registry: as without credentials
+    env, _ = helper_env(henv, reg, {"credHelpers": {reg.addr: "hulltest"}})
+    (henv.tmp / "bin" / "docker-credential-hulltest").write_text(
+        "#!/bin/sh\necho 'credentials not found in native keychain'; exit 1\n")
+    err = error_line(run([HULL, "image", "pull", f"{reg.addr}/busybox"], env=env))
+    assert "authentication required" in err
+    # a helper that is not installed: one line naming it, nothing pulled
+    env, _ = helper_env(henv, reg, {"credsStore": "hull-no-such-helper"})
+    err = error_line(run([HULL, "image", "pull", f"{reg.addr}/busybox"], env=env))
+    assert "credential helper 'hull-no-such-helper'" in err
+    assert "docker-credential-hull-no-such-helper" in err
+    assert henv.blob_names() == set()
+
+
+def test_run_refused_pulls_leave_nothing(henv, tls_auth_registry):
+    """hull run of an image it must pull: an auth failure, a bad reference or an unknown
+    tag is one line, and no container, blob or image is left."""
+    reg = tls_auth_registry
+    henv.trust(reg)
+    for ref, why in [(f"{reg.addr}/busybox", f"registry '{reg.addr}': authentication required"),
+                     (f"{reg.addr}/BusyBox", "repository name must be lowercase"),
+                     ("busybox@sha256:12", "digest must be 'sha256:' followed by 64 hex")]:
+        err = error_line(henv.hull("run", "--rm", ref, "true"))
+        assert why in err, err
+    login(henv, reg)
+    err = error_line(henv.hull("run", "--rm", f"{reg.addr}/busybox:no-such-tag", "true"))
+    assert "not found" in err, err
+    assert henv.blob_names() == set()
+    assert not (henv.state / "apps").exists() or list((henv.state / "apps").iterdir()) == []
+    p = henv.hull("image", "list", "--format", "json")
+    assert [i for i in json.loads(p.stdout) if i.get("type") == "oci"] == []

@@ -1,9 +1,9 @@
 """hull run against podman run (with runc): the same oci-archive loaded into both, the same
 commands, the same output and exit status; and the image tree as each one unpacks it."""
 
+import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 
@@ -11,6 +11,7 @@ import pytest
 
 import helpers
 from store_fixtures import D, F, H, L, bb, hs, make_image  # noqa: F401
+from tree_compare import tree
 
 sys.path.insert(0, str(helpers.REPO / "tests" / "integration" / "engines"))
 from engine_harness import (  # noqa: E402
@@ -85,24 +86,6 @@ def test_same_output_as_podman(podman_ref, hs, cmd):
     assert (ours.returncode, ours.stdout) == (ref.returncode, ref.stdout), ours.stderr + ref.stderr
 
 
-def tree(root):
-    """Every path of a tree: type, mode (with setuid/setgid bits), owner, size, link target,
-    hard-link count and the xattrs images carry (user.*, security.capability)."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for n in dirnames + filenames:
-            p = os.path.join(dirpath, n)
-            st = os.lstat(p)
-            xattrs = sorted((k, os.getxattr(p, k, follow_symlinks=False))
-                            for k in os.listxattr(p, follow_symlinks=False)
-                            if k.startswith("user.") or k == "security.capability")
-            out[os.path.relpath(p, root)] = (
-                stat.S_IFMT(st.st_mode), oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid,
-                st.st_size if stat.S_ISREG(st.st_mode) else None,
-                os.readlink(p) if stat.S_ISLNK(st.st_mode) else None,
-                st.st_nlink if stat.S_ISREG(st.st_mode) else None, xattrs)
-    return out
-
 
 def test_unpacked_tree_as_podman(podman_ref, hs, tmp_path):
     """The image's file tree as hull stacks its layers (overlayfs over layers/, read-only)
@@ -164,3 +147,28 @@ def test_volumes_as_podman(podman_ref, hs, tmp_path, cmd):
             p = hs("run", "--rm", "--network", "none", *vols, "diff:1", *cmd, check=False)
         outs.append((p.returncode, p.stdout, sorted(os.listdir(src / "rw"))))
     assert outs[1] == outs[0]
+
+
+@pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
+def test_import_of_podman_save(podman_ref, hs, bb, tmp_path, fmt):
+    """What `podman save` writes, hull imports: the same names, the same layers (diff_ids),
+    and the same output for the same command.  (A docker-archive cannot hold the zstd
+    layer of the test image: that one is the busybox image podman loaded from skopeo's.)"""
+    eng, _ = podman_ref
+    name = "localhost/diff:1"
+    if fmt == "docker-archive":
+        loaded = eng("load", "-i", bb["docker"]).stdout
+        name = loaded.strip().splitlines()[-1].split("Loaded image: ")[-1].split(",")[0]
+    out = tmp_path / f"saved-{fmt}.tar"
+    eng("save", "--format", fmt, "-o", out, name)
+    hs("image", "import", out)
+    imgs = [i for i in hs.images() if name in i["names"]]
+    assert len(imgs) == 1, (name, hs.images())
+    inspect = json.loads(eng("image", "inspect", name).stdout)[0]
+    assert imgs[0]["layers"] == inspect["RootFS"]["Layers"]
+    script = "echo $PATH; ls -ln /bin | sed 1d | awk '{print $1, $3, $4, $9}' | head -3"
+    # diff:1's entrypoint is sh -c; busybox has none
+    cmd = [script] if fmt == "oci-archive" else ["sh", "-c", script]
+    ref = eng.run("run", "--rm", *eng.run_opts(), name, *cmd, prefix=())
+    ours = hs("run", "--rm", "--network", "none", name, *cmd)
+    assert ours.stdout == ref.stdout and len(ours.stdout.splitlines()) == 4, ours.stdout

@@ -22,7 +22,9 @@ static const char *const nic_keys[] = { "network",
 					"hwaddr",
 					"ipv4.address",
 					"security.mac_filtering",
-					"security.ipv4_filtering" };
+					"security.ipv4_filtering",
+					"nictype",
+					"parent" };
 
 const char *hull_instance_device_get(const struct hull_instance_config *c, const char *dev,
 				     const char *key)
@@ -59,12 +61,50 @@ static int set_pair(char ***kv, const char *dev, const char *key, const char *va
 	return r < 0 ? r : hull_strv_push(kv, value);
 }
 
+/* A macvlan nic (bridge mode) on the host interface `parent`. */
+static int macvlan_settings(const char *instance, const char *dev, bool bridged_keys,
+			    const char *parent, const char *ifname, const char *hwaddr, char ***kv,
+			    struct hull_error **reterr)
+{
+	uint8_t m[HULL_MAC_LEN];
+	char mac[18];
+	int r;
+
+	if (bridged_keys)
+		return hull_error_set(reterr, -EINVAL,
+				      "nic: nictype=macvlan takes parent, name and hwaddr only");
+	if (!parent)
+		return hull_error_set(reterr, -EINVAL, "nic: missing parent=INTERFACE");
+	r = device_name_check(parent, reterr);
+	if (r >= 0)
+		r = device_name_check(ifname, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "nic");
+	if (hwaddr && (hull_mac_parse(hwaddr, m) < 0 || (m[0] & 1)))
+		return hull_error_set(reterr, -EINVAL, "nic: hwaddr: bad unicast MAC '%s'", hwaddr);
+	if (!hwaddr) {
+		hull_network_mac(instance, dev, mac);
+		hwaddr = mac;
+	}
+	r = set_pair(kv, dev, "type", "nic");
+	if (r >= 0)
+		r = set_pair(kv, dev, "nictype", "macvlan");
+	if (r >= 0)
+		r = set_pair(kv, dev, "parent", parent);
+	if (r >= 0)
+		r = set_pair(kv, dev, "name", ifname);
+	if (r >= 0)
+		r = set_pair(kv, dev, "hwaddr", hwaddr);
+	return r;
+}
+
 /* Checks a nic's settings and fills in the defaults; appends them to *kv. */
 static int nic_settings(struct hull_home *h, const char *instance, const char *dev,
 			char *const *settings, char ***kv, struct hull_error **reterr)
 {
 	const char *network = NULL, *ifname = dev, *hwaddr = NULL, *ipv4 = NULL;
 	const char *filter[2] = {}; /* security.mac_filtering, security.ipv4_filtering */
+	const char *nictype = "bridged", *parent = NULL;
 	_cleanup_(hull_network_freep) struct hull_network *n = NULL;
 	char mac[18];
 	uint8_t m[HULL_MAC_LEN];
@@ -85,7 +125,7 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 			return hull_error_set(reterr, -EINVAL,
 					      "nic: unknown key '%.*s' (known: network, name, "
 					      "hwaddr, ipv4.address, security.mac_filtering, "
-					      "security.ipv4_filtering)",
+					      "security.ipv4_filtering, nictype, parent)",
 					      (int)(eq - s), s);
 		if (startswith(s, "network="))
 			network = eq + 1;
@@ -93,6 +133,10 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 			ifname = eq + 1;
 		else if (startswith(s, "hwaddr="))
 			hwaddr = eq + 1;
+		else if (startswith(s, "nictype="))
+			nictype = eq + 1;
+		else if (startswith(s, "parent="))
+			parent = eq + 1;
 		else if (startswith(s, "security."))
 			filter[startswith(s, "security.ipv4") ? 1 : 0] = eq + 1;
 		else
@@ -108,6 +152,15 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 		return hull_error_set(reterr, -EINVAL,
 				      "nic: security.ipv4_filtering needs ipv4.address (the one "
 				      "address the nic may use)");
+	if (streq(nictype, "macvlan"))
+		return macvlan_settings(instance, dev, network || ipv4 || filter[0] || filter[1],
+					parent, ifname, hwaddr, kv, reterr);
+	if (!streq(nictype, "bridged"))
+		return hull_error_set(reterr, -EINVAL,
+				      "nic: nictype: expected bridged or macvlan, got '%s'",
+				      nictype);
+	if (parent)
+		return hull_error_set(reterr, -EINVAL, "nic: parent is for nictype=macvlan");
 	if (!network)
 		return hull_error_set(reterr, -EINVAL, "nic: missing network=NETWORK");
 	r = hull_network_load(h->fd, network, &n, reterr);

@@ -127,6 +127,27 @@ static int nic_filter(const struct hull_instance_config *c, const char *dev, con
 		ip4 ? hull_instance_device_get(c, dev, "ipv4.address") : NULL, reterr);
 }
 
+/* A macvlan on the host's `parent`, made in the container's namespace and brought up. */
+static int macvlan_attach(const struct hull_instance_config *c, const char *dev, int netns,
+			  const char *ifname, const char *hwaddr, struct hull_error **reterr)
+{
+	_cleanup_nl_ struct hull_nl *nl = NULL, *inner = NULL;
+	const char *parent = hull_instance_device_get(c, dev, "parent");
+	uint8_t m[HULL_MAC_LEN];
+	int r;
+
+	if (!parent || !hwaddr || hull_mac_parse(hwaddr, m) < 0)
+		return hull_error_set(reterr, -EINVAL, "no parent or hwaddr");
+	r = hull_nl_open(-1, &nl, reterr);
+	if (r >= 0)
+		r = hull_nl_open(netns, &inner, reterr);
+	if (r >= 0)
+		r = hull_link_add_macvlan(nl, ifname, parent, netns, m, reterr);
+	if (r >= 0)
+		r = hull_link_set_up(inner, ifname, true, reterr);
+	return r;
+}
+
 void instance_nics_stopped(const struct hull_instance_config *c)
 {
 	_cleanup_strv_free_ char **devs = nic_devices(c);
@@ -183,6 +204,12 @@ int hull_instance_nic_hook(const char *state_json, size_t len, struct hull_error
 		const char *ifname = hull_instance_device_get(c, dev, "name");
 		char host[16];
 
+		if (streq_ptr(hull_instance_device_get(c, dev, "nictype"), "macvlan")) {
+			r = macvlan_attach(c, dev, netns, ifname ? ifname : dev, hwaddr, reterr);
+			if (r < 0)
+				return hull_error_wrap(reterr, r, "device '%s'", dev);
+			continue;
+		}
 		if (!network || !hwaddr)
 			return hull_error_set(reterr, -EINVAL, "device '%s': no network or hwaddr",
 					      dev);

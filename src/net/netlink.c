@@ -274,6 +274,39 @@ int hull_link_add_veth(struct hull_nl *nl, const char *name, const char *peer, i
 	return 0;
 }
 
+int hull_link_add_macvlan(struct hull_nl *nl, const char *name, const char *parent, int netns_fd,
+			  const uint8_t *mac, struct hull_error **reterr)
+{
+	char buf[NL_MSG_SIZE];
+	struct nlattr *info, *data;
+	struct nlmsghdr *nlh;
+	int ifindex, r;
+
+	if (name_ok(name) < 0)
+		return hull_error_set(reterr, -EINVAL, "bad macvlan name '%s'", name ? name : "");
+	r = link_index_err(nl, parent, &ifindex, reterr);
+	if (r < 0)
+		return hull_error_wrap(reterr, r, "macvlan '%s'", name);
+	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t)ifindex);
+	if (mac)
+		mnl_attr_put(nlh, IFLA_ADDRESS, HULL_MAC_LEN, mac);
+	/* made right in the container's namespace; its parent stays here */
+	if (netns_fd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)netns_fd);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "macvlan");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	r = nl_exchange(nl, nlh, false, NULL, NULL);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "create macvlan '%s' on '%s'", name, parent);
+	return 0;
+}
+
 int hull_link_del(struct hull_nl *nl, const char *name, struct hull_error **reterr)
 {
 	char buf[NL_MSG_SIZE];

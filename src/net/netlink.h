@@ -42,6 +42,14 @@ int hull_link_add_bridge(struct hull_nl *nl, const char *name, const uint8_t *ma
 int hull_link_add_veth(struct hull_nl *nl, const char *name, const char *peer, int peer_netns_fd,
 		       const uint8_t *peer_mac, struct hull_error **reterr);
 
+/*
+ * Creates a macvlan (bridge mode) called `name` on the link `parent` of this
+ * namespace, made directly in the namespace of netns_fd (here when < 0), with
+ * the MAC mac (NULL: the kernel's).  Down.
+ */
+int hull_link_add_macvlan(struct hull_nl *nl, const char *name, const char *parent, int netns_fd,
+			  const uint8_t *mac, struct hull_error **reterr);
+
 /* Deletes a link by name; a missing link is -ENODEV (without an error object). */
 int hull_link_del(struct hull_nl *nl, const char *name, struct hull_error **reterr);
 

@@ -15,6 +15,7 @@ static const struct hull_cli_verb v_device = {
 	.usage = "add NAME DEV nic network=NET [name=IF] [hwaddr=MAC] [ipv4.address=IP]\n"
 		 "           [security.mac_filtering=true] [security.ipv4_filtering=true] |\n"
 		 "       add NAME DEV nic nictype=macvlan parent=IF [name=IF] [hwaddr=MAC] |\n"
+		 "       add NAME DEV nic nictype=physical parent=IF [name=IF] |\n"
 		 "       add NAME DEV disk source=HOST_PATH path=PATH [readonly=true] |\n"
 		 "       add NAME DEV unix-char|unix-block source=HOST_NODE|major=N minor=N\n"
 		 "           [path=PATH] [uid=N] [gid=N] [mode=0660] |\n"

@@ -61,18 +61,22 @@ static int set_pair(char ***kv, const char *dev, const char *key, const char *va
 	return r < 0 ? r : hull_strv_push(kv, value);
 }
 
-/* A macvlan nic (bridge mode) on the host interface `parent`. */
-static int macvlan_settings(const char *instance, const char *dev, bool bridged_keys,
-			    const char *parent, const char *ifname, const char *hwaddr, char ***kv,
-			    struct hull_error **reterr)
+/*
+ * A nic on the host interface `parent`: a macvlan (bridge mode) on it, or
+ * (physical) the interface itself, moved in (it keeps its own MAC).
+ */
+static int parent_settings(const char *instance, const char *dev, const char *nictype,
+			   bool bridged_keys, const char *parent, const char *ifname,
+			   const char *hwaddr, char ***kv, struct hull_error **reterr)
 {
+	bool physical = streq(nictype, "physical");
 	uint8_t m[HULL_MAC_LEN];
 	char mac[18];
 	int r;
 
-	if (bridged_keys)
-		return hull_error_set(reterr, -EINVAL,
-				      "nic: nictype=macvlan takes parent, name and hwaddr only");
+	if (bridged_keys || (physical && hwaddr))
+		return hull_error_set(reterr, -EINVAL, "nic: nictype=%s takes parent, name%s only",
+				      nictype, physical ? "" : " and hwaddr");
 	if (!parent)
 		return hull_error_set(reterr, -EINVAL, "nic: missing parent=INTERFACE");
 	r = device_name_check(parent, reterr);
@@ -88,12 +92,12 @@ static int macvlan_settings(const char *instance, const char *dev, bool bridged_
 	}
 	r = set_pair(kv, dev, "type", "nic");
 	if (r >= 0)
-		r = set_pair(kv, dev, "nictype", "macvlan");
+		r = set_pair(kv, dev, "nictype", nictype);
 	if (r >= 0)
 		r = set_pair(kv, dev, "parent", parent);
 	if (r >= 0)
 		r = set_pair(kv, dev, "name", ifname);
-	if (r >= 0)
+	if (r >= 0 && !physical)
 		r = set_pair(kv, dev, "hwaddr", hwaddr);
 	return r;
 }
@@ -152,15 +156,17 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 		return hull_error_set(reterr, -EINVAL,
 				      "nic: security.ipv4_filtering needs ipv4.address (the one "
 				      "address the nic may use)");
-	if (streq(nictype, "macvlan"))
-		return macvlan_settings(instance, dev, network || ipv4 || filter[0] || filter[1],
-					parent, ifname, hwaddr, kv, reterr);
+	if (streq(nictype, "macvlan") || streq(nictype, "physical"))
+		return parent_settings(instance, dev, nictype,
+				       network || ipv4 || filter[0] || filter[1], parent, ifname,
+				       hwaddr, kv, reterr);
 	if (!streq(nictype, "bridged"))
-		return hull_error_set(reterr, -EINVAL,
-				      "nic: nictype: expected bridged or macvlan, got '%s'",
-				      nictype);
+		return hull_error_set(
+			reterr, -EINVAL,
+			"nic: nictype: expected bridged, macvlan or physical, got '%s'", nictype);
 	if (parent)
-		return hull_error_set(reterr, -EINVAL, "nic: parent is for nictype=macvlan");
+		return hull_error_set(reterr, -EINVAL,
+				      "nic: parent is for nictype=macvlan or physical");
 	if (!network)
 		return hull_error_set(reterr, -EINVAL, "nic: missing network=NETWORK");
 	r = hull_network_load(h->fd, network, &n, reterr);

@@ -149,6 +149,14 @@ int instance_list_names(struct hull_home *h, char ***ret, struct hull_error **re
 bool instance_has_nics(const struct hull_instance_config *c);
 /* After a stop: the nics' filters go (their host ends went with the namespace). */
 void instance_nics_stopped(const struct hull_instance_config *c);
+/*
+ * Before the namespace of netns_fd (held open by the monitor past init's
+ * exit) goes: its physical nics go back to the caller's namespace under their
+ * host names (a moved-in interface would otherwise die with it if virtual, or
+ * land in the initial namespace if not).
+ */
+int instance_nics_return(const struct hull_instance_config *c, int netns_fd,
+			 struct hull_error **reterr);
 int instance_nics_write_config(int dfd, const struct hull_instance_config *c, bool privileged,
 			       struct hull_error **reterr);
 

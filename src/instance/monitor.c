@@ -173,14 +173,27 @@ static int exit_code(int status)
 	return -1;
 }
 
-/* One boot's console: the pty master (non-blocking) and a peer keeping it open. */
+/*
+ * One boot's console: the pty master (non-blocking) and a peer keeping it
+ * open; and init's network namespace, held so that physical nics can be
+ * given back after init is gone.
+ */
 struct boot {
 	pid_t init_pid;
-	int master, peer;
+	int master, peer, netns;
 };
 
-static void boot_done(struct boot *b)
+static void boot_done(int dfd, struct boot *b)
 {
+	if (b->netns >= 0) {
+		_cleanup_(hull_instance_config_freep) struct hull_instance_config *c = NULL;
+		_cleanup_error_ struct hull_error *e = NULL;
+
+		if (instance_config_load(dfd, &c, NULL) >= 0 &&
+		    instance_nics_return(c, b->netns, &e) < 0)
+			hull_err("%s", e && e->msg ? e->msg : "physical nics not given back");
+		b->netns = safe_close(b->netns);
+	}
 	b->master = safe_close(b->master);
 	b->peer = safe_close(b->peer);
 	b->init_pid = 0;
@@ -223,6 +236,12 @@ static int boot(struct hull_home *h, int dfd, const char *name, const char *bund
 	if (r < 0)
 		return r;
 	b->init_pid = st->pid;
+	{
+		char ns[64];
+
+		snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)b->init_pid);
+		b->netns = open(ns, O_RDONLY | O_CLOEXEC);
+	}
 	/* the devices go in while init waits to be started */
 	r = instance_config_load(dfd, &c, reterr);
 	if (r >= 0)
@@ -363,7 +382,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 	_cleanup_close_ int dfd = -EBADF, mlock = -EBADF, logfd = -EBADF, sfd = -EBADF,
 			    null = -EBADF, mlog = -EBADF, attach = -EBADF, client = -EBADF;
 	_cleanup_free_ char *bundle = NULL;
-	struct boot b = { .master = -EBADF, .peer = -EBADF };
+	struct boot b = { .master = -EBADF, .peer = -EBADF, .netns = -EBADF };
 	struct instance_proxy *px = NULL;
 	struct serve_devices devs = { .uevent = -EBADF };
 	struct winsize ws = {};
@@ -433,7 +452,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 
 		status = serve(sfd, &b, logfd, attach, &client, &ws, px, &devs);
 		last_exit = exit_code(status);
-		boot_done(&b);
+		boot_done(dfd, &b);
 		hull_info("instance '%s': init exited (%d)", name, last_exit);
 		/*
 		 * reboot(2) in a pid namespace kills its init with SIGHUP for
@@ -461,7 +480,7 @@ _noreturn_ void hull_monitor_main(struct hull_home *h, const char *name, int not
 		if (r < 0) {
 			hull_err("instance '%s': reboot failed: %s", name,
 				 err && err->msg ? err->msg : strerror(-r));
-			boot_done(&b);
+			boot_done(dfd, &b);
 			break;
 		}
 		instance_now(started);
@@ -484,7 +503,7 @@ fail:
 	snprintf(msg, sizeof(msg), "%s\n", err && err->msg ? err->msg : strerror(-r));
 	hull_err("%s", msg);
 	instance_proxy_free(px);
-	boot_done(&b);
+	boot_done(dfd, &b);
 	{
 		_cleanup_error_ struct hull_error *e2 = NULL;
 

@@ -148,6 +148,59 @@ static int macvlan_attach(const struct hull_instance_config *c, const char *dev,
 	return r;
 }
 
+/* The host's interface `parent` moved into the container's namespace as `ifname`, up. */
+static int physical_attach(const struct hull_instance_config *c, const char *dev, int netns,
+			   const char *ifname, struct hull_error **reterr)
+{
+	_cleanup_nl_ struct hull_nl *nl = NULL, *inner = NULL;
+	const char *parent = hull_instance_device_get(c, dev, "parent");
+	int r;
+
+	if (!parent)
+		return hull_error_set(reterr, -EINVAL, "no parent");
+	r = hull_nl_open(-1, &nl, reterr);
+	if (r >= 0)
+		r = hull_nl_open(netns, &inner, reterr);
+	if (r >= 0)
+		r = hull_link_set_netns(nl, parent, netns, ifname, reterr);
+	if (r >= 0)
+		r = hull_link_set_up(inner, ifname, true, reterr);
+	return r;
+}
+
+int instance_nics_return(const struct hull_instance_config *c, int netns_fd,
+			 struct hull_error **reterr)
+{
+	_cleanup_strv_free_ char **devs = nic_devices(c);
+	_cleanup_nl_ struct hull_nl *inner = NULL;
+	_cleanup_close_ int self = -EBADF;
+	int r, ret = 0;
+
+	if (!devs)
+		return -ENOMEM;
+	hull_strv_foreach (dev, devs) {
+		const char *parent = hull_instance_device_get(c, dev, "parent");
+		const char *ifname = hull_instance_device_get(c, dev, "name");
+
+		if (!streq_ptr(hull_instance_device_get(c, dev, "nictype"), "physical") || !parent)
+			continue;
+		if (!inner) {
+			self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+			if (self < 0)
+				return hull_error_errno(reterr, -errno, "open the own namespace");
+			r = hull_nl_open(netns_fd, &inner, reterr);
+			if (r < 0)
+				return r;
+		}
+		/* down first: it comes back as the host left it, not as the instance did */
+		(void)hull_link_set_up(inner, ifname ? ifname : dev, false, NULL);
+		r = hull_link_set_netns(inner, ifname ? ifname : dev, self, parent, reterr);
+		if (r < 0 && ret == 0)
+			ret = hull_error_wrap(reterr, r, "give '%s' back", parent);
+	}
+	return ret;
+}
+
 void instance_nics_stopped(const struct hull_instance_config *c)
 {
 	_cleanup_strv_free_ char **devs = nic_devices(c);
@@ -204,6 +257,12 @@ int hull_instance_nic_hook(const char *state_json, size_t len, struct hull_error
 		const char *ifname = hull_instance_device_get(c, dev, "name");
 		char host[16];
 
+		if (streq_ptr(hull_instance_device_get(c, dev, "nictype"), "physical")) {
+			r = physical_attach(c, dev, netns, ifname ? ifname : dev, reterr);
+			if (r < 0)
+				return hull_error_wrap(reterr, r, "device '%s'", dev);
+			continue;
+		}
 		if (streq_ptr(hull_instance_device_get(c, dev, "nictype"), "macvlan")) {
 			r = macvlan_attach(c, dev, netns, ifname ? ifname : dev, hwaddr, reterr);
 			if (r < 0)

@@ -66,26 +66,18 @@ class FaultyRegistry:
                         return
                     if fault == "503":
                         return self.send(503, b'{"errors":[{"code":"UNAVAILABLE","message":"busy"}]}')
-                    if fault == "hold":
-                        # half the blob, then nothing until released (bounded), then a drop
+                    if fault in ("hold", "reset"):
+                        # headers promise the whole blob; half of it, then the connection
+                        # drops ("hold": only once released, at most 60 s later)
                         self.send_response(200)
                         self.send_header("Content-Type", "application/octet-stream")
                         self.send_header("Content-Length", str(len(data)))
                         self.end_headers()
                         self.wfile.write(data[: len(data) // 2])
                         self.wfile.flush()
-                        srv.holding.set()
-                        srv.release.wait(60)
-                        self.close_connection = True
-                        return
-                    if fault == "reset":
-                        # headers promise the whole blob; half of it, then the connection drops
-                        self.send_response(200)
-                        self.send_header("Content-Type", "application/octet-stream")
-                        self.send_header("Content-Length", str(len(data)))
-                        self.end_headers()
-                        self.wfile.write(data[: len(data) // 2])
-                        self.wfile.flush()
+                        if fault == "hold":
+                            srv.holding.set()
+                            srv.release.wait(60)
                         self.close_connection = True
                         return
                     return self.send(200, data, "application/octet-stream")

@@ -2,6 +2,7 @@
 
 import os
 import stat
+import subprocess
 
 
 def tree(root):
@@ -21,3 +22,15 @@ def tree(root):
                 os.readlink(p) if stat.S_ISLNK(st.st_mode) else None,
                 st.st_nlink if stat.S_ISREG(st.st_mode) else None, xattrs)
     return out
+
+
+def stacked_tree(layers_dir, diff_ids, mnt):
+    """tree() of an image as hull stacks it: its unpacked layers (layers_dir/<hex>) as a
+    read-only overlay on the empty directory mnt, unmounted again."""
+    lower = ":".join(str(layers_dir / d.split(":")[1]) for d in reversed(diff_ids))
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", f"ro,lowerdir={lower}", mnt],
+                   check=True)
+    try:
+        return tree(mnt)
+    finally:
+        subprocess.run(["umount", mnt], check=True)

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "instance/vm-bundle.h"
 #include "runtime/container.h"
 #include "util/error.h"
 
@@ -17,6 +18,7 @@ struct cli {
 	 * the exit status of the process it ran.
 	 */
 	int fail_status;
+	bool vm; /* run as hull-runtime-vm: bundles go into micro-VMs */
 };
 
 struct cli_verb {

@@ -97,7 +97,14 @@ static int create_run(struct cli *cli, int argc, char **argv, struct hull_error 
 	int r;
 
 	r = cli_parse_create(&cli_verb_create, argc, argv, &o, NULL, NULL, &id, reterr);
-	if (r == 0)
+	if (r == 0 && (cli->vm || hull_vm_bundle_wanted(o.bundle))) {
+		if (o.console_socket || o.preserve_fds)
+			r = hull_error_set(reterr, -EOPNOTSUPP, "%s: not supported in a VM yet",
+					   o.console_socket ? "--console-socket"
+							    : "--preserve-fds");
+		else
+			r = hull_vm_bundle_create(cli->rt.root, id, o.bundle, o.pid_file, reterr);
+	} else if (r == 0)
 		r = hull_container_create(&cli->rt, id, &o, reterr);
 	free((char *)o.bundle);
 	return r < 0 ? r : 0;

@@ -20,7 +20,10 @@ static int delete_run(struct cli *cli, int argc, char **argv, struct hull_error 
 	if (r < 0)
 		return r;
 	for (int i = optind; i < argc; i++) {
-		r = hull_container_delete(&cli->rt, argv[i], force, reterr);
+		if (hull_vm_bundle_exists(cli->rt.root, argv[i]))
+			r = hull_vm_bundle_delete(cli->rt.root, argv[i], force, reterr);
+		else
+			r = hull_container_delete(&cli->rt, argv[i], force, reterr);
 		if (r < 0)
 			return r;
 	}

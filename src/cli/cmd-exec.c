@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "util/file.h"
+#include "util/json.h"
 #include "util/str.h"
 
 struct exec_flags {
@@ -270,6 +271,78 @@ static int build_process(struct cli *cli, const char *id, const struct exec_flag
 	return 0;
 }
 
+/* The process for a VM container: --process FILE, or the bundle's with the flags applied. */
+static int vm_process(struct cli *cli, const char *id, const struct exec_flags *f, int n_args,
+		      char **args, struct json_object **ret, struct hull_error **reterr)
+{
+	_cleanup_json_ struct json_object *st = NULL, *cfg = NULL, *p = NULL;
+	_cleanup_free_ char *text = NULL, *path = NULL;
+	struct json_object *v = NULL, *env = NULL, *a;
+	size_t len = 0;
+	int r;
+
+	if (f->process_file)
+		path = strdup(f->process_file);
+	else if (n_args < 1)
+		return hull_error_set(reterr, -EINVAL,
+				      "exec: give the command to run or --process FILE");
+	else {
+		r = hull_vm_bundle_state(cli->rt.root, id, &st, reterr);
+		if (r < 0)
+			return r;
+		if (!json_object_object_get_ex(st, "bundle", &v))
+			return hull_error_set(reterr, -EIO, "container '%s': no bundle", id);
+		path = hull_strdup_printf("%s/config.json", json_object_get_string(v));
+	}
+	if (!path)
+		return -ENOMEM;
+	r = hull_read_file_at(AT_FDCWD, path, &text, &len);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "read '%s'", path);
+	r = hull_json_parse(text, len, path, &cfg, reterr);
+	if (r < 0)
+		return r;
+	if (f->process_file) {
+		*ret = TAKE_PTR(cfg);
+		return 0;
+	}
+	if (!json_object_object_get_ex(cfg, "process", &v) ||
+	    json_object_deep_copy(v, &p, NULL) < 0)
+		return hull_error_set(reterr, -EINVAL, "'%s': no process", path);
+	a = json_object_new_array();
+	for (int i = 0; a && i < n_args; i++)
+		json_object_array_add(a, json_object_new_string(args[i]));
+	json_object_object_add(p, "args", a);
+	json_object_object_add(p, "terminal", json_object_new_boolean(false));
+	if (f->cwd)
+		json_object_object_add(p, "cwd", json_object_new_string(f->cwd));
+	if (!json_object_object_get_ex(p, "env", &env)) {
+		env = json_object_new_array();
+		json_object_object_add(p, "env", env);
+	}
+	hull_strv_foreach (e, f->env)
+		json_object_array_add(env, json_object_new_string(e));
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+static int vm_exec(struct cli *cli, const char *id, const struct exec_flags *f,
+		   const struct hull_exec_opts *o, int n_args, char **args, int *ret_exit,
+		   struct hull_error **reterr)
+{
+	_cleanup_json_ struct json_object *p = NULL;
+	int r;
+
+	if (o->detach || o->console_socket || f->tty || f->user || f->caps || f->gids)
+		return hull_error_set(reterr, -EOPNOTSUPP,
+				      "exec: -d, -t, --console-socket, --user, --cap and "
+				      "--additional-gids are not supported in a VM yet");
+	r = vm_process(cli, id, f, n_args, args, &p, reterr);
+	if (r < 0)
+		return r;
+	return hull_vm_bundle_exec(cli->rt.root, id, p, ret_exit, reterr);
+}
+
 static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **reterr)
 {
 	_cleanup_(hull_oci_process_freep) struct hull_oci_process *p = NULL;
@@ -289,6 +362,10 @@ static int exec_run(struct cli *cli, int argc, char **argv, struct hull_error **
 	/* from here on a failure is hull's, not the process's: runc exits 255 */
 	cli->fail_status = 255;
 	id = argv[optind];
+	if (hull_vm_bundle_exists(cli->rt.root, id)) {
+		r = vm_exec(cli, id, &f, &o, argc - optind - 1, argv + optind + 1, &code, reterr);
+		goto out;
+	}
 	r = build_process(cli, id, &f, argc - optind - 1, argv + optind + 1, &p, reterr);
 	if (r >= 0)
 		r = hull_container_exec(&cli->rt, id, p, &o, &code, reterr);

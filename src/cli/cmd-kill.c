@@ -28,6 +28,8 @@ static int kill_run(struct cli *cli, int argc, char **argv, struct hull_error **
 	else if (argc - optind == 2 && cli_parse_signal(argv[optind + 1], &sig) < 0)
 		return hull_error_set(reterr, -EINVAL, "kill: unknown signal '%s'",
 				      argv[optind + 1]);
+	if (hull_vm_bundle_exists(cli->rt.root, argv[optind]))
+		return hull_vm_bundle_kill(cli->rt.root, argv[optind], sig, reterr);
 	return hull_container_kill(&cli->rt, argv[optind], sig, all, reterr);
 }
 

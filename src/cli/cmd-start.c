@@ -12,6 +12,8 @@ static int start_run(struct cli *cli, int argc, char **argv, struct hull_error *
 	r = cli_want_args(&cli_verb_start, argc, argv, 1, 1, reterr);
 	if (r < 0)
 		return r;
+	if (hull_vm_bundle_exists(cli->rt.root, argv[optind]))
+		return hull_vm_bundle_start(cli->rt.root, argv[optind], reterr);
 	return hull_container_start(&cli->rt, argv[optind], reterr);
 }
 

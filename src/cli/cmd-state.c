@@ -17,6 +17,13 @@ static int state_run(struct cli *cli, int argc, char **argv, struct hull_error *
 	r = cli_want_args(&cli_verb_state, argc, argv, 1, 1, reterr);
 	if (r < 0)
 		return r;
+	if (hull_vm_bundle_exists(cli->rt.root, argv[optind])) {
+		r = hull_vm_bundle_state(cli->rt.root, argv[optind], &o, reterr);
+		if (r < 0)
+			return r;
+		cli_print_json(o, true);
+		return 0;
+	}
 	r = hull_container_state(&cli->rt, argv[optind], &s, reterr);
 	if (r < 0)
 		return r;

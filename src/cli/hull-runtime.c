@@ -219,6 +219,12 @@ int main(int argc, char **argv)
 	struct global_opts g = { .format = HULL_LOG_TEXT, .level = HULL_LOG_WARN };
 	char rootless_root[4096];
 	int log_fd = STDERR_FILENO, r;
+	const char *base = strrchr(argv[0], '/');
+
+	/* hull-runtime-vm: the same binary, every bundle in a micro-VM */
+	cli.vm = streq(base ? base + 1 : argv[0], "hull-runtime-vm");
+	if (cli.vm)
+		cli.prog = "hull-runtime-vm";
 
 	r = parse_global_options(&cli, &g, argc, argv, &err);
 	if (r > 0)

@@ -60,6 +60,67 @@ RUN_CASES = {
 }
 
 
+# hull-runtime-vm on a busybox bundle: the runc verbs, one VM
+RUNTIME_VM = L1_ENV + r"""
+R="hull-runtime-vm --root /tmp/rt"
+B=/tmp/bundle
+mkdir -p $B/rootfs && tar -xf /images/rootfs.tar -C $B/rootfs && cp /images/config.json $B/
+st() { $R state c1 | grep '"status"' | tr -d ' ",' ; }
+alive() { [ -d /proc/$1 ] && ! grep -q '^State:.*Z' /proc/$1/status && echo yes || echo no; }
+$R create -b $B --pid-file /tmp/c1.pid c1 >/tmp/c1.out 2>/tmp/c1.err
+echo "@@create=$?"
+echo "@@state1=$(st)"
+pid=$($R state c1 | grep '"pid"' | tr -dc 0-9)
+mon=$($R state c1 | grep '"hull.monitor"' | tr -dc 0-9)
+[ "$pid" = "$(cat /tmp/c1.pid)" ] && [ -d /proc/$pid ] && echo "@@pid-is-the-vmm=yes"
+$R start c1
+echo "@@start=$?"
+echo "@@state2=$(st)"
+$R exec c1 sh -c 'echo exec-out; echo exec-err >&2; exit 5' >/tmp/x.out 2>/tmp/x.err
+echo "@@exec=$?"
+echo "@@exec-out=$(cat /tmp/x.out)"
+echo "@@exec-err=$(cat /tmp/x.err)"
+echo piped | $R exec c1 cat >/tmp/y.out
+echo "@@exec-stdin=$(cat /tmp/y.out)"
+$R kill c1 KILL
+echo "@@kill=$?"
+for i in $(seq 60); do [ "$(st)" = status:stopped ] && break; sleep 1; done
+echo "@@state3=$(st)"
+$R delete c1
+echo "@@delete=$?"
+$R state c1 >/dev/null 2>&1 || echo "@@gone=yes"
+echo "@@left=$(ls -A /tmp/rt | tr '\n' ' ')"
+echo "@@alive=$(alive $pid) $(alive $mon)"
+sed 's/^/@@c1-out: /' /tmp/c1.out
+sed 's/^/@@c1-err: /' /tmp/c1.err
+"""
+
+# hull-runtime (its own name) with the annotation: created, then deleted while created
+RUNTIME_ANNOTATION = L1_ENV + r"""
+R="hull-runtime --root /tmp/rt2"
+B=/tmp/bundle2
+mkdir -p $B/rootfs && tar -xf /images/rootfs.tar -C $B/rootfs
+cp /images/config-annotated.json $B/config.json
+$R create -b $B c2 2>&1
+echo "@@create=$?"
+pid=$($R state c2 | grep '"pid"' | tr -dc 0-9)
+echo "@@state=$($R state c2 | grep '"status"' | tr -d ' ",')"
+$R delete c2
+echo "@@delete=$?"
+echo "@@left=$(ls -A /tmp/rt2 | tr '\n' ' ')"
+echo "@@alive=$([ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status && echo yes || echo no)"
+"""
+
+
+def _marks(case):
+    got = {}
+    for line in case.output.splitlines():
+        m = re.match(r"@@([\w-]+)(?:=|: )(.*)$", line)
+        if m:
+            got.setdefault(m.group(1), []).append(m.group(2))
+    return got
+
+
 def _parse(case):
     got = {"rc": None, "out": [], "err": []}
     for line in case.output.splitlines():
@@ -89,15 +150,26 @@ def batch(lab, guest_kernel, bb):  # noqa: F811
         "/var/cache/hull/guest-kernel/lab/bzImage": guest_kernel / "bzImage",
         "/var/cache/hull/guest-kernel/lab/BUILT": b"",
         "/images/busybox.tar": bb["docker"],
+        "/images/rootfs.tar": bb["rootfs"],
+        "/bin/hull-runtime": _need(BUILD / "src" / "cli" / "hull-runtime"),
+        # the same binary by its other name
+        "/bin/hull-runtime-vm": _need(BUILD / "src" / "cli" / "hull-runtime"),
     }
+    spec = helpers.default_spec(["sh", "-c", "echo started; exec sleep 300"])
+    files["/images/config.json"] = json.dumps(spec).encode()
+    spec = helpers.default_spec(["true"])
+    spec["annotations"] = {"run.hull.isolation": "vm", "run.hull.vm.memory": "128"}
+    files["/images/config-annotated.json"] = json.dumps(spec).encode()
     cases = {"import": L1_ENV + "hull image import /images/busybox.tar"}
     cases.update({n: c[0] for n, c in RUN_CASES.items()})
     cases["run-size"] = _run_case(
         f"{RUN} --cpus 2 --memory 256 busybox sh -c 'nproc; grep MemTotal /proc/meminfo'")
+    cases["runtime-vm"] = RUNTIME_VM
+    cases["runtime-annotation"] = RUNTIME_ANNOTATION
     # the state left behind: no app, no VMM process, no mount under the state dir
     cases["leftovers"] = (
         "ls /tmp/hs/apps\n"
-        "ps -o comm | grep -c hull || true\n"
+        "for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/cmdline; echo; done | grep -c '^hull' || true\n"
         "grep -c /tmp/hs /proc/mounts || true\n"
     )
     return lab.run_cases(cases, files=files, case_timeout=180, mem_mib=1536)
@@ -131,6 +203,29 @@ def test_run_vm_cpus_memory_seen_inside(batch):
 def test_run_vm_leaves_nothing(batch):
     case = _case(batch, "leftovers")
     assert case.output.split() == ["0", "0"], case.output
+
+
+def test_runtime_vm_lifecycle(batch):
+    case = _case(batch, "runtime-vm")
+    got = _marks(case)
+    want = {
+        "create": ["0"], "state1": ["status:created"], "pid-is-the-vmm": ["yes"],
+        "start": ["0"], "state2": ["status:running"],
+        "exec": ["5"], "exec-out": ["exec-out"], "exec-err": ["exec-err"],
+        "exec-stdin": ["piped"],
+        "kill": ["0"], "state3": ["status:stopped"],
+        "delete": ["0"], "gone": ["yes"], "left": [".vm-cache "], "alive": ["no no"],
+        "c1-out": ["started"],
+    }
+    assert {k: got.get(k) for k in want} == want, case.output
+
+
+def test_runtime_annotation_selects_a_vm(batch):
+    case = _case(batch, "runtime-annotation")
+    got = _marks(case)
+    want = {"create": ["0"], "state": ["status:created"], "delete": ["0"],
+            "left": [".vm-cache "], "alive": ["no"]}
+    assert {k: got.get(k) for k in want} == want, case.output
 
 
 # ---- bad input, on this host: one clear line, nothing left, no VM started --------------
@@ -189,3 +284,55 @@ def test_more_memory_than_the_host(imported, garbage_kernel):
 def test_bad_command_line(imported, args, field):
     line = _error(imported, ["run", "--rm", "--vm", *args, "busybox", "true"], {})
     assert field in line, line
+
+
+# ---- hull-runtime-vm, bad input on this host --------------------------------------------
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    b = tmp_path / "bundle"
+    b.mkdir()
+    (b / "rootfs").symlink_to(helpers.busybox_rootfs())
+    (b / "config.json").write_text(json.dumps(helpers.default_spec(["true"])))
+    return b
+
+
+def _runtime_vm_error(args, root, env):
+    rt = BUILD / "src" / "cli" / "hull-runtime-vm"
+    p = subprocess.run([str(rt), "--root", str(root), *args], capture_output=True, text=True,
+                       timeout=60, env={**os.environ, **env}, stdin=subprocess.DEVNULL)
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert p.returncode != 0 and len(lines) == 1, p.stderr
+    # nothing left but the assets' cache
+    assert sorted(e.name for e in root.iterdir()) in ([], [".vm-cache"]) if root.exists() else True
+    return lines[0]
+
+
+def test_runtime_vm_bad_input(bundle, tmp_path, garbage_kernel):
+    root = tmp_path / "root"
+    line = _runtime_vm_error(["create", "-b", str(bundle), "c1"], root,
+                             {"HULL_GUEST_KERNEL": str(garbage_kernel)})
+    assert "vm: kernel '" in line and "not a bzImage" in line, line
+    (tmp_path / "no-kernels").mkdir()
+    line = _runtime_vm_error(["create", "-b", str(bundle), "c1"], root,
+                             {"HULL_GUEST_KERNEL": "",
+                              "HULL_GUEST_KERNEL_CACHE": str(tmp_path / "no-kernels")})
+    assert "run `make guest-kernel`" in line, line
+    spec = helpers.default_spec(["true"])
+    spec["annotations"] = {"run.hull.vm.memory": "1048576"}
+    (bundle / "config.json").write_text(json.dumps(spec))
+    line = _runtime_vm_error(["create", "-b", str(bundle), "c1"], root,
+                             {"HULL_GUEST_KERNEL": str(garbage_kernel)})
+    assert "vm: memory 1048576 MiB: more than the host has" in line, line
+    spec["annotations"] = {"run.hull.vm.cpus": "zero"}
+    (bundle / "config.json").write_text(json.dumps(spec))
+    line = _runtime_vm_error(["create", "-b", str(bundle), "c1"], root, {})
+    assert "annotations: --cpus 'zero'" in line, line
+    spec["annotations"] = {}
+    spec["process"]["terminal"] = True
+    (bundle / "config.json").write_text(json.dumps(spec))
+    line = _runtime_vm_error(["create", "-b", str(bundle), "c1"], root, {})
+    assert "process.terminal: not supported in a VM yet" in line, line
+    line = _runtime_vm_error(["state", "nope"], root, {})
+    assert "container 'nope' does not exist" in line, line

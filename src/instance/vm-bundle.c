@@ -534,11 +534,13 @@ static _noreturn_ void monitor_main(struct monitor *m, const struct hull_microvm
 		m->state.pid = m->vm->vmm_pid;
 		monitor_set(m, "created");
 		if (pid_file) {
+			_cleanup_close_ int pfd =
+				open(pid_file,
+				     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 			char pid[32];
 
 			snprintf(pid, sizeof(pid), "%d", (int)m->vm->vmm_pid);
-			r = hull_write_file_atomic_at(AT_FDCWD, pid_file, pid, strlen(pid), 0644,
-						      0);
+			r = pfd < 0 ? -errno : hull_write_all(pfd, pid, strlen(pid));
 			if (r < 0)
 				hull_error_errno(&e, r, "--pid-file '%s'", pid_file);
 		}

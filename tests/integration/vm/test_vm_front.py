@@ -154,6 +154,10 @@ def batch(lab, guest_kernel, bb):  # noqa: F811
         "/var/cache/hull/guest-kernel/lab/BUILT": b"",
         "/images/busybox.tar": bb["docker"],
         "/images/rootfs.tar": bb["rootfs"],
+        # loaded on first use (util/dl.h), so ldd of hull does not name them; the lab
+        # brings their own libraries through ldd of these
+        "/lib/x86_64-linux-gnu/libcrypto.so.3": Path("/lib/x86_64-linux-gnu/libcrypto.so.3"),
+        "/lib/x86_64-linux-gnu/libarchive.so.13": Path("/lib/x86_64-linux-gnu/libarchive.so.13"),
         "/bin/hull-runtime": _need(BUILD / "src" / "cli" / "hull-runtime"),
         # the same binary by its other name
         "/bin/hull-runtime-vm": _need(BUILD / "src" / "cli" / "hull-runtime"),

@@ -27,7 +27,13 @@
 #include "util/error.h"
 
 #define HULL_VMM_KICK_SIGNAL (SIGRTMIN + 1)
-#define HULL_VMM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+/*
+ * The i8042 options (as Firecracker's): a kernel with the i8042 driver (a
+ * distro kernel) would otherwise probe for a mouse and a keyboard that are
+ * not there, seconds of timeouts in a nested guest.
+ */
+#define HULL_VMM_DEFAULT_CMDLINE \
+	"console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
 
 struct hull_vmm_disk {
 	const char *path;

@@ -274,6 +274,31 @@ def shared_libraries(path):
     return libs
 
 
+_SONAME = re.compile(rb"lib[A-Za-z0-9_+-]+\.so\.[0-9]+")
+
+
+def dlopen_libraries(path):
+    """hull's own programs load some libraries on first use (dlopen: libcurl,
+    libarchive, libcrypto, libnftables), which ldd does not list: their sonames are
+    strings in the binary. Returns those libraries' paths and what they need."""
+    try:
+        names = set(_SONAME.findall(Path(path).read_bytes()))
+    except OSError:
+        return []
+    known = {}
+    for line in subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout.splitlines():
+        m = re.match(r"\s*(\S+) \(libc6,x86-64[^)]*\) => (/\S+)", line)
+        if m:
+            known.setdefault(m.group(1), m.group(2))
+    libs = []
+    for n in sorted(names):
+        lib = known.get(n.decode())
+        if lib:
+            libs.append(lib)
+            libs.extend(shared_libraries(lib))
+    return libs
+
+
 def add_files(cpio, files):
     """files: {guest path: host path (str or Path) | content (bytes)}; dynamic ELFs among host
     paths bring their shared libraries (ldd) to the same paths in the guest."""
@@ -288,6 +313,8 @@ def add_files(cpio, files):
         cpio.host_file(guest, src)
         if src.is_file():
             libs.update(shared_libraries(src))
+            if src.resolve().is_relative_to(REPO):
+                libs.update(dlopen_libraries(src))
     for lib in sorted(libs):
         cpio.host_file(lib, lib)
         # glibc's loader is found as /lib64/ld-linux-x86-64.so.2 through the

@@ -13,7 +13,8 @@ static const struct hull_cli_verb v_device = {
 	.name = "config device",
 	.summary = "add, remove or list an instance's devices (docs/devices.md)",
 	.usage = "add NAME DEV nic network=NET [name=IF] [hwaddr=MAC] [ipv4.address=IP]\n"
-		 "           [security.mac_filtering=true] [security.ipv4_filtering=true] |\n"
+		 "           [security.mac_filtering=true] [security.ipv4_filtering=true]\n"
+		 "           [limits.ingress=RATE] [limits.egress=RATE] |\n"
 		 "       add NAME DEV nic nictype=macvlan parent=IF [name=IF] [hwaddr=MAC] |\n"
 		 "       add NAME DEV nic nictype=physical parent=IF [name=IF] |\n"
 		 "       add NAME DEV disk source=HOST_PATH path=PATH [readonly=true] |\n"

@@ -15,6 +15,7 @@
 #include "instance/device-internal.h"
 #include "instance/instance-internal.h"
 #include "net/network.h"
+#include "net/tc.h"
 #include "util/str.h"
 
 static const char *const nic_keys[] = { "network",
@@ -24,7 +25,9 @@ static const char *const nic_keys[] = { "network",
 					"security.mac_filtering",
 					"security.ipv4_filtering",
 					"nictype",
-					"parent" };
+					"parent",
+					"limits.ingress",
+					"limits.egress" };
 
 const char *hull_instance_device_get(const struct hull_instance_config *c, const char *dev,
 				     const char *key)
@@ -109,6 +112,8 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 	const char *network = NULL, *ifname = dev, *hwaddr = NULL, *ipv4 = NULL;
 	const char *filter[2] = {}; /* security.mac_filtering, security.ipv4_filtering */
 	const char *nictype = "bridged", *parent = NULL;
+	const char *limits[2] = {}; /* limits.ingress, limits.egress */
+	uint64_t rate;
 	_cleanup_(hull_network_freep) struct hull_network *n = NULL;
 	char mac[18];
 	uint8_t m[HULL_MAC_LEN];
@@ -129,7 +134,8 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 			return hull_error_set(reterr, -EINVAL,
 					      "nic: unknown key '%.*s' (known: network, name, "
 					      "hwaddr, ipv4.address, security.mac_filtering, "
-					      "security.ipv4_filtering, nictype, parent)",
+					      "security.ipv4_filtering, nictype, parent, "
+					      "limits.ingress, limits.egress)",
 					      (int)(eq - s), s);
 		if (startswith(s, "network="))
 			network = eq + 1;
@@ -141,6 +147,8 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 			nictype = eq + 1;
 		else if (startswith(s, "parent="))
 			parent = eq + 1;
+		else if (startswith(s, "limits."))
+			limits[startswith(s, "limits.egress") ? 1 : 0] = eq + 1;
 		else if (startswith(s, "security."))
 			filter[startswith(s, "security.ipv4") ? 1 : 0] = eq + 1;
 		else
@@ -152,14 +160,21 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 					      "nic: security.%s_filtering: expected 'true' or "
 					      "'false', got '%s'",
 					      i ? "ipv4" : "mac", filter[i]);
+	for (int i = 0; i < 2; i++)
+		if (limits[i] && hull_tc_rate_parse(limits[i], &rate) < 0)
+			return hull_error_set(reterr, -EINVAL,
+					      "nic: limits.%s: expected a bit rate like 10Mbit "
+					      "(bit, kbit, Mbit, Gbit, Tbit), got '%s'",
+					      i ? "egress" : "ingress", limits[i]);
 	if (filter[1] && streq(filter[1], "true") && !ipv4)
 		return hull_error_set(reterr, -EINVAL,
 				      "nic: security.ipv4_filtering needs ipv4.address (the one "
 				      "address the nic may use)");
 	if (streq(nictype, "macvlan") || streq(nictype, "physical"))
 		return parent_settings(instance, dev, nictype,
-				       network || ipv4 || filter[0] || filter[1], parent, ifname,
-				       hwaddr, kv, reterr);
+				       network || ipv4 || filter[0] || filter[1] || limits[0] ||
+					       limits[1],
+				       parent, ifname, hwaddr, kv, reterr);
 	if (!streq(nictype, "bridged"))
 		return hull_error_set(
 			reterr, -EINVAL,
@@ -196,6 +211,10 @@ static int nic_settings(struct hull_home *h, const char *instance, const char *d
 		r = set_pair(kv, dev, "security.mac_filtering", filter[0]);
 	if (r >= 0 && filter[1])
 		r = set_pair(kv, dev, "security.ipv4_filtering", filter[1]);
+	if (r >= 0 && limits[0])
+		r = set_pair(kv, dev, "limits.ingress", limits[0]);
+	if (r >= 0 && limits[1])
+		r = set_pair(kv, dev, "limits.egress", limits[1]);
 	return r;
 }
 

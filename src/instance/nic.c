@@ -18,6 +18,7 @@
 #include "linux/rootfs.h"
 #include "net/network.h"
 #include "net/nft.h"
+#include "net/tc.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/str.h"
@@ -127,6 +128,22 @@ static int nic_filter(const struct hull_instance_config *c, const char *dev, con
 		ip4 ? hull_instance_device_get(c, dev, "ipv4.address") : NULL, reterr);
 }
 
+/* The nic's bandwidth limits (limits.ingress, limits.egress) on its host veth. */
+static int nic_limits(const struct hull_instance_config *c, const char *dev, const char *host,
+		      struct hull_error **reterr)
+{
+	const char *in = hull_instance_device_get(c, dev, "limits.ingress");
+	const char *out = hull_instance_device_get(c, dev, "limits.egress");
+	uint64_t ingress = 0, egress = 0;
+
+	/* checked when the device was added: a bad value here was written by hand */
+	if (in && hull_tc_rate_parse(in, &ingress) < 0)
+		return hull_error_set(reterr, -EINVAL, "limits.ingress: bad rate '%s'", in);
+	if (out && hull_tc_rate_parse(out, &egress) < 0)
+		return hull_error_set(reterr, -EINVAL, "limits.egress: bad rate '%s'", out);
+	return hull_tc_nic_limits(host, ingress, egress, reterr);
+}
+
 /* A macvlan on the host's `parent`, made in the container's namespace and brought up. */
 static int macvlan_attach(const struct hull_instance_config *c, const char *dev, int netns,
 			  const char *ifname, const char *hwaddr, struct hull_error **reterr)
@@ -210,6 +227,7 @@ void instance_nics_stopped(const struct hull_instance_config *c)
 
 		hull_network_host_ifname(c->name, dev, host);
 		(void)hull_nft_nic_filter_remove(host, NULL);
+		hull_tc_nic_limits_remove(host);
 	}
 }
 
@@ -280,6 +298,8 @@ int hull_instance_nic_hook(const char *state_json, size_t len, struct hull_error
 						    ifname ? ifname : dev, hwaddr, reterr);
 		if (r >= 0)
 			r = nic_filter(c, dev, host, hwaddr, reterr);
+		if (r >= 0)
+			r = nic_limits(c, dev, host, reterr);
 		if (r < 0)
 			return hull_error_wrap(reterr, r, "device '%s'", dev);
 	}

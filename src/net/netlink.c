@@ -216,6 +216,31 @@ static int link_index_err(struct hull_nl *nl, const char *name, int *ret_ifindex
 	return 0;
 }
 
+int hull_nl_request(struct hull_nl *nl, struct nlmsghdr *nlh)
+{
+	return nl_exchange(nl, nlh, false, NULL, NULL);
+}
+
+int hull_link_add_ifb(struct hull_nl *nl, const char *name, struct hull_error **reterr)
+{
+	char buf[NL_MSG_SIZE];
+	struct nlmsghdr *nlh;
+	struct nlattr *info;
+	int r;
+
+	if (name_ok(name) < 0)
+		return hull_error_set(reterr, -EINVAL, "bad ifb name '%s'", name ? name : "");
+	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "ifb");
+	mnl_attr_nest_end(nlh, info);
+	r = nl_exchange(nl, nlh, false, NULL, NULL);
+	if (r < 0)
+		return hull_error_errno(reterr, r, "create ifb '%s'", name);
+	return 0;
+}
+
 int hull_link_add_bridge(struct hull_nl *nl, const char *name, const uint8_t *mac,
 			 struct hull_error **reterr)
 {

@@ -50,6 +50,14 @@ int hull_link_add_veth(struct hull_nl *nl, const char *name, const char *peer, i
 int hull_link_add_macvlan(struct hull_nl *nl, const char *name, const char *parent, int netns_fd,
 			  const uint8_t *mac, struct hull_error **reterr);
 
+/* Creates an ifb link (down): what a redirect from another link's ingress goes through. */
+int hull_link_add_ifb(struct hull_nl *nl, const char *name, struct hull_error **reterr);
+
+/* Sends one request built by the caller (flags and sequence are filled in) and waits for the
+ * kernel's ack: -errno on a kernel error.  For requests netlink.c has no helper for (tc.c). */
+struct nlmsghdr;
+int hull_nl_request(struct hull_nl *nl, struct nlmsghdr *nlh);
+
 /* Deletes a link by name; a missing link is -ENODEV (without an error object). */
 int hull_link_del(struct hull_nl *nl, const char *name, struct hull_error **reterr);
 

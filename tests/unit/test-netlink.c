@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "net/netlink.h"
+#include "net/tc.h"
 #include "util/error.h"
 
 static int ns_a = -EBADF; /* the test's own namespace */
@@ -76,6 +77,37 @@ static void test_ip_parse(void **state)
 	assert_int_equal(hull_ip_parse_cidr("fd42::1/129", &ip, &len), -EINVAL);
 	assert_int_equal(hull_ip_parse("300.1.1.1", &ip), -EINVAL);
 	assert_int_equal(hull_ip_parse(NULL, &ip), -EINVAL);
+}
+
+static void test_rate_parse(void **state)
+{
+	const char *bad[] = { "",
+			      "fast",
+			      "10",
+			      "10MB",
+			      "1.5Mbit",
+			      "Mbit",
+			      "-1Mbit",
+			      "7bit",
+			      "0Gbit",
+			      "10 Mbit",
+			      "99999999999999999999bit",
+			      "99999999999Tbit" };
+	uint64_t r = 0;
+
+	(void)state;
+	assert_int_equal(hull_tc_rate_parse("10Mbit", &r), 0);
+	assert_int_equal(r, 1250000);
+	assert_int_equal(hull_tc_rate_parse("500kbit", &r), 0);
+	assert_int_equal(r, 62500);
+	assert_int_equal(hull_tc_rate_parse("1gbit", &r), 0);
+	assert_int_equal(r, 125000000);
+	assert_int_equal(hull_tc_rate_parse("40Gbit", &r), 0);
+	assert_int_equal(r, 5000000000ULL);
+	assert_int_equal(hull_tc_rate_parse("8bit", &r), 0);
+	assert_int_equal(r, 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(hull_tc_rate_parse(bad[i], &r), -EINVAL);
 }
 
 static void test_bridge(void **state)
@@ -215,11 +247,9 @@ static void test_move_and_rename(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ip_parse),
-		cmocka_unit_test(test_bridge),
-		cmocka_unit_test(test_veth_into_other_namespace),
-		cmocka_unit_test(test_walk_stops),
-		cmocka_unit_test(test_move_and_rename),
+		cmocka_unit_test(test_ip_parse),   cmocka_unit_test(test_rate_parse),
+		cmocka_unit_test(test_bridge),	   cmocka_unit_test(test_veth_into_other_namespace),
+		cmocka_unit_test(test_walk_stops), cmocka_unit_test(test_move_and_rename),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

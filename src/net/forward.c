@@ -120,6 +120,35 @@ static int reapply(int state_fd, const struct hull_network *n, struct hull_error
 	return hull_network_up(state_fd, n, reterr);
 }
 
+/*
+ * For add and remove: `listen_on` parsed, network `name` loaded (*n) and locked
+ * (*lock), its forwards read (*lines) and the key of `proto` on `listen_on`
+ * (what a line starts with) made.
+ */
+static int forward_open(int state_fd, const char *name, const char *proto, const char *listen_on,
+			struct hull_network **n, int *lock, char ***lines, char **key,
+			struct hull_error **reterr)
+{
+	struct hull_ip lip;
+	uint32_t lport;
+	char ls[INET6_ADDRSTRLEN];
+	int r;
+
+	if (parse_endpoint(listen_on, &lip, &lport) < 0)
+		return hull_error_set(reterr, -EINVAL,
+				      "network forward: listen: expected IPV4:PORT, got '%s'",
+				      listen_on);
+	r = hull_network_load(state_fd, name, n, reterr);
+	if (r >= 0)
+		r = net_lock(state_fd, lock, reterr);
+	if (r >= 0)
+		r = forwards_read(state_fd, name, lines, reterr);
+	if (r < 0)
+		return r;
+	*key = hull_strdup_printf("%s %s %u ", proto, hull_ip_format(&lip, ls, sizeof(ls)), lport);
+	return *key ? 0 : -ENOMEM;
+}
+
 int hull_network_forward_add(int state_fd, const char *name, const char *proto,
 			     const char *listen_on, const char *target, struct hull_error **reterr)
 {
@@ -127,33 +156,22 @@ int hull_network_forward_add(int state_fd, const char *name, const char *proto,
 	_cleanup_strv_free_ char **lines = NULL, **old = NULL;
 	_cleanup_close_ int lock = -EBADF;
 	_cleanup_free_ char *key = NULL;
-	struct hull_ip lip, tip;
-	uint32_t lport, tport;
-	char ls[INET6_ADDRSTRLEN], ts[INET6_ADDRSTRLEN];
+	struct hull_ip tip;
+	uint32_t tport;
+	char ts[INET6_ADDRSTRLEN];
 	int r;
 
 	if (!streq(proto, "tcp") && !streq(proto, "udp"))
 		return hull_error_set(reterr, -EINVAL,
 				      "network forward: protocol: expected tcp or udp, got '%s'",
 				      proto);
-	if (parse_endpoint(listen_on, &lip, &lport) < 0)
-		return hull_error_set(reterr, -EINVAL,
-				      "network forward: listen: expected IPV4:PORT, got '%s'",
-				      listen_on);
 	if (parse_endpoint(target, &tip, &tport) < 0)
 		return hull_error_set(reterr, -EINVAL,
 				      "network forward: target: expected IPV4:PORT, got '%s'",
 				      target);
-	r = hull_network_load(state_fd, name, &n, reterr);
-	if (r >= 0)
-		r = net_lock(state_fd, &lock, reterr);
-	if (r >= 0)
-		r = forwards_read(state_fd, name, &lines, reterr);
+	r = forward_open(state_fd, name, proto, listen_on, &n, &lock, &lines, &key, reterr);
 	if (r < 0)
 		return r;
-	key = hull_strdup_printf("%s %s %u ", proto, hull_ip_format(&lip, ls, sizeof(ls)), lport);
-	if (!key)
-		return -ENOMEM;
 	hull_strv_foreach (line, lines)
 		if (startswith(line, key))
 			return hull_error_set(reterr, -EEXIST,
@@ -184,28 +202,14 @@ int hull_network_forward_remove(int state_fd, const char *name, const char *prot
 	_cleanup_strv_free_ char **lines = NULL, **kept = calloc(1, sizeof(char *));
 	_cleanup_close_ int lock = -EBADF;
 	_cleanup_free_ char *key = NULL;
-	struct hull_ip lip;
-	uint32_t lport;
-	char ls[INET6_ADDRSTRLEN];
 	bool found = false;
 	int r;
 
 	if (!kept)
 		return -ENOMEM;
-	if (parse_endpoint(listen_on, &lip, &lport) < 0)
-		return hull_error_set(reterr, -EINVAL,
-				      "network forward: listen: expected IPV4:PORT, got '%s'",
-				      listen_on);
-	r = hull_network_load(state_fd, name, &n, reterr);
-	if (r >= 0)
-		r = net_lock(state_fd, &lock, reterr);
-	if (r >= 0)
-		r = forwards_read(state_fd, name, &lines, reterr);
+	r = forward_open(state_fd, name, proto, listen_on, &n, &lock, &lines, &key, reterr);
 	if (r < 0)
 		return r;
-	key = hull_strdup_printf("%s %s %u ", proto, hull_ip_format(&lip, ls, sizeof(ls)), lport);
-	if (!key)
-		return -ENOMEM;
 	hull_strv_foreach (line, lines) {
 		if (startswith(line, key))
 			found = true;

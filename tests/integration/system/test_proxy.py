@@ -7,29 +7,10 @@ every client live there; the server runs inside the instance on its own loopback
 import hashlib
 import subprocess
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-import helpers
 from sysharness import inside, new_name, one_line_error, wait_running
-from test_network_nic import NetHull
-
-
-@pytest.fixture
-def netns_hull(hullsys):
-    ns = f"hull-test-{helpers.SESSION}-{uuid.uuid4().hex[:6]}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-    h = NetHull(hullsys, ns)
-    try:
-        yield h
-    finally:
-        for d in (hullsys.state_dir / "instances").iterdir():
-            if not d.name.startswith("."):
-                h("delete", "--force", d.name, check=False)
-        subprocess.run(["ip", "netns", "del", ns], check=False)
+from test_network_nic import nethull  # noqa: F401 (a fixture)
 
 
 def fetch(h, url, timeout=30):
@@ -38,8 +19,8 @@ def fetch(h, url, timeout=30):
                            "-O", "-", url], capture_output=True, timeout=timeout)
 
 
-def test_proxy_reaches_a_server_inside(netns_hull, debian_image):
-    h = netns_hull
+def test_proxy_reaches_a_server_inside(nethull, debian_image):
+    h = nethull
     name = new_name("prx")
     h("init", "debian/12", name, timeout=120)
     h("config", "device", "add", name, "web", "proxy", "listen=tcp:127.0.0.1:8080",

@@ -5,37 +5,54 @@
 
 /* ---- set-up ---- */
 
+/*
+ * A unix socket is bound at a temporary name and renamed to PATH once it
+ * listens: whoever waits for PATH to appear can connect at once. PATH already
+ * there (another agent's socket) is refused, as bind() would.
+ */
+static int listen_unix(const char *spec, const char *path, struct hull_error **reterr)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r;
+
+	if (!*path || snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d", path, (int)getpid()) >=
+			      (int)sizeof(sa.sun_path))
+		return hull_error_set(reterr, -EINVAL, "--listen '%s': bad path", spec);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return hull_error_errno(reterr, -errno, "listen on '%s'", path);
+	if (listen(fd, 4) < 0 ||
+	    renameat2(AT_FDCWD, sa.sun_path, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		r = -errno;
+		unlink(sa.sun_path);
+		return hull_error_errno(reterr, r, "listen on '%s'", path);
+	}
+	return TAKE_FD(fd);
+}
+
 int agent_listen_on(const char *spec, struct hull_error **reterr)
 {
 	_cleanup_close_ int fd = -EBADF;
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
 	const char *v;
+	char *end;
+	unsigned long port;
 
-	if ((v = startswith(spec, "unix:"))) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-		if (strlen(v) >= sizeof(sa.sun_path) || !*v)
-			return hull_error_set(reterr, -EINVAL, "--listen '%s': bad path", spec);
-		strcpy(sa.sun_path, v);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			return hull_error_errno(reterr, -errno, "listen on '%s'", v);
-	} else if ((v = startswith(spec, "vsock:"))) {
-		struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
-		char *end;
-		unsigned long port;
-
-		errno = 0;
-		port = strtoul(v, &end, 10);
-		if (errno || *end || end == v || port > UINT32_MAX)
-			return hull_error_set(reterr, -EINVAL, "--listen '%s': bad port", spec);
-		sa.svm_port = (unsigned)port;
-		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			return hull_error_errno(reterr, -errno, "listen on vsock port %lu", port);
-	} else {
+	if ((v = startswith(spec, "unix:")))
+		return listen_unix(spec, v, reterr);
+	v = startswith(spec, "vsock:");
+	if (!v)
 		return hull_error_set(reterr, -EINVAL,
 				      "--listen '%s': expected unix:PATH or vsock:PORT", spec);
-	}
+	errno = 0;
+	port = strtoul(v, &end, 10);
+	if (errno || *end || end == v || port > UINT32_MAX)
+		return hull_error_set(reterr, -EINVAL, "--listen '%s': bad port", spec);
+	sa.svm_port = (unsigned)port;
+	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return hull_error_errno(reterr, -errno, "listen on vsock port %lu", port);
 	if (listen(fd, 4) < 0)
 		return hull_error_errno(reterr, -errno, "listen on '%s'", spec);
 	return TAKE_FD(fd);

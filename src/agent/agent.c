@@ -407,7 +407,7 @@ int main(int argc, char **argv)
 	/* CVE-2019-5736: never enter a container as the binary file itself */
 	r = hull_cloned_binary_ensure(argv, &err);
 	if (r < 0) {
-		hull_err("hull-agent: %s", err ? err->msg : strerror(-r));
+		hull_err("%s", err ? err->msg : strerror(-r));
 		if (a.pid1)
 			agent_power_off();
 		return 1;
@@ -415,7 +415,7 @@ int main(int argc, char **argv)
 	if (a.pid1) {
 		r = agent_guest_setup(&a, &err);
 		if (r < 0) {
-			hull_err("hull-agent: %s", err ? err->msg : strerror(-r));
+			hull_err("%s", err ? err->msg : strerror(-r));
 			agent_power_off();
 		}
 		snprintf(listen_buf, sizeof(listen_buf), "vsock:%d", HULL_AGENT_VSOCK_PORT);
@@ -433,7 +433,7 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		r = a.listen_fd = agent_listen_on(listen_spec, &err);
 	if (r < 0) {
-		hull_err("hull-agent: %s", err ? err->msg : strerror(-r));
+		hull_err("%s", err ? err->msg : strerror(-r));
 		if (a.pid1)
 			agent_power_off();
 		return 1;
@@ -476,7 +476,7 @@ int main(int argc, char **argv)
 		hull_agent_decoder_init(&a.dec, HULL_AGENT_FROM_HOST);
 		r = serve(&a);
 		if (r < 0)
-			hull_err("hull-agent: %s", strerror(-r));
+			hull_err("%s", strerror(-r));
 		/* the VM ends right after: let the host read the last messages first */
 		if (a.pid1)
 			agent_linger(a.conn);

@@ -86,6 +86,18 @@ static int forwards_write(int state_fd, const char *name, char *const *l,
 	return 0;
 }
 
+/* One stored forward: "PROTO LISTEN-IP LISTEN-PORT TARGET-IP TARGET-PORT". */
+struct forward_line {
+	char proto[4], laddr[16], taddr[16];
+	unsigned lport, tport;
+};
+
+static bool forward_line_parse(const char *line, struct forward_line *f)
+{
+	return sscanf(line, "%3s %15s %u %15s %u", f->proto, f->laddr, &f->lport, f->taddr,
+		      &f->tport) == 5;
+}
+
 int net_forward_rules(int state_fd, const char *name, char ***ret)
 {
 	_cleanup_strv_free_ char **lines = NULL, **rules = calloc(1, sizeof(char *));
@@ -97,14 +109,13 @@ int net_forward_rules(int state_fd, const char *name, char ***ret)
 	if (r < 0)
 		return r;
 	hull_strv_foreach (line, lines) {
-		char proto[4], laddr[16], taddr[16];
-		unsigned lport, tport;
+		struct forward_line f;
 
-		if (sscanf(line, "%3s %15s %u %15s %u", proto, laddr, &lport, taddr, &tport) != 5)
+		if (!forward_line_parse(line, &f))
 			continue;
-		r = hull_strv_consume(&rules,
-				      hull_strdup_printf("ip daddr %s %s dport %u dnat ip to %s:%u",
-							 laddr, proto, lport, taddr, tport));
+		r = hull_strv_consume(
+			&rules, hull_strdup_printf("ip daddr %s %s dport %u dnat ip to %s:%u",
+						   f.laddr, f.proto, f.lport, f.taddr, f.tport));
 		if (r < 0)
 			return r;
 	}
@@ -238,13 +249,12 @@ int hull_network_forward_list(int state_fd, const char *name, char ***ret,
 	if (r < 0)
 		return r;
 	hull_strv_foreach (line, lines) {
-		char proto[4], laddr[16], taddr[16];
-		unsigned lport, tport;
+		struct forward_line f;
 
-		if (sscanf(line, "%3s %15s %u %15s %u", proto, laddr, &lport, taddr, &tport) != 5)
+		if (!forward_line_parse(line, &f))
 			continue;
-		r = hull_strv_consume(&out, hull_strdup_printf("%s %s:%u -> %s:%u", proto, laddr,
-							       lport, taddr, tport));
+		r = hull_strv_consume(&out, hull_strdup_printf("%s %s:%u -> %s:%u", f.proto,
+							       f.laddr, f.lport, f.taddr, f.tport));
 		if (r < 0)
 			return r;
 	}
